@@ -1,0 +1,442 @@
+// ir::Graph: the default graph IR — nodes applying typed ops to values, with use lists and a cached topological order.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <queue>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "surgery/error.hpp"
+#include "surgery/ir/id.hpp"
+#include "surgery/ir/ops.hpp"
+#include "surgery/ir/tensor.hpp"
+
+namespace surgery::ir {
+
+/// One consumer of a value: input `slot` of `node`.
+struct Use {
+    NodeId node;
+    std::uint32_t slot = 0;
+    friend bool operator==(const Use&, const Use&) = default;
+};
+
+/// Where a value comes from.
+enum class ValueKind : std::uint8_t { input, constant, node_output };
+
+/// A tensor flowing in the graph: a graph input, a constant (initializer) or the output of a node.
+struct Value {
+    std::string name;
+    DType dtype = DType::f32;
+    std::optional<Shape> shape; ///< empty when not (yet) inferred
+    ValueKind kind = ValueKind::node_output;
+    NodeId producer;            ///< valid for node outputs
+    std::uint32_t slot = 0;     ///< output index in the producer
+    std::shared_ptr<const Tensor> data; ///< set for constants; shared so graph copies do not copy weights
+    std::vector<Use> uses;
+    bool alive = true;
+
+    [[nodiscard]] bool is_constant() const noexcept { return kind == ValueKind::constant; }
+    [[nodiscard]] bool is_input() const noexcept { return kind == ValueKind::input; }
+};
+
+/// An application of an op to input values, producing output values.
+struct Node {
+    std::string name;
+    Op op;
+    std::vector<ValueId> inputs; ///< an omitted optional input is `ValueId::none()`
+    std::vector<ValueId> outputs;
+    bool alive = true;
+
+    [[nodiscard]] OpKind kind() const noexcept { return kind_of(op); }
+    /// The op's attributes when it is of type `T`, else nullptr.
+    template <op_type T>
+    [[nodiscard]] const T* as() const noexcept { return std::get_if<T>(&op); }
+    template <op_type T>
+    [[nodiscard]] bool is() const noexcept { return std::holds_alternative<T>(op); }
+};
+
+/// A position in a graph's history; `Graph::rollback` returns to it (see `checkpoint`).
+struct Checkpoint {
+    std::size_t nodes = 0;
+    std::size_t values = 0;
+    std::size_t outputs = 0;
+};
+
+/// A directed acyclic graph of typed ops (SSA: every value is defined exactly once).
+///
+/// Ids are dense and stable: removing a node marks it dead instead of renumbering, so ids held by a
+/// caller stay meaningful. Not thread-safe for concurrent mutation; the topological order is cached
+/// and recomputed lazily after a structural change.
+class Graph {
+public:
+    std::string name;
+    std::int64_t opset = 17;                 ///< default-domain opset the graph was built for
+    std::string producer_name = "model-surgery"; ///< ONNX producer_name kept across a round trip
+
+    // ---- construction ----------------------------------------------------------------------
+
+    /// Adds a graph input named `name`.
+    ValueId add_input(std::string value_name, Shape shape, DType dtype = DType::f32) {
+        ValueId id = new_value(std::move(value_name), ValueKind::input);
+        Value& v = values_[id.index()];
+        v.shape = std::move(shape);
+        v.dtype = dtype;
+        inputs_.push_back(id);
+        return id;
+    }
+
+    /// Adds a constant (initializer) value holding `t`.
+    ValueId add_constant(std::string value_name, Tensor t) {
+        return add_constant(std::move(value_name), std::make_shared<const Tensor>(std::move(t)));
+    }
+    ValueId add_constant(std::string value_name, std::shared_ptr<const Tensor> t) {
+        if (!t) throw error("ir::Graph::add_constant('" + value_name + "'): null tensor");
+        ValueId id = new_value(std::move(value_name), ValueKind::constant);
+        Value& v = values_[id.index()];
+        v.shape = t->shape;
+        v.dtype = t->dtype;
+        v.data = std::move(t);
+        return id;
+    }
+
+    /// Adds a node applying `op` to `inputs`, with `num_outputs` fresh output values.
+    /// Throws `graph_error` when the input or output count is not one the op accepts, or an input id is dead.
+    NodeId add_node(Op op, std::vector<ValueId> inputs, std::size_t num_outputs = 1, std::string node_name = {}) {
+        const arity_t ar = arity_of(op);
+        const std::string_view opname = name_of(op);
+        auto label = [&] { return node_name.empty() ? std::string(opname) : node_name; };
+        if (inputs.size() < ar.min_inputs || (ar.max_inputs != arity_t::variadic && inputs.size() > ar.max_inputs))
+            throw graph_error(label(), std::string(opname) + " takes " + arity_text(ar.min_inputs, ar.max_inputs) + " inputs, got " +
+                                           std::to_string(inputs.size()));
+        if (num_outputs < ar.min_outputs || (ar.max_outputs != arity_t::variadic && num_outputs > ar.max_outputs))
+            throw graph_error(label(), std::string(opname) + " produces " + arity_text(ar.min_outputs, ar.max_outputs) +
+                                           " outputs, asked for " + std::to_string(num_outputs));
+        for (std::size_t s = 0; s < inputs.size(); ++s) {
+            ValueId in = inputs[s];
+            if (!in) {
+                if (s < ar.min_inputs)
+                    throw graph_error(label(), "required input " + std::to_string(s) + " of " + std::string(opname) + " is missing");
+                continue;
+            }
+            if (in.index() >= values_.size() || !values_[in.index()].alive)
+                throw graph_error(label(), "input " + std::to_string(s) + " refers to a value that does not exist");
+        }
+        NodeId id{nodes_.size()};
+        Node n;
+        n.name = std::move(node_name);
+        n.op = std::move(op);
+        n.inputs = std::move(inputs);
+        for (std::size_t s = 0; s < n.inputs.size(); ++s)
+            if (n.inputs[s]) values_[n.inputs[s].index()].uses.push_back({id, static_cast<std::uint32_t>(s)});
+        n.outputs.reserve(num_outputs);
+        for (std::size_t o = 0; o < num_outputs; ++o) {
+            std::string vname = n.name.empty() ? std::string{} : (num_outputs == 1 ? n.name : n.name + ":" + std::to_string(o));
+            ValueId v = new_value(std::move(vname), ValueKind::node_output);
+            values_[v.index()].producer = id;
+            values_[v.index()].slot = static_cast<std::uint32_t>(o);
+            n.outputs.push_back(v);
+        }
+        nodes_.push_back(std::move(n));
+        ++alive_nodes_;
+        invalidate();
+        return id;
+    }
+
+    /// Marks `v` as a graph output (a value may be listed once).
+    void add_output(ValueId v) {
+        check_value(v, "add_output");
+        if (std::find(outputs_.begin(), outputs_.end(), v) == outputs_.end()) outputs_.push_back(v);
+    }
+
+    // ---- access ----------------------------------------------------------------------------
+
+    [[nodiscard]] const Node& node(NodeId n) const { return nodes_.at(n.index()); }
+    [[nodiscard]] const Value& value(ValueId v) const { return values_.at(v.index()); }
+    [[nodiscard]] std::span<const ValueId> inputs() const noexcept { return inputs_; }
+    [[nodiscard]] std::span<const ValueId> outputs() const noexcept { return outputs_; }
+    /// One past the largest node id ever issued (ids of dead nodes included).
+    [[nodiscard]] std::size_t node_bound() const noexcept { return nodes_.size(); }
+    [[nodiscard]] std::size_t value_bound() const noexcept { return values_.size(); }
+    /// Number of live nodes.
+    [[nodiscard]] std::size_t num_nodes() const noexcept { return alive_nodes_; }
+    [[nodiscard]] bool is_output(ValueId v) const noexcept {
+        return std::find(outputs_.begin(), outputs_.end(), v) != outputs_.end();
+    }
+    /// The node producing `v`, or an invalid id for inputs and constants.
+    [[nodiscard]] NodeId producer(ValueId v) const { return value(v).producer; }
+    /// The constant tensor behind `v`, or nullptr when `v` is not a constant.
+    [[nodiscard]] const Tensor* constant(ValueId v) const {
+        if (!v || v.index() >= values_.size()) return nullptr;
+        const Value& val = values_[v.index()];
+        return val.is_constant() ? val.data.get() : nullptr;
+    }
+    /// A printable name for `v`: its name, or `%<id>` when it has none.
+    [[nodiscard]] std::string label(ValueId v) const {
+        const Value& val = value(v);
+        return val.name.empty() ? "%" + std::to_string(v.index()) : val.name;
+    }
+    /// A printable name for node `n`: its name, or `<Op>#<id>` when it has none.
+    [[nodiscard]] std::string label(NodeId n) const {
+        const Node& nd = node(n);
+        return nd.name.empty() ? std::string(name_of(nd.op)) + "#" + std::to_string(n.index()) : nd.name;
+    }
+    /// Live nodes in topological order (cached; producers before consumers; ties broken by id).
+    /// Throws `graph_error` when the graph has a cycle.
+    [[nodiscard]] const std::vector<NodeId>& topological_order() const {
+        if (!order_valid_) compute_order();
+        return order_;
+    }
+    /// Finds a live value by name (linear scan; for tools and tests).
+    [[nodiscard]] std::optional<ValueId> find_value(std::string_view value_name) const {
+        for (std::size_t i = 0; i < values_.size(); ++i)
+            if (values_[i].alive && values_[i].name == value_name) return ValueId{i};
+        return std::nullopt;
+    }
+    /// Finds a live node by name (linear scan; for tools and tests).
+    [[nodiscard]] std::optional<NodeId> find_node(std::string_view node_name) const {
+        for (std::size_t i = 0; i < nodes_.size(); ++i)
+            if (nodes_[i].alive && nodes_[i].name == node_name) return NodeId{i};
+        return std::nullopt;
+    }
+    /// Number of live nodes of each op kind.
+    [[nodiscard]] std::array<std::size_t, op_count> op_histogram() const {
+        std::array<std::size_t, op_count> h{};
+        for (const Node& n : nodes_)
+            if (n.alive) ++h[n.kind()];
+        return h;
+    }
+
+    // ---- mutation --------------------------------------------------------------------------
+
+    /// The op of `n`, to change its attributes (not its kind: use a rewrite for that).
+    [[nodiscard]] Op& op(NodeId n) { return nodes_.at(n.index()).op; }
+    void set_node_name(NodeId n, std::string node_name) { nodes_.at(n.index()).name = std::move(node_name); }
+    void set_value_name(ValueId v, std::string value_name) { values_.at(v.index()).name = std::move(value_name); }
+    void set_shape(ValueId v, std::optional<Shape> shape) { values_.at(v.index()).shape = std::move(shape); }
+    void set_dtype(ValueId v, DType t) { values_.at(v.index()).dtype = t; }
+
+    /// Makes input `slot` of `n` read `v` (use lists follow).
+    void set_input(NodeId n, std::size_t slot, ValueId v) {
+        Node& nd = nodes_.at(n.index());
+        if (slot >= nd.inputs.size()) throw graph_error(label(n), "set_input: no input slot " + std::to_string(slot));
+        if (v) check_value(v, "set_input");
+        if (nd.inputs[slot]) remove_use(nd.inputs[slot], {n, static_cast<std::uint32_t>(slot)});
+        nd.inputs[slot] = v;
+        if (v) values_[v.index()].uses.push_back({n, static_cast<std::uint32_t>(slot)});
+        invalidate();
+    }
+
+    /// Redirects every consumer of `from` (and the graph output list) to `to`.
+    void replace_all_uses(ValueId from, ValueId to) {
+        check_value(from, "replace_all_uses");
+        check_value(to, "replace_all_uses");
+        if (from == to) return;
+        auto uses = std::move(values_[from.index()].uses);
+        values_[from.index()].uses.clear();
+        for (const Use& u : uses) {
+            nodes_[u.node.index()].inputs[u.slot] = to;
+            values_[to.index()].uses.push_back(u);
+        }
+        for (auto& o : outputs_)
+            if (o == from) o = to;
+        dedupe_outputs();
+        invalidate();
+    }
+
+    /// Replaces graph output `from` by `to` in the output list only.
+    void replace_output(ValueId from, ValueId to) {
+        check_value(to, "replace_output");
+        for (auto& o : outputs_)
+            if (o == from) o = to;
+        dedupe_outputs();
+    }
+
+    /// Removes node `n`. Its outputs must have no consumers and not be graph outputs.
+    void erase_node(NodeId n) {
+        Node& nd = nodes_.at(n.index());
+        if (!nd.alive) return;
+        for (ValueId o : nd.outputs) {
+            if (!values_[o.index()].uses.empty())
+                throw graph_error(label(n), "cannot erase: output '" + label(o) + "' still has consumers");
+            if (is_output(o)) throw graph_error(label(n), "cannot erase: output '" + label(o) + "' is a graph output");
+        }
+        for (std::size_t s = 0; s < nd.inputs.size(); ++s)
+            if (nd.inputs[s]) remove_use(nd.inputs[s], {n, static_cast<std::uint32_t>(s)});
+        for (ValueId o : nd.outputs) values_[o.index()].alive = false;
+        nd.alive = false;
+        --alive_nodes_;
+        invalidate();
+    }
+
+    /// Removes nodes whose outputs are all unused (repeatedly), then unused constants.
+    /// Returns {nodes removed, constants removed}.
+    std::pair<std::size_t, std::size_t> remove_dead() {
+        std::vector<NodeId> work;
+        for (std::size_t i = 0; i < nodes_.size(); ++i)
+            if (nodes_[i].alive && is_dead(NodeId{i})) work.push_back(NodeId{i});
+        std::size_t removed_nodes = 0;
+        while (!work.empty()) {
+            NodeId n = work.back();
+            work.pop_back();
+            if (!nodes_[n.index()].alive || !is_dead(n)) continue;
+            std::vector<ValueId> ins = nodes_[n.index()].inputs;
+            erase_node(n);
+            ++removed_nodes;
+            for (ValueId in : ins) {
+                if (!in) continue;
+                NodeId p = values_[in.index()].producer;
+                if (p && nodes_[p.index()].alive && is_dead(p)) work.push_back(p);
+            }
+        }
+        std::size_t removed_consts = 0;
+        for (auto& v : values_) {
+            if (v.alive && v.is_constant() && v.uses.empty()) {
+                bool out = false;
+                for (ValueId o : outputs_) out = out || &values_[o.index()] == &v;
+                if (!out) {
+                    v.alive = false;
+                    v.data.reset();
+                    ++removed_consts;
+                }
+            }
+        }
+        return {removed_nodes, removed_consts};
+    }
+
+    /// Records the current size, so that nodes and values added afterwards can be dropped by `rollback`.
+    [[nodiscard]] Checkpoint checkpoint() const noexcept { return {nodes_.size(), values_.size(), outputs_.size()}; }
+
+    /// Drops every node and value created since `cp`. Valid only while nothing created before `cp`
+    /// was changed except through the uses that the new nodes added (what the replacer guarantees).
+    void rollback(const Checkpoint& cp) {
+        for (std::size_t i = nodes_.size(); i-- > cp.nodes;) {
+            Node& nd = nodes_[i];
+            if (nd.alive) {
+                for (std::size_t s = 0; s < nd.inputs.size(); ++s) {
+                    ValueId in = nd.inputs[s];
+                    if (in && in.index() < cp.values) remove_use(in, {NodeId{i}, static_cast<std::uint32_t>(s)});
+                }
+                --alive_nodes_;
+            }
+        }
+        nodes_.resize(cp.nodes);
+        values_.resize(cp.values);
+        outputs_.resize(std::min(outputs_.size(), cp.outputs));
+        invalidate();
+    }
+
+private:
+    static std::string arity_text(std::uint32_t lo, std::uint32_t hi) {
+        if (hi == arity_t::variadic) return "at least " + std::to_string(lo);
+        if (lo == hi) return std::to_string(lo);
+        return std::to_string(lo) + " to " + std::to_string(hi);
+    }
+
+    ValueId new_value(std::string value_name, ValueKind kind) {
+        ValueId id{values_.size()};
+        Value v;
+        v.name = std::move(value_name);
+        v.kind = kind;
+        values_.push_back(std::move(v));
+        return id;
+    }
+
+    void check_value(ValueId v, const char* what) const {
+        if (!v || v.index() >= values_.size() || !values_[v.index()].alive)
+            throw error(std::string("ir::Graph::") + what + ": value id " + std::to_string(v.index()) + " does not exist");
+    }
+
+    void remove_use(ValueId v, Use u) {
+        auto& uses = values_[v.index()].uses;
+        auto it = std::find(uses.begin(), uses.end(), u);
+        if (it != uses.end()) {
+            *it = uses.back();
+            uses.pop_back();
+        }
+    }
+
+    void dedupe_outputs() {
+        std::vector<ValueId> out;
+        for (ValueId o : outputs_)
+            if (std::find(out.begin(), out.end(), o) == out.end()) out.push_back(o);
+        outputs_ = std::move(out);
+    }
+
+    [[nodiscard]] bool is_dead(NodeId n) const {
+        for (ValueId o : nodes_[n.index()].outputs)
+            if (!values_[o.index()].uses.empty() || is_output(o)) return false;
+        return true;
+    }
+
+    void invalidate() noexcept { order_valid_ = false; }
+
+    void compute_order() const {
+        order_.clear();
+        order_.reserve(alive_nodes_);
+        // Fast path: ids already in topological order (true for imported models and built graphs).
+        bool sorted = true;
+        for (std::size_t i = 0; i < nodes_.size() && sorted; ++i) {
+            const Node& nd = nodes_[i];
+            if (!nd.alive) continue;
+            for (ValueId in : nd.inputs) {
+                if (!in) continue;
+                NodeId p = values_[in.index()].producer;
+                if (p && p.index() >= i) {
+                    sorted = false;
+                    break;
+                }
+            }
+        }
+        if (sorted) {
+            for (std::size_t i = 0; i < nodes_.size(); ++i)
+                if (nodes_[i].alive) order_.push_back(NodeId{i});
+            order_valid_ = true;
+            return;
+        }
+        // Kahn's algorithm with the smallest ready id first, so the order is deterministic and
+        // stays close to the original one.
+        std::vector<std::uint32_t> indeg(nodes_.size(), 0);
+        for (std::size_t i = 0; i < nodes_.size(); ++i) {
+            if (!nodes_[i].alive) continue;
+            for (ValueId in : nodes_[i].inputs)
+                if (in && values_[in.index()].producer) ++indeg[i];
+        }
+        std::priority_queue<std::size_t, std::vector<std::size_t>, std::greater<>> ready;
+        for (std::size_t i = 0; i < nodes_.size(); ++i)
+            if (nodes_[i].alive && indeg[i] == 0) ready.push(i);
+        while (!ready.empty()) {
+            std::size_t i = ready.top();
+            ready.pop();
+            order_.push_back(NodeId{i});
+            for (ValueId o : nodes_[i].outputs)
+                for (const Use& u : values_[o.index()].uses)
+                    if (--indeg[u.node.index()] == 0) ready.push(u.node.index());
+        }
+        if (order_.size() != alive_nodes_) {
+            for (std::size_t i = 0; i < nodes_.size(); ++i)
+                if (nodes_[i].alive && indeg[i] != 0) {
+                    order_.clear();
+                    throw graph_error(label(NodeId{i}), "the graph has a cycle through this node");
+                }
+        }
+        order_valid_ = true;
+    }
+
+    std::vector<Node> nodes_;
+    std::vector<Value> values_;
+    std::vector<ValueId> inputs_;
+    std::vector<ValueId> outputs_;
+    std::size_t alive_nodes_ = 0;
+    mutable std::vector<NodeId> order_;
+    mutable bool order_valid_ = false;
+};
+
+} // namespace surgery::ir

@@ -1,0 +1,124 @@
+// Tests of ir::Graph: construction, use lists, topological order, rollback, dead-code removal, verification.
+#include <doctest/doctest.h>
+
+#include "surgery/ir.hpp"
+
+using namespace surgery;
+using namespace surgery::ir;
+
+static_assert(op_type<ops::Conv>);
+static_assert(!op_type<int>);
+static_assert(is_commutative_v<ops::Mul> && is_commutative_v<ops::Add> && !is_commutative_v<ops::Sub>);
+static_assert(op_names[op_kind_v<ops::HardSwish>] == "HardSwish");
+static_assert(kind_from_name("Conv") == op_kind_v<ops::Conv>);
+static_assert(!kind_from_name("NoSuchOp").has_value());
+static_assert(!std::is_convertible_v<NodeId, ValueId> && !std::is_convertible_v<ValueId, NodeId>);
+
+TEST_CASE("builder infers shapes and names nodes") {
+    Graph g;
+    Builder b(g, 1);
+    auto x = b.input("x", {1, 3, 32, 32});
+    auto y = b.conv(x, {.out_channels = 8, .kernel = 3, .stride = 2});
+    CHECK(*g.value(y).shape == Shape{1, 8, 16, 16});
+    auto d = b.conv(y, {.kernel = 3, .depthwise = true});
+    CHECK(*g.value(d).shape == Shape{1, 8, 16, 16});
+    auto p = b.max_pool(d, 3, 2, 1);
+    CHECK(*g.value(p).shape == Shape{1, 8, 8, 8});
+    b.output(b.flatten(b.global_average_pool(p)));
+    CHECK(*g.value(g.outputs()[0]).shape == Shape{1, 8});
+    CHECK_NOTHROW(verify(g));
+}
+
+TEST_CASE("a node whose shapes do not fit is rejected with its name and not left in the graph") {
+    Graph g;
+    Builder b(g);
+    auto x = b.input("x", {1, 3, 8, 8});
+    auto before = g.num_nodes();
+    try {
+        (void)b.apply(ops::Add{}, {x, b.input("y", {1, 4, 8, 8})}, "bad_add");
+        FAIL("expected a graph_error");
+    } catch (const graph_error& e) {
+        CHECK(e.node() == "bad_add");
+        CHECK(std::string(e.what()).find("cannot be broadcast") != std::string::npos);
+    }
+    CHECK(g.num_nodes() == before);
+}
+
+TEST_CASE("arity is enforced at construction") {
+    Graph g;
+    auto x = g.add_input("x", {4});
+    CHECK_THROWS_AS(g.add_node(ops::Add{}, {x}), graph_error);
+    CHECK_THROWS_AS(g.add_node(ops::Relu{}, {x}, 2), graph_error);
+    CHECK_THROWS_AS(g.add_node(ops::Relu{}, {ValueId{123u}}), graph_error);
+}
+
+TEST_CASE("use lists follow rewiring and dead nodes are removed") {
+    Graph g;
+    Builder b(g);
+    auto x = b.input("x", {2, 2});
+    auto r = b.relu(x);
+    auto s = b.sigmoid(r);
+    b.output(s);
+    CHECK(g.value(r).uses.size() == 1);
+    g.replace_all_uses(r, x);
+    CHECK(g.value(r).uses.empty());
+    CHECK(g.value(x).uses.size() == 2); // relu and sigmoid
+    auto [nodes, consts] = g.remove_dead();
+    CHECK(nodes == 1);
+    CHECK(consts == 0);
+    CHECK(g.num_nodes() == 1);
+    CHECK_NOTHROW(verify(g));
+}
+
+TEST_CASE("topological order is recomputed after appending producers") {
+    Graph g;
+    Builder b(g);
+    auto x = b.input("x", {4});
+    auto r = b.relu(x);
+    auto s = b.sigmoid(r);
+    b.output(s);
+    // Insert a new node between x and relu: it has a larger id than relu.
+    auto t = b.apply(ops::Tanh{}, {x});
+    g.set_input(g.producer(r), 0, t);
+    const auto& order = g.topological_order();
+    REQUIRE(order.size() == 3);
+    CHECK(order[0] == g.producer(t));
+    CHECK(order[1] == g.producer(r));
+    CHECK(order[2] == g.producer(s));
+}
+
+TEST_CASE("a cycle is reported with a node name") {
+    Graph g;
+    auto x = g.add_input("x", {4});
+    auto a = g.add_node(ops::Add{}, {x, x}, 1, "a");
+    auto bnode = g.add_node(ops::Relu{}, {g.node(a).outputs[0]}, 1, "b");
+    g.set_input(a, 1, g.node(bnode).outputs[0]);
+    CHECK_THROWS_AS((void)g.topological_order(), graph_error);
+    CHECK_THROWS_AS(verify(g), graph_error);
+}
+
+TEST_CASE("rollback removes everything added since the checkpoint") {
+    Graph g;
+    Builder b(g);
+    auto x = b.input("x", {4});
+    auto r = b.relu(x);
+    b.output(r);
+    auto cp = g.checkpoint();
+    auto n1 = b.sigmoid(x);
+    (void)b.add(n1, b.scalar(1.0f));
+    CHECK(g.num_nodes() == 3);
+    g.rollback(cp);
+    CHECK(g.num_nodes() == 1);
+    CHECK(g.value(x).uses.size() == 1);
+    CHECK_NOTHROW(verify(g));
+}
+
+TEST_CASE("verify catches a stored shape that disagrees with the op") {
+    Graph g;
+    Builder b(g);
+    auto x = b.input("x", {1, 3, 8, 8});
+    auto r = b.relu(x);
+    b.output(r);
+    g.set_shape(r, Shape{1, 3, 4, 4});
+    CHECK_THROWS_WITH_AS(verify(g), doctest::Contains("recorded as [1,3,4,4]"), graph_error);
+}
