@@ -32,7 +32,8 @@ struct conv_spec {
 /// Weights come from a seeded generator: the same seed builds the same network.
 class Builder {
 public:
-    explicit Builder(Graph& g, std::uint64_t seed = 0) : g_(&g), rng_(seed) {}
+    explicit Builder(Graph& g, std::uint64_t seed = 0, std::string name_prefix = {})
+        : g_(&g), rng_(seed), prefix_(std::move(name_prefix)) {}
 
     [[nodiscard]] Graph& graph() noexcept { return *g_; }
     [[nodiscard]] std::mt19937_64& rng() noexcept { return rng_; }
@@ -178,7 +179,7 @@ public:
     }
 
     /// A fresh node name `<prefix>_<n>`.
-    std::string fresh(const std::string& prefix) { return prefix + "_" + std::to_string(counter_++); }
+    std::string fresh(const std::string& prefix) { return prefix_ + prefix + "_" + std::to_string(counter_++); }
 
 private:
     static std::string lower(std::string_view s) {
@@ -189,6 +190,7 @@ private:
 
     Graph* g_;
     std::mt19937_64 rng_;
+    std::string prefix_;
     std::size_t counter_ = 0;
 };
 

@@ -63,6 +63,17 @@ struct Node {
     [[nodiscard]] bool is() const noexcept { return std::holds_alternative<T>(op); }
 };
 
+/// Compact arrays over the topological order that searchers walk: op kinds, and for each node the
+/// position of its sole consumer (the only node that reads any of its outputs, none of which is a
+/// graph output), or `flow_index::npos`. Cached by the graph; rebuilt after a structural change.
+struct flow_index {
+    static constexpr std::uint32_t npos = 0xffffffffu;
+    std::vector<NodeId> order;           ///< live nodes in topological order
+    std::vector<OpKind> kinds;           ///< kinds[p]: op kind of order[p]
+    std::vector<std::uint32_t> next;     ///< next[p]: position of order[p]'s sole consumer, or npos
+    std::vector<std::uint32_t> position; ///< position[node index]: its position in `order`, or npos
+};
+
 /// A position in a graph's history; `Graph::rollback` returns to it (see `checkpoint`).
 struct Checkpoint {
     std::size_t nodes = 0;
@@ -154,6 +165,7 @@ public:
     void add_output(ValueId v) {
         check_value(v, "add_output");
         if (std::find(outputs_.begin(), outputs_.end(), v) == outputs_.end()) outputs_.push_back(v);
+        invalidate();
     }
 
     // ---- access ----------------------------------------------------------------------------
@@ -194,6 +206,11 @@ public:
         if (!order_valid_) compute_order();
         return order_;
     }
+    /// The cached flow index (see `flow_index`). Throws `graph_error` on a cycle.
+    [[nodiscard]] const flow_index& flow() const {
+        if (!flow_valid_) compute_flow();
+        return flow_;
+    }
     /// Finds a live value by name (linear scan; for tools and tests).
     [[nodiscard]] std::optional<ValueId> find_value(std::string_view value_name) const {
         for (std::size_t i = 0; i < values_.size(); ++i)
@@ -217,7 +234,10 @@ public:
     // ---- mutation --------------------------------------------------------------------------
 
     /// The op of `n`, to change its attributes (not its kind: use a rewrite for that).
-    [[nodiscard]] Op& op(NodeId n) { return nodes_.at(n.index()).op; }
+    [[nodiscard]] Op& op(NodeId n) {
+        invalidate();
+        return nodes_.at(n.index()).op;
+    }
     void set_node_name(NodeId n, std::string node_name) { nodes_.at(n.index()).name = std::move(node_name); }
     void set_value_name(ValueId v, std::string value_name) { values_.at(v.index()).name = std::move(value_name); }
     void set_shape(ValueId v, std::optional<Shape> shape) { values_.at(v.index()).shape = std::move(shape); }
@@ -257,6 +277,7 @@ public:
         for (auto& o : outputs_)
             if (o == from) o = to;
         dedupe_outputs();
+        invalidate();
     }
 
     /// Removes node `n`. Its outputs must have no consumers and not be graph outputs.
@@ -376,7 +397,38 @@ private:
         return true;
     }
 
-    void invalidate() noexcept { order_valid_ = false; }
+    void invalidate() noexcept {
+        order_valid_ = false;
+        flow_valid_ = false;
+    }
+
+    void compute_flow() const {
+        const auto& order = topological_order();
+        flow_.order = order;
+        const std::size_t n = order.size();
+        flow_.kinds.resize(n);
+        flow_.next.assign(n, flow_index::npos);
+        flow_.position.assign(nodes_.size(), flow_index::npos);
+        for (std::size_t p = 0; p < n; ++p) flow_.position[order[p].index()] = static_cast<std::uint32_t>(p);
+        std::vector<char> is_out(values_.size(), 0);
+        for (ValueId o : outputs_) is_out[o.index()] = 1;
+        for (std::size_t p = 0; p < n; ++p) {
+            const Node& nd = nodes_[order[p].index()];
+            flow_.kinds[p] = nd.kind();
+            NodeId sole;
+            bool ok = true;
+            for (ValueId o : nd.outputs) {
+                if (is_out[o.index()]) { ok = false; break; }
+                for (const Use& u : values_[o.index()].uses) {
+                    if (!sole) sole = u.node;
+                    else if (sole != u.node) { ok = false; break; }
+                }
+                if (!ok) break;
+            }
+            if (ok && sole) flow_.next[p] = flow_.position[sole.index()];
+        }
+        flow_valid_ = true;
+    }
 
     void compute_order() const {
         order_.clear();
@@ -437,6 +489,8 @@ private:
     std::size_t alive_nodes_ = 0;
     mutable std::vector<NodeId> order_;
     mutable bool order_valid_ = false;
+    mutable flow_index flow_;
+    mutable bool flow_valid_ = false;
 };
 
 } // namespace surgery::ir

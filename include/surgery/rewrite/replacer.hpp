@@ -1,0 +1,149 @@
+// The replacer: splices a replacement in place of a match, transactionally (validate, then commit).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "surgery/error.hpp"
+#include "surgery/ir/builder.hpp"
+#include "surgery/ir/graph.hpp"
+#include "surgery/ir/shape_inference.hpp"
+#include "surgery/rewrite/replacement.hpp"
+#include "surgery/search/match.hpp"
+
+namespace surgery::rewrite {
+
+/// Values replaced earlier in a batch of replacements: old exit -> the value that took its place.
+/// Matches found in one search hold value ids from before the batch; this keeps them meaningful.
+class value_forwarding {
+public:
+    void add(ir::ValueId from, ir::ValueId to) { map_[from] = to; }
+    [[nodiscard]] ir::ValueId resolve(ir::ValueId v) const {
+        for (auto it = map_.find(v); it != map_.end(); it = map_.find(v)) v = it->second;
+        return v;
+    }
+
+private:
+    std::unordered_map<ir::ValueId, ir::ValueId> map_;
+};
+
+namespace detail {
+
+inline std::vector<ir::ValueId> build_replacement(ir::Graph& g, ir::Builder& b, const ir_match& m, const replacement& r,
+                                                  std::string_view rule) {
+    context ctx(g, b, m, rule);
+    return std::visit(
+        [&](const auto& x) -> std::vector<ir::ValueId> {
+            using T = std::decay_t<decltype(x)>;
+            if constexpr (std::is_same_v<T, bypass>) {
+                return {ctx.input()};
+            } else if constexpr (std::is_same_v<T, single_op>) {
+                return {b.apply(x.op, {ctx.input()})};
+            } else if constexpr (std::is_same_v<T, op_chain>) {
+                if (x.ops.empty()) ctx.fail("the replacement chain is empty");
+                ir::ValueId v = ctx.input();
+                for (const auto& op : x.ops) v = b.apply(op, {v});
+                return {v};
+            } else {
+                if (!x.build) ctx.fail("the generator is empty");
+                return x.build(ctx);
+            }
+        },
+        r);
+}
+
+inline bool used(const ir::Graph& g, ir::ValueId v) { return !g.value(v).uses.empty() || g.is_output(v); }
+
+} // namespace detail
+
+/// Replaces match `m` of rule `rule` in `g` by `r`.
+///
+/// Validates before changing anything: the replacement gives one value per used exit, each with the
+/// exit's element type and (when both are known) shape, and reads only values from outside the
+/// match. On any failure it throws `rewrite_error` naming the rule and the match's first node, and
+/// `g` is exactly as before. On success the exits' consumers (and graph outputs) read the new
+/// values, which take over the exits' names, and the matched nodes are removed (their constants
+/// stay until `Graph::remove_dead`).
+inline void replace(ir::Graph& g, const ir_match& m_in, const replacement& r, std::string_view rule, value_forwarding* fwd = nullptr) {
+    if (m_in.nodes.empty()) throw rewrite_error(std::string(rule), "?", "empty match");
+    for (ir::NodeId n : m_in.nodes)
+        if (n.index() >= g.node_bound() || !g.node(n).alive)
+            throw rewrite_error(std::string(rule), "#" + std::to_string(n.index()), "the match refers to a node that was removed");
+    const std::string first = g.label(m_in.nodes.front());
+
+    // Refresh the boundary (inputs may have been rewired by earlier replacements of the batch).
+    ir_match m = m_in;
+    search::detail::fill_boundary(g, m);
+    if (fwd)
+        for (auto& c : m.captures)
+            if (c) c = fwd->resolve(*c);
+
+    const ir::Checkpoint cp = g.checkpoint();
+    ir::Builder b(g, 0x5eed, first + "." + std::string(rule) + ".");
+    std::vector<ir::ValueId> fresh;
+    try {
+        fresh = detail::build_replacement(g, b, m, r, rule);
+        if (fresh.size() > m.exits.size())
+            throw rewrite_error(std::string(rule), first, "the replacement gives " + std::to_string(fresh.size()) + " values for " +
+                                                          std::to_string(m.exits.size()) + " match outputs");
+        for (std::size_t i = fresh.size(); i < m.exits.size(); ++i)
+            if (detail::used(g, m.exits[i]))
+                throw rewrite_error(std::string(rule), first,
+                                    "match output " + std::to_string(i) + " ('" + g.label(m.exits[i]) + "') is used but the replacement does not provide it");
+        for (std::size_t i = 0; i < fresh.size(); ++i) {
+            const ir::ValueId nv = fresh[i], ov = m.exits[i];
+            if (!nv || nv.index() >= g.value_bound() || !g.value(nv).alive)
+                throw rewrite_error(std::string(rule), first, "the replacement returned an invalid value for output " + std::to_string(i));
+            if (auto p = g.producer(nv); p && m.contains(p))
+                throw rewrite_error(std::string(rule), first, "the replacement returns '" + g.label(nv) + "', a value inside the match");
+            const auto& os = g.value(ov).shape;
+            const auto& ns = g.value(nv).shape;
+            if (os && ns && ir::is_static(*os) && ir::is_static(*ns) && *os != *ns)
+                throw rewrite_error(std::string(rule), first,
+                                    "the replacement produces shape " + ir::to_string(*ns) + " where the match produced " + ir::to_string(*os) +
+                                        " (output '" + g.label(ov) + "')");
+            if (g.value(nv).dtype != g.value(ov).dtype && g.value(ov).dtype != ir::DType::undefined)
+                throw rewrite_error(std::string(rule), first,
+                                    "the replacement produces " + std::string(ir::to_string(g.value(nv).dtype)) + " where the match produced " +
+                                        std::string(ir::to_string(g.value(ov).dtype)));
+        }
+        // New nodes may read only values from outside the match.
+        for (std::size_t i = cp.nodes; i < g.node_bound(); ++i) {
+            for (ir::ValueId in : g.node(ir::NodeId{i}).inputs) {
+                if (!in) continue;
+                if (auto p = g.producer(in); p && m.contains(p))
+                    throw rewrite_error(std::string(rule), first, "a new node reads '" + g.label(in) + "', a value inside the match");
+            }
+        }
+        // A graph output replaced by an existing value gets an Identity, so the output keeps its name.
+        for (std::size_t i = 0; i < fresh.size(); ++i)
+            if (fresh[i].index() < cp.values && g.is_output(m.exits[i])) fresh[i] = b.apply(ir::ops::Identity{}, {fresh[i]});
+    } catch (const rewrite_error&) {
+        g.rollback(cp);
+        throw;
+    } catch (const std::exception& e) {
+        g.rollback(cp);
+        throw rewrite_error(std::string(rule), first, e.what());
+    }
+
+    // Commit: cannot fail from here on (all checks done).
+    for (std::size_t i = 0; i < fresh.size(); ++i) {
+        const ir::ValueId ov = m.exits[i], nv = fresh[i];
+        if (!detail::used(g, ov)) continue;
+        g.replace_all_uses(ov, nv);
+        if (nv.index() >= cp.values) {
+            std::string nm = g.value(ov).name;
+            g.set_value_name(ov, {});
+            g.set_value_name(nv, std::move(nm));
+        }
+        if (fwd) fwd->add(ov, nv);
+    }
+    for (std::size_t i = m.nodes.size(); i-- > 0;) {
+        // Unused exits of the root (e.g. an optional mask output) are dropped with it.
+        g.erase_node(m.nodes[i]);
+    }
+}
+
+} // namespace surgery::rewrite

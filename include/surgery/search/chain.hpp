@@ -1,0 +1,215 @@
+// The sliding-window straight chain searcher: linear in the graph, exact for wildcards and predicates.
+//
+// Semantics (fixing the torch.fx original): consecutive nodes of a match are connected by data flow
+// (node i's outputs are read by node i+1 and by nothing else); no interior value is a graph output;
+// matches are leftmost in topological order and do not overlap; a failed partial match does not
+// hide a later one (pattern [A,B] is found in A -> A -> B).
+//
+// How: every node has at most one "sole consumer" (the only node reading its outputs). A chain
+// match is a path along sole-consumer links. One reverse pass over the topological order computes,
+// for each node, the bit set F of chain positions j such that the pattern's suffix P[j..] matches
+// the path starting at that node:  F(n) = B(n) & (last | F(next(n)) >> 1), where B(n) (positions
+// node n satisfies) comes from the pattern's compile-time per-kind tables. A match starts at n iff
+// bit 0 of F(n) is set. One forward pass then claims matches leftmost-first. Each node is visited
+// twice, whatever the pattern; no recursion.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "surgery/graph_traits.hpp"
+#include "surgery/pattern/chain.hpp"
+#include "surgery/pattern/runtime_chain.hpp"
+#include "surgery/search/match.hpp"
+
+namespace surgery::search {
+
+namespace detail {
+
+inline constexpr std::uint32_t npos = ir::flow_index::npos;
+
+/// Topological order and sole-consumer links of any searchable graph (ir::Graph caches its own).
+template <searchable_graph G>
+struct owned_flow {
+    std::vector<node_t<G>> order;
+    std::vector<std::uint32_t> next;
+};
+
+template <searchable_graph G>
+owned_flow<G> build_flow(const G& g) {
+    using T = graph_traits<G>;
+    owned_flow<G> f;
+    for (auto&& n : T::topological_order(g)) f.order.push_back(n);
+    const std::size_t n_nodes = f.order.size();
+    std::vector<std::uint32_t> pos(T::node_bound(g), npos);
+    for (std::size_t p = 0; p < n_nodes; ++p) pos[T::index(g, f.order[p])] = static_cast<std::uint32_t>(p);
+    f.next.assign(n_nodes, npos);
+    for (std::size_t p = 0; p < n_nodes; ++p) {
+        const auto& n = f.order[p];
+        std::optional<node_t<G>> sole;
+        bool ok = true;
+        const std::size_t no = T::num_outputs(g, n);
+        for (std::size_t o = 0; o < no && ok; ++o) {
+            const auto v = T::output(g, n, o);
+            if (T::is_graph_output(g, v)) {
+                ok = false;
+                break;
+            }
+            for (auto&& c : T::consumers(g, v)) {
+                if (!sole) sole = c;
+                else if (!(c == *sole)) {
+                    ok = false;
+                    break;
+                }
+            }
+        }
+        if (ok && sole) f.next[p] = pos[T::index(g, *sole)];
+    }
+    return f;
+}
+
+/// The core: positions(p) gives the pattern positions the node at topological position p satisfies.
+/// Calls `visit(std::span<const std::uint32_t> match_positions)` for each match, leftmost first.
+template <class Mask, class PositionsFn, class Visit>
+void scan(std::size_t n_nodes, const std::uint32_t* next, std::size_t k, PositionsFn&& positions, Visit&& visit) {
+    if (n_nodes == 0 || k == 0) return;
+    std::vector<Mask> f(n_nodes);
+    const Mask last = static_cast<Mask>(Mask{1} << (k - 1));
+    for (std::size_t p = n_nodes; p-- > 0;) {
+        const Mask b = positions(p);
+        if (!b) continue; // f[p] stays 0
+        const std::uint32_t nx = next[p];
+        const Mask tail = nx != npos ? static_cast<Mask>(last | (f[nx] >> 1)) : last;
+        f[p] = static_cast<Mask>(b & tail);
+    }
+    std::vector<std::uint8_t> claimed(n_nodes, 0);
+    std::vector<std::uint32_t> path(k);
+    for (std::size_t p = 0; p < n_nodes; ++p) {
+        if (!(f[p] & 1u) || claimed[p]) continue;
+        std::uint32_t q = static_cast<std::uint32_t>(p);
+        bool free = true;
+        for (std::size_t j = 0; j < k; ++j) {
+            if (claimed[q]) {
+                free = false;
+                break;
+            }
+            path[j] = q;
+            if (j + 1 < k) q = next[q];
+        }
+        if (!free) continue;
+        for (std::uint32_t x : path) claimed[x] = 1;
+        visit(std::span<const std::uint32_t>(path));
+    }
+}
+
+template <searchable_graph G>
+struct flow_ref {
+    std::span<const node_t<G>> order;
+    const std::uint32_t* next;
+    const ir::OpKind* kinds; ///< null when the graph gives no cached kinds
+};
+
+/// Runs `body(flow_ref)` on the graph's cached flow index, or on one built for the call.
+template <searchable_graph G, class Body>
+void with_flow(const G& g, Body&& body) {
+    if constexpr (graph_with_flow_index<G>) {
+        const ir::flow_index& fi = graph_traits<G>::flow(g);
+        body(flow_ref<G>{std::span<const node_t<G>>(fi.order), fi.next.data(), fi.kinds.data()});
+    } else {
+        const owned_flow<G> f = build_flow(g);
+        body(flow_ref<G>{std::span<const node_t<G>>(f.order), f.next.data(), nullptr});
+    }
+}
+
+template <searchable_graph G>
+match<G> make_match(const G& g, std::span<const node_t<G>> order, std::span<const std::uint32_t> path) {
+    match<G> m;
+    m.nodes.reserve(path.size());
+    for (std::uint32_t p : path) m.nodes.push_back(order[p]);
+    fill_boundary(g, m);
+    return m;
+}
+
+} // namespace detail
+
+/// Calls `visit(std::span<const node_t<G>> nodes)` for every match of chain `P`, leftmost first,
+/// without building match objects (the cheapest way to count or collect matches).
+template <pattern::chain_pattern P, searchable_graph G, class Visit>
+void for_each_chain(const G& g, P, Visit&& visit) {
+    using Mask = typename P::mask_type;
+    detail::with_flow(g, [&](const detail::flow_ref<G>& fr) {
+        std::vector<node_t<G>> nodes(P::size);
+        auto on_match = [&](std::span<const std::uint32_t> path) {
+            for (std::size_t j = 0; j < path.size(); ++j) nodes[j] = fr.order[path[j]];
+            visit(std::span<const node_t<G>>(nodes));
+        };
+        if (fr.kinds) {
+            detail::scan<Mask>(fr.order.size(), fr.next, P::size,
+                               [&](std::size_t p) -> Mask {
+                                   const ir::OpKind k = fr.kinds[p];
+                                   const Mask c = P::check[k];
+                                   return static_cast<Mask>(P::base[k] | (c ? P::refine(c, g, fr.order[p]) : Mask{0}));
+                               },
+                               on_match);
+        } else {
+            detail::scan<Mask>(fr.order.size(), fr.next, P::size, [&](std::size_t p) -> Mask { return P::positions(g, fr.order[p]); },
+                               on_match);
+        }
+    });
+}
+
+/// Same, for a chain whose op names arrived at run time.
+template <searchable_graph G, class Visit>
+void for_each_chain(const G& g, const pattern::runtime_chain& pat, Visit&& visit) {
+    detail::with_flow(g, [&](const detail::flow_ref<G>& fr) {
+        std::vector<node_t<G>> nodes(pat.size());
+        auto on_match = [&](std::span<const std::uint32_t> path) {
+            for (std::size_t j = 0; j < path.size(); ++j) nodes[j] = fr.order[path[j]];
+            visit(std::span<const node_t<G>>(nodes));
+        };
+        if (fr.kinds)
+            detail::scan<std::uint64_t>(fr.order.size(), fr.next, pat.size(),
+                                        [&](std::size_t p) { return pat.positions_of_kind(fr.kinds[p]); }, on_match);
+        else
+            detail::scan<std::uint64_t>(fr.order.size(), fr.next, pat.size(),
+                                        [&](std::size_t p) { return pat.positions(g, fr.order[p]); }, on_match);
+    });
+}
+
+/// Every match of chain pattern `P` in `g`: leftmost in topological order, non-overlapping, each
+/// with its nodes (in chain order), entry values and exit values.
+template <pattern::chain_pattern P, searchable_graph G>
+[[nodiscard]] std::vector<match<G>> find_chains(const G& g, P pat = {}) {
+    std::vector<match<G>> out;
+    for_each_chain(g, pat, [&](std::span<const node_t<G>> nodes) {
+        match<G> m;
+        m.nodes.assign(nodes.begin(), nodes.end());
+        detail::fill_boundary(g, m);
+        out.push_back(std::move(m));
+    });
+    return out;
+}
+
+/// Every match of a runtime chain pattern (same semantics as the compile-time one).
+template <searchable_graph G>
+[[nodiscard]] std::vector<match<G>> find_chains(const G& g, const pattern::runtime_chain& pat) {
+    std::vector<match<G>> out;
+    for_each_chain(g, pat, [&](std::span<const node_t<G>> nodes) {
+        match<G> m;
+        m.nodes.assign(nodes.begin(), nodes.end());
+        detail::fill_boundary(g, m);
+        out.push_back(std::move(m));
+    });
+    return out;
+}
+
+/// Number of matches of `P` (no match objects are built).
+template <class P, searchable_graph G>
+[[nodiscard]] std::size_t count_chains(const G& g, const P& pat) {
+    std::size_t n = 0;
+    for_each_chain(g, pat, [&](auto) { ++n; });
+    return n;
+}
+
+} // namespace surgery::search

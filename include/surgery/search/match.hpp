@@ -1,0 +1,63 @@
+// search::match<G>: what a search returns — the matched nodes, the values entering and leaving them, the captures.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <optional>
+#include <vector>
+
+#include "surgery/graph_traits.hpp"
+#include "surgery/pattern/dag.hpp"
+
+namespace surgery::search {
+
+/// One occurrence of a pattern in a graph.
+template <searchable_graph G>
+struct match {
+    using node_type = node_t<G>;
+    using value_type = value_t<G>;
+
+    /// Matched nodes: for a chain in chain order; for a DAG pattern in topological order (root last).
+    std::vector<node_type> nodes;
+    /// Values read by the matched nodes that no matched node produces (data input first, then weights), deduplicated.
+    std::vector<value_type> entries;
+    /// Outputs of the last (root) node: the values the rest of the graph reads.
+    std::vector<value_type> exits;
+    /// DAG patterns: the value bound to each `pattern::bind<I>` slot.
+    std::array<std::optional<value_type>, pattern::max_captures> captures{};
+
+    [[nodiscard]] node_type first() const { return nodes.front(); }
+    [[nodiscard]] node_type last() const { return nodes.back(); }
+    /// The main data input: capture 0 when the pattern binds it, else the first node's first input.
+    [[nodiscard]] std::optional<value_type> input() const {
+        if (captures[0]) return captures[0];
+        if (entries.empty()) return std::nullopt;
+        return entries.front();
+    }
+    [[nodiscard]] bool contains(node_type n) const { return std::find(nodes.begin(), nodes.end(), n) != nodes.end(); }
+};
+
+namespace detail {
+/// Fills `m.entries` and `m.exits` from `m.nodes` (last node = exit producer).
+template <searchable_graph G>
+void fill_boundary(const G& g, match<G>& m) {
+    using T = graph_traits<G>;
+    m.entries.clear();
+    m.exits.clear();
+    for (const auto& n : m.nodes) {
+        const std::size_t ni = T::num_inputs(g, n);
+        for (std::size_t i = 0; i < ni; ++i) {
+            auto v = T::input(g, n, i);
+            if (!v) continue;
+            auto p = T::producer(g, *v);
+            if (p && m.contains(*p)) continue;
+            if (std::find(m.entries.begin(), m.entries.end(), *v) == m.entries.end()) m.entries.push_back(*v);
+        }
+    }
+    const auto& root = m.nodes.back();
+    const std::size_t no = T::num_outputs(g, root);
+    for (std::size_t o = 0; o < no; ++o) m.exits.push_back(T::output(g, root, o));
+}
+} // namespace detail
+
+} // namespace surgery::search
