@@ -4,3 +4,4 @@
 #include "surgery/rewrite/dictionary.hpp"
 #include "surgery/rewrite/replacement.hpp"
 #include "surgery/rewrite/replacer.hpp"
+#include "surgery/rewrite/generic.hpp"

@@ -30,8 +30,16 @@ public:
     /// Names outside the op catalogue are kept (they can match nodes of other graphs by name) unless
     /// `catalogue_only`, in which case they are an error naming the position.
     explicit runtime_chain(std::string_view text, bool catalogue_only = false) {
-        std::string s(text);
-        for (std::size_t p; (p = s.find("->")) != std::string::npos;) s.replace(p, 2, ",");
+        std::string s; // "->" is accepted as a separator too
+        s.reserve(text.size());
+        for (std::size_t i = 0; i < text.size(); ++i) {
+            if (text[i] == '-' && i + 1 < text.size() && text[i + 1] == '>') {
+                s.push_back(',');
+                ++i;
+            } else {
+                s.push_back(text[i]);
+            }
+        }
         std::size_t start = 0;
         while (start <= s.size()) {
             std::size_t end = s.find(',', start);

@@ -1,0 +1,306 @@
+// Search benchmarks: the chain searcher (compile-time and runtime patterns) and the DAG matcher on synthetic
+// network-like graphs of 1e3..1e6 nodes, against Boost.Graph VF2 and a naive window search, in one run.
+//
+// Every timed search runs on a graph whose cached flow index (topological order, op kinds and
+// sole-consumer links; ir::Graph::flow()) is already built: that is the state a graph is in after
+// loading or after the first search. Its one-off cost is measured separately (flow_build).
+#include <benchmark/benchmark.h>
+
+#include <cstddef>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "surgery/adapters/boost_graph.hpp"
+#include "surgery/pattern/library.hpp"
+#include "surgery/search.hpp"
+
+#include "naive_window.hpp"
+#include "synthetic.hpp"
+#include "vf2_baseline.hpp"
+
+namespace {
+
+using namespace surgery;
+namespace P = surgery::pattern;
+namespace O = surgery::ir::ops;
+
+// ---- the patterns: 1, 3 and 6 ops, each as a compile-time chain and as text ------------------
+
+using conv = P::op<O::Conv>;
+using bn = P::op<O::BatchNormalization>;
+using relu = P::op<O::Relu>;
+
+template <int K>
+struct chain_of;
+template <>
+struct chain_of<1> {
+    using type = P::chain<relu>;
+    static constexpr const char* text = "Relu";
+};
+template <>
+struct chain_of<3> {
+    using type = P::chain<conv, bn, relu>;
+    static constexpr const char* text = "Conv,BatchNormalization,Relu";
+};
+template <>
+struct chain_of<6> {
+    using type = P::chain<conv, bn, relu, conv, bn, relu>;
+    static constexpr const char* text = "Conv,BatchNormalization,Relu,Conv,BatchNormalization,Relu";
+};
+
+// ---- graphs, built once per size and shared by all benchmarks ---------------------------------
+
+ir::Graph& synthetic(std::size_t n) {
+    static std::map<std::size_t, std::unique_ptr<ir::Graph>> cache;
+    auto& slot = cache[n];
+    if (!slot) slot = std::make_unique<ir::Graph>(bench::make_synthetic(n));
+    return *slot;
+}
+
+/// The graph with its flow index built (the state every timed search starts from).
+const ir::Graph& warm(std::size_t n) {
+    const ir::Graph& g = synthetic(n);
+    (void)g.flow();
+    return g;
+}
+
+const bench::boost_graph& boost_version(std::size_t n) {
+    static std::map<std::size_t, std::unique_ptr<bench::boost_graph>> cache;
+    auto& slot = cache[n];
+    if (!slot) slot = std::make_unique<bench::boost_graph>(bench::to_boost(synthetic(n)));
+    return *slot;
+}
+
+std::size_t arg(const benchmark::State& st) { return static_cast<std::size_t>(st.range(0)); }
+
+/// ns_per_node = elapsed / (iterations * nodes), plus the node and match counts.
+void report(benchmark::State& st, std::size_t nodes, std::size_t matches) {
+    st.counters["ns_per_node"] = benchmark::Counter(static_cast<double>(nodes),
+                                                    benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+    st.counters["nodes"] = static_cast<double>(nodes);
+    st.counters["matches"] = static_cast<double>(matches);
+}
+
+// ---- the library -------------------------------------------------------------------------------
+
+template <int K>
+void count_ct(benchmark::State& st) {
+    const ir::Graph& g = warm(arg(st));
+    using Pat = typename chain_of<K>::type;
+    std::size_t m = 0;
+    for (auto _ : st) {
+        m = search::count_chains(g, Pat{});
+        benchmark::DoNotOptimize(m);
+    }
+    report(st, g.num_nodes(), m);
+}
+
+template <int K>
+void count_rt(benchmark::State& st) {
+    const ir::Graph& g = warm(arg(st));
+    const P::runtime_chain pat(chain_of<K>::text);
+    std::size_t m = 0;
+    for (auto _ : st) {
+        m = search::count_chains(g, pat);
+        benchmark::DoNotOptimize(m);
+    }
+    report(st, g.num_nodes(), m);
+}
+
+template <int K>
+void find_ct(benchmark::State& st) {
+    const ir::Graph& g = warm(arg(st));
+    using Pat = typename chain_of<K>::type;
+    std::size_t m = 0;
+    for (auto _ : st) {
+        auto ms = search::find_chains(g, Pat{});
+        m = ms.size();
+        benchmark::DoNotOptimize(ms.data());
+    }
+    report(st, g.num_nodes(), m);
+}
+
+template <int K>
+void find_rt(benchmark::State& st) {
+    const ir::Graph& g = warm(arg(st));
+    const P::runtime_chain pat(chain_of<K>::text);
+    std::size_t m = 0;
+    for (auto _ : st) {
+        auto ms = search::find_chains(g, pat);
+        m = ms.size();
+        benchmark::DoNotOptimize(ms.data());
+    }
+    report(st, g.num_nodes(), m);
+}
+
+/// The library's searcher through its Boost.Graph adapter (no cached flow index: built every call).
+template <int K>
+void boost_adapter(benchmark::State& st) {
+    const bench::boost_graph& b = boost_version(arg(st));
+    using Pat = typename chain_of<K>::type;
+    std::size_t m = 0;
+    for (auto _ : st) {
+        m = search::count_chains(b, Pat{});
+        benchmark::DoNotOptimize(m);
+    }
+    report(st, boost::num_vertices(b), m);
+}
+
+/// One-off cost: topological order + flow index rebuilt after a change (Graph::op() invalidates).
+void flow_build(benchmark::State& st) {
+    ir::Graph& g = synthetic(arg(st));
+    for (auto _ : st) {
+        (void)g.op(g.topological_order().front()); // invalidates the cached order and flow index
+        benchmark::DoNotOptimize(&g.flow());
+    }
+    report(st, g.num_nodes(), 0);
+}
+
+template <class Dag>
+void dag(benchmark::State& st) {
+    const ir::Graph& g = warm(arg(st));
+    std::size_t m = 0;
+    for (auto _ : st) {
+        auto ms = search::find_dags(g, Dag{});
+        m = ms.size();
+        benchmark::DoNotOptimize(ms.data());
+    }
+    report(st, g.num_nodes(), m);
+}
+
+// ---- baselines ---------------------------------------------------------------------------------
+
+template <int K>
+void naive_graph(benchmark::State& st) {
+    const ir::Graph& g = warm(arg(st));
+    const bench::naive_chain pat{P::runtime_chain(chain_of<K>::text)};
+    std::size_t m = 0;
+    for (auto _ : st) {
+        m = 0;
+        bench::naive_window_graph(g, pat, [&m](const auto&) { ++m; });
+        benchmark::DoNotOptimize(m);
+    }
+    report(st, g.num_nodes(), m);
+}
+
+template <int K>
+void naive_flow(benchmark::State& st) {
+    const ir::Graph& g = warm(arg(st));
+    const bench::naive_chain pat{P::runtime_chain(chain_of<K>::text)};
+    std::size_t m = 0;
+    for (auto _ : st) {
+        m = 0;
+        bench::naive_window_flow(g.flow(), pat, [&m](const auto&) { ++m; });
+        benchmark::DoNotOptimize(m);
+    }
+    report(st, g.num_nodes(), m);
+}
+
+template <int K>
+void vf2(benchmark::State& st) {
+    const bench::boost_graph& b = boost_version(arg(st));
+    const bench::boost_graph pat = bench::path_pattern(P::runtime_chain(chain_of<K>::text));
+    std::size_t m = 0;
+    for (auto _ : st) {
+        m = bench::vf2_count(pat, b);
+        benchmark::DoNotOptimize(m);
+    }
+    report(st, boost::num_vertices(b), m);
+}
+
+/// Floor: one pass over the flow index's op kinds (std::count), the least a search can read.
+void floor_kinds(benchmark::State& st) {
+    const ir::Graph& g = warm(arg(st));
+    const auto& kinds = g.flow().kinds;
+    std::size_t m = 0;
+    for (auto _ : st) {
+        m = static_cast<std::size_t>(std::count(kinds.begin(), kinds.end(), ir::op_kind_v<O::Relu>));
+        benchmark::DoNotOptimize(m);
+    }
+    report(st, g.num_nodes(), m);
+}
+
+/// One-off: generating the synthetic graph (context for the numbers above, not a target).
+void build_synthetic(benchmark::State& st) {
+    std::size_t n = 0;
+    for (auto _ : st) {
+        ir::Graph g = bench::make_synthetic(arg(st));
+        n = g.num_nodes();
+        benchmark::DoNotOptimize(&g);
+    }
+    report(st, n, 0);
+}
+
+// ---- registration ------------------------------------------------------------------------------
+
+std::size_t env_size(const char* name, std::size_t fallback) {
+    const char* v = std::getenv(name);
+    return v ? static_cast<std::size_t>(std::strtod(v, nullptr)) : fallback;
+}
+
+const std::vector<std::int64_t> sizes = {1000, 10000, 100000, 1000000};
+
+benchmark::internal::Benchmark* with_sizes(benchmark::internal::Benchmark* b, std::size_t max_n = ~std::size_t{0}) {
+    for (std::int64_t n : sizes)
+        if (static_cast<std::size_t>(n) <= max_n) b->Arg(n);
+    return b->Unit(benchmark::kMicrosecond);
+}
+
+template <int K>
+void register_chain(std::size_t vf2_max) {
+    const std::string k = "/k" + std::to_string(K);
+    with_sizes(benchmark::RegisterBenchmark(("count/ct" + k).c_str(), count_ct<K>));
+    with_sizes(benchmark::RegisterBenchmark(("count/rt" + k).c_str(), count_rt<K>));
+    with_sizes(benchmark::RegisterBenchmark(("find/ct" + k).c_str(), find_ct<K>));
+    with_sizes(benchmark::RegisterBenchmark(("find/rt" + k).c_str(), find_rt<K>));
+    with_sizes(benchmark::RegisterBenchmark(("naive_flow" + k).c_str(), naive_flow<K>));
+    with_sizes(benchmark::RegisterBenchmark(("naive_graph" + k).c_str(), naive_graph<K>));
+    with_sizes(benchmark::RegisterBenchmark(("boost_adapter/ct" + k).c_str(), boost_adapter<K>));
+    with_sizes(benchmark::RegisterBenchmark(("vf2" + k).c_str(), vf2<K>), vf2_max);
+}
+
+/// Before timing anything: the library and the naive baseline must agree on every count.
+template <int K>
+bool check(std::size_t n) {
+    const ir::Graph& g = warm(n);
+    const P::runtime_chain rt(chain_of<K>::text);
+    const std::size_t ct = search::count_chains(g, typename chain_of<K>::type{});
+    const std::size_t r = search::count_chains(g, rt);
+    std::size_t ng = 0, nf = 0;
+    bench::naive_window_graph(g, bench::naive_chain(rt), [&](const auto&) { ++ng; });
+    bench::naive_window_flow(g.flow(), bench::naive_chain(rt), [&](const auto&) { ++nf; });
+    const std::size_t ba = search::count_chains(boost_version(n), typename chain_of<K>::type{});
+    const bool ok = ct == r && ct == ng && ct == nf && ct == ba && ct > 0;
+    if (!ok)
+        std::fprintf(stderr, "bench_search: count mismatch k=%d n=%zu: ct=%zu rt=%zu naive_graph=%zu naive_flow=%zu boost_adapter=%zu\n", K,
+                     n, ct, r, ng, nf, ba);
+    return ok;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    // VF2 is quadratic here (it scans every vertex of the big graph at each depth of its search):
+    // by default it runs up to 1e5 nodes; SURGERY_BENCH_VF2_MAX=1e6 runs it on the largest graph too.
+    const std::size_t vf2_max = env_size("SURGERY_BENCH_VF2_MAX", 100000);
+    if (!(check<1>(10000) && check<3>(10000) && check<6>(10000))) return 1;
+
+    with_sizes(benchmark::RegisterBenchmark("build_synthetic", build_synthetic));
+    with_sizes(benchmark::RegisterBenchmark("flow_build", flow_build));
+    with_sizes(benchmark::RegisterBenchmark("floor_kinds", floor_kinds));
+    register_chain<1>(vf2_max);
+    register_chain<3>(vf2_max);
+    register_chain<6>(vf2_max);
+    with_sizes(benchmark::RegisterBenchmark("dag/silu", dag<P::library::silu<>>));
+    with_sizes(benchmark::RegisterBenchmark("dag/squeeze_excitation", dag<P::library::squeeze_excitation>));
+
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}

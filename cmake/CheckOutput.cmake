@@ -1,0 +1,10 @@
+# cmake -DEXE=program -DEXPECTED=file -P CheckOutput.cmake: runs EXE, fails unless it exits 0 and prints exactly EXPECTED.
+execute_process(COMMAND ${EXE} OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "${EXE} exited with ${rc}\n${out}\n${err}")
+endif()
+file(READ ${EXPECTED} expected)
+if(NOT out STREQUAL expected)
+  file(WRITE ${EXPECTED}.actual "${out}")
+  message(FATAL_ERROR "output of ${EXE} differs from ${EXPECTED} (actual output written to ${EXPECTED}.actual):\n${out}")
+endif()
