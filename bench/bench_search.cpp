@@ -19,6 +19,7 @@
 #include "surgery/search.hpp"
 
 #include "naive_window.hpp"
+#include "scan_proposal.hpp"
 #include "synthetic.hpp"
 #include "vf2_baseline.hpp"
 
@@ -133,6 +134,18 @@ void find_rt(benchmark::State& st) {
         auto ms = search::find_chains(g, pat);
         m = ms.size();
         benchmark::DoNotOptimize(ms.data());
+    }
+    report(st, g.num_nodes(), m);
+}
+
+/// The proposed scan (bench/scan_proposal.hpp), same pattern tables: what a change to chain.hpp would give.
+template <int K>
+void proposal_ct(benchmark::State& st) {
+    const ir::Graph& g = warm(arg(st));
+    std::size_t m = 0;
+    for (auto _ : st) {
+        m = bench::count_chains_proposal<typename chain_of<K>::type>(g);
+        benchmark::DoNotOptimize(m);
     }
     report(st, g.num_nodes(), m);
 }
@@ -255,6 +268,7 @@ void register_chain(std::size_t vf2_max) {
     const std::string k = "/k" + std::to_string(K);
     with_sizes(benchmark::RegisterBenchmark(("count/ct" + k).c_str(), count_ct<K>));
     with_sizes(benchmark::RegisterBenchmark(("count/rt" + k).c_str(), count_rt<K>));
+    with_sizes(benchmark::RegisterBenchmark(("proposal/ct" + k).c_str(), proposal_ct<K>));
     with_sizes(benchmark::RegisterBenchmark(("find/ct" + k).c_str(), find_ct<K>));
     with_sizes(benchmark::RegisterBenchmark(("find/rt" + k).c_str(), find_rt<K>));
     with_sizes(benchmark::RegisterBenchmark(("naive_flow" + k).c_str(), naive_flow<K>));
@@ -274,10 +288,11 @@ bool check(std::size_t n) {
     bench::naive_window_graph(g, bench::naive_chain(rt), [&](const auto&) { ++ng; });
     bench::naive_window_flow(g.flow(), bench::naive_chain(rt), [&](const auto&) { ++nf; });
     const std::size_t ba = search::count_chains(boost_version(n), typename chain_of<K>::type{});
-    const bool ok = ct == r && ct == ng && ct == nf && ct == ba && ct > 0;
+    const std::size_t pr = bench::count_chains_proposal<typename chain_of<K>::type>(g);
+    const bool ok = ct == r && ct == ng && ct == nf && ct == ba && ct == pr && ct > 0;
     if (!ok)
-        std::fprintf(stderr, "bench_search: count mismatch k=%d n=%zu: ct=%zu rt=%zu naive_graph=%zu naive_flow=%zu boost_adapter=%zu\n", K,
-                     n, ct, r, ng, nf, ba);
+        std::fprintf(stderr, "bench_search: count mismatch k=%d n=%zu: ct=%zu rt=%zu naive_graph=%zu naive_flow=%zu boost_adapter=%zu proposal=%zu\n",
+                     K, n, ct, r, ng, nf, ba, pr);
     return ok;
 }
 

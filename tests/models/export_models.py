@@ -297,7 +297,7 @@ def main():
     try:
         versions = {p: importlib.metadata.version(p) for p in ("torch", "torchvision", "onnx", "numpy")}
     except importlib.metadata.PackageNotFoundError as e:
-        print(f"export_models: error: Python package {e} not found; run with Debian's /usr/bin/python3 "
+        print(f"export_models: error: {e}; run with Debian's /usr/bin/python3 "
               "(apt packages python3-torch python3-torchvision python3-onnx)", file=sys.stderr)
         return 2
 

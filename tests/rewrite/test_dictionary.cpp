@@ -1,0 +1,107 @@
+// Tests of the dictionary driver: order, fixpoint and cap, report contents, strong guarantee, text rules.
+#include <doctest/doctest.h>
+
+#include "surgery/ir.hpp"
+#include "surgery/pattern.hpp"
+#include "surgery/rewrite.hpp"
+#include "surgery/rules.hpp"
+#include "surgery/zoo/mobilenet_v3.hpp"
+
+using namespace surgery;
+using namespace surgery::ir;
+namespace P = surgery::pattern;
+
+TEST_CASE("the MobileNetV3 dictionary on MobileNetV3-Large: counts per rule and op histograms") {
+    Graph g = zoo::mobilenet_v3_large();
+    const auto before = g.op_histogram();
+    const auto rep = rewrite::apply(g, rules::mobilenet_v3_lite());
+    CHECK(rep.converged);
+    REQUIRE(rep.rules.size() == 4);
+    CHECK(rep.rules[0].name == "remove_squeeze_excitation");
+    CHECK(rep.rules[0].replaced == 8);  // 8 SE blocks in MobileNetV3-Large
+    CHECK(rep.rules[1].replaced == 21); // HardSwish activations
+    CHECK(rep.rules[3].replaced == 0);  // every HardSigmoid was an SE gate, removed with its block
+    CHECK(rep.ops_before == before);
+    CHECK(rep.ops_after[op_kind_v<ops::HardSwish>] == 0);
+    CHECK(rep.ops_after[op_kind_v<ops::HardSigmoid>] == 0);
+    CHECK(rep.ops_after[op_kind_v<ops::Mul>] == 0);
+    CHECK(rep.ops_after[op_kind_v<ops::GlobalAveragePool>] == 1);
+    CHECK(rep.ops_after[op_kind_v<ops::Conv>] == before[op_kind_v<ops::Conv>] - 16);
+    CHECK(rep.nodes_after == g.num_nodes());
+    CHECK(rep.removed_constants == 32); // the SE convs' weights and biases
+    CHECK(*g.value(g.outputs()[0]).shape == Shape{1, 1000});
+    CHECK_NOTHROW(verify(g));
+    CHECK(rep.to_string().find("remove_squeeze_excitation (approximate): 8 matches, 8 replaced") != std::string::npos);
+}
+
+TEST_CASE("rule order matters: HardSigmoid first destroys the SE pattern") {
+    Graph a = zoo::mobilenet_v3_large();
+    rewrite::dictionary wrong("wrong", {rules::hardsigmoid_to_relu(), rules::remove_squeeze_excitation()});
+    const auto rep = rewrite::apply(a, wrong);
+    CHECK(rep.rules[0].replaced == 8);
+    CHECK(rep.rules[1].replaced == 0);
+}
+
+TEST_CASE("a rule that re-creates its own pattern stops at the iteration cap and says so") {
+    Graph g;
+    Builder b(g);
+    b.output(b.relu(b.input("x", {4})));
+    rewrite::dictionary loop("loop", {rewrite::parse_rule("Relu=>Relu")});
+    const auto rep = rewrite::apply(g, loop, {.max_iterations = 3, .verify = true});
+    CHECK_FALSE(rep.converged);
+    CHECK(rep.iterations == 3);
+    CHECK(rep.rules[0].replaced == 3);
+    CHECK(rep.to_string().find("NOT converged") != std::string::npos);
+}
+
+TEST_CASE("rules that enable each other run to a fixpoint") {
+    Graph g;
+    Builder b(g);
+    auto v = b.input("x", {4});
+    v = b.sigmoid(b.relu(b.relu(v)));
+    b.output(v);
+    rewrite::dictionary d("d", {rewrite::parse_rule("Sigmoid,Relu=>Relu"), rewrite::parse_rule("Relu,Sigmoid=>Sigmoid")});
+    const auto rep = rewrite::apply(g, d);
+    CHECK(rep.converged);
+    CHECK(g.num_nodes() == 1);
+}
+
+TEST_CASE("apply is all-or-nothing: a failing rule leaves the graph as it was") {
+    Graph g = zoo::mobilenet_v3_large();
+    const auto before = g.op_histogram();
+    const auto nodes = g.num_nodes();
+    rewrite::dictionary d = rules::mobilenet_v3_lite();
+    ops::MaxPool pool; // halves the spatial size: never fits
+    pool.kernel_shape = {2, 2};
+    pool.strides = {2, 2};
+    d.add(rewrite::make_rule("bad", P::chain<P::op<ops::Relu>>{}, rewrite::with_op(pool), rewrite::exactness::approximate));
+    CHECK_THROWS_WITH_AS(rewrite::apply(g, d), doctest::Contains("rule 'bad' at node"), rewrite_error);
+    CHECK(g.op_histogram() == before);
+    CHECK(g.num_nodes() == nodes);
+    CHECK_NOTHROW(verify(g));
+}
+
+TEST_CASE("text rules: parsing and errors") {
+    CHECK(rewrite::parse_rule("HardSwish=>Relu").name == "HardSwish=>Relu");
+    CHECK(rewrite::parse_rule("Conv,Relu => identity").pattern_text == "Conv,Relu");
+    CHECK_THROWS_WITH_AS(rewrite::parse_rule("HardSwish"), doctest::Contains("expected 'PATTERN=>REPLACEMENT'"), pattern_error);
+    CHECK_THROWS_WITH_AS(rewrite::parse_rule("Foo=>Relu"), doctest::Contains("op 'Foo' at position 1"), pattern_error);
+    CHECK_THROWS_WITH_AS(rewrite::parse_rule("Relu=>Bar"), doctest::Contains("replacement op 'Bar'"), pattern_error);
+    CHECK_THROWS_WITH_AS(rewrite::parse_rule("Relu=>Conv"), doctest::Contains("only single-input ops"), pattern_error);
+    rewrite::dictionary d;
+    d.add(rules::silu_to_relu());
+    CHECK_THROWS_AS(d.add(rules::silu_to_relu()), error);
+}
+
+TEST_CASE("consecutive matches whose input is a previous match's exit (value forwarding)") {
+    Graph g;
+    Builder b(g);
+    auto v = b.input("x", {4});
+    for (int i = 0; i < 4; ++i) v = b.silu(v);
+    b.output(v);
+    const auto rep = rewrite::apply(g, rewrite::dictionary("s", {rules::silu_to_relu()}));
+    CHECK(rep.rules[0].replaced == 4);
+    CHECK(g.num_nodes() == 4);
+    CHECK(g.op_histogram()[op_kind_v<ops::Relu>] == 4);
+    CHECK_NOTHROW(verify(g));
+}
