@@ -1,5 +1,7 @@
-// expect: conver[a-z]+ (from )?'basic_id<surgery::ir::node_tag>' to 'basic_id<surgery::ir::value_tag>'
+// expect: conver[a-z]+ (from )?'[a-z:_]*basic_id<[a-z:_]*node_tag>' to '[a-z:_]*basic_id<[a-z:_]*value_tag>'
 // Node and value ids are distinct types: a NodeId passed where a ValueId is expected does not compile.
+#include <string>
+
 #include "surgery/ir/graph.hpp"
 
-const surgery::ir::Value& first_value(const surgery::ir::Graph& g) { return g.value(surgery::ir::NodeId{0u}); }
+std::string first_name(const surgery::ir::Graph& g) { return g.value(surgery::ir::NodeId{0u}).name; }

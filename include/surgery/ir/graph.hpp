@@ -193,12 +193,19 @@ public:
     /// A printable name for `v`: its name, or `%<id>` when it has none.
     [[nodiscard]] std::string label(ValueId v) const {
         const Value& val = value(v);
-        return val.name.empty() ? "%" + std::to_string(v.index()) : val.name;
+        if (!val.name.empty()) return val.name;
+        std::string out(1, '%'); // built by appending: g++ 12 warns (-Wrestrict) on "%" + std::string
+        out.append(std::to_string(v.index()));
+        return out;
     }
     /// A printable name for node `n`: its name, or `<Op>#<id>` when it has none.
     [[nodiscard]] std::string label(NodeId n) const {
         const Node& nd = node(n);
-        return nd.name.empty() ? std::string(name_of(nd.op)) + "#" + std::to_string(n.index()) : nd.name;
+        if (!nd.name.empty()) return nd.name;
+        std::string out(name_of(nd.op));
+        out.push_back('#');
+        out.append(std::to_string(n.index()));
+        return out;
     }
     /// Live nodes in topological order (cached; producers before consumers; ties broken by id).
     /// Throws `graph_error` when the graph has a cycle.

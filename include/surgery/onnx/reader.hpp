@@ -67,9 +67,14 @@ public:
         g_.opset = std::max(opset_, std::int64_t{11}); // older forms are converted to opset-11 ones below
         if (gp.sparse_initializer_size() > 0) throw io_error("sparse initializers are not supported");
 
+        const std::unordered_set<std::string> placeholders = empty_placeholders(gp);
         for (int i = 0; i < gp.initializer_size(); ++i) {
             const pb::TensorProto& t = gp.initializer(i);
             if (t.name().empty()) throw io_error("initializer #" + std::to_string(i) + " has no name");
+            if (placeholders.count(t.name())) {
+                placeholders_.insert(t.name());
+                continue;
+            }
             define(t.name(), g_.add_constant(t.name(), from_tensor_proto(t, "initializer '" + t.name() + "'")), "initializer");
         }
         for (const auto& vi : gp.value_info()) declared_[vi.name()] = declared("value_info '" + vi.name() + "'", vi, true);
@@ -165,6 +170,25 @@ private:
         return d;
     }
 
+    /// Initializers that are empty tensors read only as Resize's roi or scales: how opsets 11-12
+    /// (and exporters) say "not given". They become omitted inputs instead of constants.
+    static std::unordered_set<std::string> empty_placeholders(const pb::GraphProto& gp) {
+        std::unordered_set<std::string> empty, other_use;
+        for (const auto& t : gp.initializer()) {
+            bool zero = false;
+            for (auto d : t.dims()) zero = zero || d == 0;
+            if (zero) empty.insert(t.name());
+        }
+        if (empty.empty()) return empty;
+        for (const auto& n : gp.node())
+            for (int k = 0; k < n.input_size(); ++k)
+                if (n.op_type() != "Resize" || (k != 1 && k != 2)) other_use.insert(n.input(k));
+        for (const auto& o : gp.output()) other_use.insert(o.name());
+        for (const auto& vi : gp.input()) other_use.insert(vi.name()); // overridable: not a placeholder
+        std::erase_if(empty, [&](const std::string& name) { return other_use.count(name) > 0; });
+        return empty;
+    }
+
     void define(const std::string& name, ir::ValueId id, const char* kind) {
         if (!values_.emplace(name, id).second) throw io_error(std::string(kind) + " '" + name + "' is defined twice");
     }
@@ -185,7 +209,7 @@ private:
         for (std::size_t i = 0; i < count; ++i) {
             const auto& n = gp.node(static_cast<int>(i));
             for (const auto& in : n.input()) {
-                if (in.empty() || values_.count(in)) continue;
+                if (in.empty() || values_.count(in) || placeholders_.count(in)) continue;
                 auto it = producer.find(in);
                 if (it == producer.end())
                     throw io_error(node_label(n, i) + ": op '" + n.op_type() + "' reads '" + in +
@@ -286,7 +310,7 @@ private:
 
         std::vector<ir::ValueId> inputs;
         for (const auto& in : n.input()) {
-            if (in.empty()) {
+            if (in.empty() || placeholders_.count(in)) {
                 inputs.push_back(ir::ValueId::none());
                 continue;
             }
@@ -310,6 +334,8 @@ private:
             if (outputs.size() > 1) throw io_error(op_what + ": the training-mode outputs (mean, variance) are used, which is not supported");
         }
         check_arity(op, inputs.size(), outputs.size(), op_what);
+        if (auto* sp = std::get_if<ir::ops::Split>(&op); sp && sp->num_outputs == static_cast<std::int64_t>(outputs.size()))
+            sp->num_outputs = 0; // opset 18 spells out what the output count says; the IR leaves it implicit
 
         if (auto* sm = std::get_if<ir::ops::Softmax>(&op); sm && opset_ < 13) {
             if (legacy_softmax(n, *sm, inputs[0], outputs.at(0), op_what)) return;
@@ -448,7 +474,7 @@ private:
                 throw io_error(op_what + ": antialias, axes and keep_aspect_ratio_policy other than their defaults are not supported");
         }
         if (type == "Resize") {
-            // Empty roi/scales tensors (how opsets 11-12 and exporters say "not given") become omitted inputs.
+            // Empty roi/scales (e.g. from a folded Constant node) also mean "not given".
             for (std::size_t s = 1; s < 3 && s < inputs.size(); ++s)
                 if (const ir::Tensor* t = g_.constant(inputs[s]); t && t->size() == 0) inputs[s] = ir::ValueId::none();
         }
@@ -506,6 +532,7 @@ private:
     std::int64_t opset_ = 0;
     std::unordered_map<std::string, ir::ValueId> values_;
     std::unordered_set<std::string> consumed_;
+    std::unordered_set<std::string> placeholders_;
     std::unordered_map<std::string, declared_type> declared_;
 };
 

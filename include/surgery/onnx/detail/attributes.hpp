@@ -124,6 +124,7 @@ struct attr_codec<std::shared_ptr<const ir::Tensor>> {
                         attr_codec<M>::read(a, o.*(e.member), what + ": attribute '" + a.name() + "'");
                     };
                     (one(entry), ...);
+                    (void)one; // ops without attributes
                 },
                 std::remove_cvref_t<decltype(o)>::attributes());
         },
@@ -155,6 +156,7 @@ struct attr_codec<std::shared_ptr<const ir::Tensor>> {
                         out.push_back(std::move(a));
                     };
                     (one(entry), ...);
+                    (void)one; // ops without attributes
                 },
                 T::attributes());
         },

@@ -116,7 +116,9 @@ inline void write_file_atomically(const std::filesystem::path& path, const std::
     std::FILE* f = nullptr;
     fs::path tmp;
     for (int attempt = 0; attempt < 16 && !f; ++attempt) {
-        tmp = dir / ("." + path.filename().string() + ".tmp-" + std::to_string(rd()));
+        std::string name = ".";
+        name.append(path.filename().string()).append(".tmp-").append(std::to_string(rd()));
+        tmp = dir / name;
         f = std::fopen(tmp.c_str(), "wbx"); // "x": fail if it exists, never clobber another writer's file
     }
     if (!f) throw io_error("'" + path.string() + "': cannot create a temporary file in '" + dir.string() + "'");

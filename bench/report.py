@@ -1,0 +1,232 @@
+#!/usr/bin/python3
+"""Turn the benchmark JSON files into the Markdown tables of docs/benchmarks.md and the search plot.
+
+  bench/report.py --search search.json [--rewrite rewrite.json] [--onnx onnx.json] [--plot docs/benchmarks_search.svg]
+
+Figures are CPU time (the machine is shared: wall time includes waiting for a core), the median of
+the repetitions when the JSON has aggregates. Ratios compare figures from the same JSON file.
+"""
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+SIZES = [1000, 10000, 100000, 1000000]
+
+
+def load(path):
+    """{run_name: entry}, preferring the median aggregate; plus the file's context."""
+    data = json.loads(Path(path).read_text())
+    runs = {}
+    for b in data["benchmarks"]:
+        if b.get("error_occurred"):
+            continue
+        if b.get("run_type") == "aggregate":
+            if b.get("aggregate_name") == "median":
+                runs[b["run_name"]] = b
+        else:
+            runs.setdefault(b["run_name"], b)
+    return runs, data.get("context", {})
+
+
+def ns_per_node(runs, family, n):
+    b = runs.get(f"{family}/{n}")
+    return b["ns_per_node"] * 1e9 if b else None
+
+
+def cpu_us(b):
+    scale = {"ns": 1e-3, "us": 1.0, "ms": 1e3, "s": 1e6}[b["time_unit"]]
+    return b["cpu_time"] * scale
+
+
+def fmt(x, digits=2):
+    if x is None:
+        return "–"
+    if x >= 1000:
+        return f"{x:,.0f}"
+    if x >= 100:
+        return f"{x:.0f}"
+    if x >= 10:
+        return f"{x:.1f}"
+    return f"{x:.{digits}f}"
+
+
+def ratio(a, b):
+    return None if a is None or b is None or b == 0 else a / b
+
+
+def table(header, rows):
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---:" if i else "---" for i in range(len(header))) + "|"]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def size_label(n):
+    return {1000: "1e3", 10000: "1e4", 100000: "1e5", 1000000: "1e6"}.get(n, str(n))
+
+
+def search_tables(runs):
+    out = []
+    out.append("### Chain search, ns per node (CPU time, flow index warm)\n")
+    cols = [(f"count/{v}/k{k}", f"{k} ops {v}") for k in (1, 3, 6) for v in ("ct", "rt")]
+    rows = []
+    for n in SIZES:
+        nodes = runs.get(f"count/ct/k1/{n}", {}).get("nodes")
+        rows.append([size_label(n) + (f" ({int(nodes):,})" if nodes else "")] + [fmt(ns_per_node(runs, f, n)) for f, _ in cols])
+    rows.append(["**1e6 / 1e3**"] + [fmt(ratio(ns_per_node(runs, f, 1000000), ns_per_node(runs, f, 1000))) + "x" for f, _ in cols])
+    out.append(table(["nodes"] + [c for _, c in cols], rows))
+    out.append("\n`ct` = compile-time `pattern::chain<...>`, `rt` = `pattern::runtime_chain` from text; "
+               "search = `search::count_chains` (no match objects).\n")
+
+    out.append("### Materialised matches (`search::find_chains`), ns per node\n")
+    cols = [(f"find/{v}/k{k}", f"{k} ops {v}") for k in (1, 3, 6) for v in ("ct", "rt")]
+    rows = [[size_label(n)] + [fmt(ns_per_node(runs, f, n)) for f, _ in cols] for n in SIZES]
+    out.append(table(["nodes"] + [c for _, c in cols], rows))
+    out.append("")
+
+    out.append("### Speed-up of the library's search (compile-time chain, count) over the baselines\n")
+    out.append("Each cell: baseline time / library time, same graph, same pattern, same run.\n")
+    for k in (1, 3, 6):
+        rows = []
+        for n in SIZES:
+            ours = ns_per_node(runs, f"count/ct/k{k}", n)
+            cells = [size_label(n), fmt(ours)]
+            for fam in (f"vf2/k{k}", f"naive_graph/k{k}", f"naive_flow/k{k}", f"boost_adapter/ct/k{k}"):
+                r = ratio(ns_per_node(runs, fam, n), ours)
+                cells.append(fmt(r) + "x" if r is not None else "not run")
+            m_ours = runs.get(f"count/ct/k{k}/{n}", {}).get("matches")
+            m_vf2 = runs.get(f"vf2/k{k}/{n}", {}).get("matches")
+            cells.append(f"{int(m_ours):,} / {int(m_vf2):,}" if m_ours is not None and m_vf2 is not None else
+                         (f"{int(m_ours):,} / –" if m_ours is not None else "–"))
+            rows.append(cells)
+        out.append(f"**{k}-op chain**\n")
+        out.append(table(["nodes", "ours ns/node", "vs VF2", "vs naive (graph)", "vs naive (flow arrays)",
+                          "vs ours on Boost.Graph adapter", "matches ours / VF2 mappings"], rows))
+        out.append("")
+
+    out.append("### Proposed searcher change (bench/scan_proposal.hpp), library time / proposal time\n")
+    rows = [[size_label(n)] + [fmt(ratio(ns_per_node(runs, f"count/ct/k{k}", n), ns_per_node(runs, f"proposal/ct/k{k}", n))) + "x"
+                               for k in (1, 3, 6)] + [fmt(ns_per_node(runs, "proposal/ct/k3", n))] for n in SIZES]
+    out.append(table(["nodes", "1 op", "3 ops", "6 ops", "proposal 3 ops ns/node"], rows))
+    out.append("")
+
+    out.append("### DAG patterns (`search::find_dags`), flow index build, floor\n")
+    rows = []
+    for n in SIZES:
+        chain = ns_per_node(runs, "count/ct/k3", n)
+        silu = ns_per_node(runs, "dag/silu", n)
+        se = ns_per_node(runs, "dag/squeeze_excitation", n)
+        flow = ns_per_node(runs, "flow_build", n)
+        floor = ns_per_node(runs, "floor_kinds", n)
+        build = ns_per_node(runs, "build_synthetic", n)
+        m_silu = runs.get(f"dag/silu/{n}", {}).get("matches")
+        m_se = runs.get(f"dag/squeeze_excitation/{n}", {}).get("matches")
+        rows.append([size_label(n), fmt(silu), fmt(ratio(silu, chain)) + "x", fmt(se), fmt(ratio(se, chain)) + "x",
+                     f"{int(m_silu or 0):,} / {int(m_se or 0):,}", fmt(flow), fmt(ratio(flow, chain)) + "x", fmt(floor, 3), fmt(build)])
+    out.append(table(["nodes", "SiLU ns/node", "SiLU / chain-3", "SE ns/node", "SE / chain-3", "matches SiLU / SE",
+                      "flow index build ns/node", "build / chain-3 search", "floor ns/node", "graph generation ns/node"], rows))
+    out.append("")
+    return "\n".join(out)
+
+
+def plot(runs, svg):
+    if not shutil.which("gnuplot"):
+        print(f"report.py: gnuplot not found, {svg} not written", file=sys.stderr)
+        return
+    series = [("count/ct/k3", "ours, compile-time chain"), ("count/rt/k3", "ours, runtime chain"),
+              ("find/ct/k3", "ours, find\\_chains (matches built)"), ("naive_flow/k3", "naive window, flow arrays"),
+              ("naive_graph/k3", "naive window, graph walk"), ("boost_adapter/ct/k3", "ours via Boost.Graph adapter"),
+              ("vf2/k3", "Boost VF2 subgraph\\_mono"), ("dag/squeeze_excitation", "ours, DAG: SE block")]
+    with tempfile.TemporaryDirectory() as tmp:
+        plots = []
+        for i, (fam, title) in enumerate(series):
+            pts = [(n, ns_per_node(runs, fam, n)) for n in SIZES]
+            pts = [(n, v) for n, v in pts if v is not None]
+            if not pts:
+                continue
+            dat = Path(tmp) / f"s{i}.dat"
+            dat.write_text("".join(f"{n} {v}\n" for n, v in pts))
+            plots.append(f"'{dat}' using 1:2 with linespoints lw 2 pt {i + 4} title '{title}'")
+        script = f"""
+set terminal svg size 760,460 dynamic font 'sans,11' background rgb 'white'
+set output '{svg}'
+set logscale xy
+set xlabel 'nodes in the graph'
+set ylabel 'ns per node (CPU time, lower is better)'
+set title '3-op chain Conv -> BatchNormalization -> Relu on synthetic CNN-like graphs'
+set key outside right center
+set grid
+set format x '10^{{%L}}'
+set xrange [700:1400000]
+plot {', '.join(plots)}
+"""
+        subprocess.run(["gnuplot"], input=script, text=True, check=True)
+    print(f"report.py: wrote {svg}", file=sys.stderr)
+
+
+def rewrite_tables(runs, onnx_runs):
+    out = []
+    if runs:
+        copy = runs.get("copy_graph")
+        rows = []
+        for name, what in (("apply_lite", "lite dictionary (mobilenet_v3_lite)"), ("apply_lite_noverify", "lite, verify = false"),
+                           ("apply_exact", "exact clean-up (BN folding, ...)"), ("apply_lite_exact", "lite + exact"),
+                           ("copy_graph", "reference: one graph copy"), ("infer_shapes", "part: shape inference"),
+                           ("verify", "part: ir::verify"), ("search_lite", "part: searches of one pass"),
+                           ("make_lite_dictionary", "building the dictionary"), ("build_mobilenet", "building the network (builder)")):
+            b = runs.get(name)
+            if not b:
+                continue
+            rows.append([what, fmt(cpu_us(b)), fmt(ratio(cpu_us(b), cpu_us(copy))) + "x" if copy else "–",
+                         f"{int(b['nodes_before'])} -> {int(b['nodes_after'])}" if "nodes_before" in b else ""])
+        out.append("### Rewriting MobileNetV3-Large built in the IR (`zoo::mobilenet_v3_large`)\n")
+        out.append(table(["what", "CPU µs", "in graph copies", "nodes"], rows))
+        out.append("")
+    if onnx_runs:
+        models = []
+        for k in onnx_runs:
+            m = k.split("/")[1]
+            if m not in models:
+                models.append(m)
+        steps = ["load", "parse_convert", "convert", "copy", "apply_lite", "apply_lite_exact", "serialize", "save", "load_apply_save"]
+        rows = []
+        for m in models:
+            cells = [m]
+            for s in steps:
+                b = onnx_runs.get(f"onnx/{m}/{s}")
+                cells.append(fmt(cpu_us(b) / 1000, 3) if b else "–")
+            b = onnx_runs.get(f"onnx/{m}/apply_lite")
+            cells.append(f"{int(b['nodes_before'])} -> {int(b['nodes_after'])}" if b and "nodes_before" in b else "")
+            rows.append(cells)
+        out.append("### Real networks from ONNX (ms CPU time)\n")
+        out.append(table(["model"] + steps + ["nodes (lite)"], rows))
+        out.append("")
+    return "\n".join(out)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--search", type=Path)
+    ap.add_argument("--rewrite", type=Path)
+    ap.add_argument("--onnx", type=Path)
+    ap.add_argument("--plot", type=Path)
+    args = ap.parse_args()
+    if args.search:
+        runs, ctx = load(args.search)
+        print(f"<!-- {args.search.name}: {ctx.get('date')}, load average {ctx.get('load_avg')} -->\n")
+        print(search_tables(runs))
+        if args.plot:
+            plot(runs, args.plot)
+    rw = load(args.rewrite)[0] if args.rewrite else {}
+    ox = load(args.onnx)[0] if args.onnx else {}
+    if rw or ox:
+        print(rewrite_tables(rw, ox))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

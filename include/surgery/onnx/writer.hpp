@@ -1,0 +1,406 @@
+// Writing ir::Graph as ONNX: to_model_proto(graph), check(model) with libonnx's checker, save(graph, path).
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <exception>
+#include <filesystem>
+#include <numbers>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include <onnx/checker.h>
+#include <onnx/defs/schema.h>
+#include <onnx/shape_inference/implementation.h>
+
+#include "surgery/error.hpp"
+#include "surgery/ir/graph.hpp"
+#include "surgery/ir/ops.hpp"
+#include "surgery/onnx/detail/attributes.hpp"
+#include "surgery/onnx/detail/proto.hpp"
+#include "surgery/onnx/tensor.hpp"
+
+namespace surgery::onnx {
+
+namespace detail {
+
+/// Turns one ir::Graph into a ModelProto at the graph's opset.
+class model_writer {
+public:
+    explicit model_writer(const ir::Graph& g) : g_(g), opset_(g.opset) {}
+
+    pb::ModelProto run() {
+        if (opset_ < min_write_opset || opset_ > max_write_opset)
+            throw io_error("graph '" + g_.name + "' has opset " + std::to_string(opset_) + "; model-surgery writes opsets " +
+                           std::to_string(min_write_opset) + " to " + std::to_string(max_write_opset));
+        pb::ModelProto m;
+        m.set_ir_version(ir_version_for_opset(opset_));
+        m.set_producer_name(g_.producer_name);
+        auto* os = m.add_opset_import();
+        os->set_domain("");
+        os->set_version(opset_);
+        gp_ = m.mutable_graph();
+        gp_->set_name(g_.name.empty() ? "graph" : g_.name);
+
+        const auto& order = g_.topological_order();
+        assign_names(order);
+        for (ir::ValueId v : g_.inputs()) *gp_->add_input() = value_info(v);
+        for (ir::NodeId n : order) write_node(n);
+        for (ir::ValueId v : g_.outputs()) *gp_->add_output() = value_info(v);
+        // Constants: those the written nodes or outputs read, and those nothing reads in the graph
+        // either (kept as they are). One read only through a slot written as an attribute (e.g.
+        // Squeeze axes below opset 13) is not written.
+        std::unordered_set<std::string> read;
+        for (const auto& n : gp_->node())
+            for (const auto& in : n.input()) read.insert(in);
+        for (const auto& o : gp_->output()) read.insert(o.name());
+        for (std::size_t i = 0; i < g_.value_bound(); ++i) {
+            const ir::Value& val = g_.value(ir::ValueId{i});
+            if (val.alive && val.is_constant() && (read.count(names_.at(i)) || val.uses.empty()))
+                *gp_->add_initializer() = to_tensor_proto(*val.data, names_.at(i));
+        }
+        for (ir::NodeId n : order)
+            for (ir::ValueId v : g_.node(n).outputs)
+                if (!g_.is_output(v) && g_.value(v).shape) *gp_->add_value_info() = value_info(v);
+        return m;
+    }
+
+private:
+    // ---- names -----------------------------------------------------------------------------
+
+    /// Every value written gets a unique, non-empty name: its own when it has one not taken yet.
+    void assign_names(const std::vector<ir::NodeId>& order) {
+        names_.assign(g_.value_bound(), std::string{});
+        std::vector<ir::ValueId> all(g_.inputs().begin(), g_.inputs().end());
+        for (std::size_t i = 0; i < g_.value_bound(); ++i)
+            if (g_.value(ir::ValueId{i}).alive && g_.value(ir::ValueId{i}).is_constant()) all.push_back(ir::ValueId{i});
+        for (ir::NodeId n : order)
+            for (ir::ValueId v : g_.node(n).outputs) all.push_back(v);
+        for (ir::ValueId v : all) {
+            const std::string& name = g_.value(v).name;
+            if (!name.empty() && used_.insert(name).second) names_[v.index()] = name;
+        }
+        for (ir::ValueId v : all)
+            if (names_[v.index()].empty()) {
+                const ir::Value& val = g_.value(v);
+                std::string base = val.name;
+                if (base.empty()) {
+                    // Built with += only: GCC 12 warns falsely (-Wrestrict) on "literal" + std::string.
+                    const std::string index = std::to_string(val.producer ? val.slot : v.index());
+                    if (val.producer) {
+                        base = g_.label(val.producer);
+                        if (g_.node(val.producer).outputs.size() > 1) base.append(":").append(index);
+                    } else {
+                        base.append("v").append(index);
+                    }
+                }
+                names_[v.index()] = fresh(base);
+            }
+    }
+
+    std::string fresh(const std::string& base) {
+        std::string name = base;
+        for (int k = 1; !used_.insert(name).second; ++k) name = base + "_" + std::to_string(k);
+        return name;
+    }
+
+    pb::ValueInfoProto value_info(ir::ValueId v) const {
+        const ir::Value& val = g_.value(v);
+        pb::ValueInfoProto vi;
+        vi.set_name(names_.at(v.index()));
+        auto* tt = vi.mutable_type()->mutable_tensor_type();
+        tt->set_elem_type(to_elem_type(val.dtype));
+        if (val.shape) {
+            auto* shape = tt->mutable_shape();
+            for (std::int64_t d : *val.shape) {
+                auto* dim = shape->add_dim();
+                if (d >= 0) dim->set_dim_value(d);
+            }
+        }
+        return vi;
+    }
+
+    // ---- nodes -----------------------------------------------------------------------------
+
+    /// A new initializer holding `t`, named after `base`; returns its name.
+    std::string add_initializer(const std::string& base, const ir::Tensor& t) {
+        std::string name = fresh(base);
+        *gp_->add_initializer() = to_tensor_proto(t, name);
+        return name;
+    }
+
+    pb::NodeProto& add_node_proto(std::string_view type, const std::string& name, std::vector<std::string> ins, std::vector<std::string> outs) {
+        pb::NodeProto& p = *gp_->add_node();
+        p.set_op_type(std::string(type));
+        p.set_name(name);
+        while (!ins.empty() && ins.back().empty()) ins.pop_back();
+        for (auto& s : ins) p.add_input(std::move(s));
+        for (auto& s : outs) p.add_output(std::move(s));
+        return p;
+    }
+
+    static void erase_attr(std::vector<pb::AttributeProto>& attrs, std::string_view name) {
+        std::erase_if(attrs, [&](const pb::AttributeProto& a) { return a.name() == name; });
+    }
+    static const pb::AttributeProto* find_attr(const std::vector<pb::AttributeProto>& attrs, std::string_view name) {
+        for (const auto& a : attrs)
+            if (a.name() == name) return &a;
+        return nullptr;
+    }
+    static pb::AttributeProto ints_attr(const std::string& name, const std::vector<std::int64_t>& v) {
+        pb::AttributeProto a;
+        a.set_name(name);
+        a.set_type(pb::AttributeProto_AttributeType_INTS);
+        for (auto x : v) a.add_ints(x);
+        return a;
+    }
+    static pb::AttributeProto int_attr(const std::string& name, std::int64_t v) {
+        pb::AttributeProto a;
+        a.set_name(name);
+        a.set_type(pb::AttributeProto_AttributeType_INT);
+        a.set_i(v);
+        return a;
+    }
+    static pb::AttributeProto float_attr(const std::string& name, float v) {
+        pb::AttributeProto a;
+        a.set_name(name);
+        a.set_type(pb::AttributeProto_AttributeType_FLOAT);
+        a.set_f(v);
+        return a;
+    }
+
+    void write_node(ir::NodeId id) {
+        const ir::Node& nd = g_.node(id);
+        const std::string label = g_.label(id); // for messages and the names of helper values
+        const std::string& name = nd.name;      // written as is: an unnamed node stays unnamed
+        const std::string what = "node '" + label + "': op '" + std::string(ir::name_of(nd.op)) + "'";
+        const std::string at = " cannot be written at opset " + std::to_string(opset_);
+        std::vector<std::string> ins, outs;
+        for (ir::ValueId v : nd.inputs) ins.push_back(v ? names_.at(v.index()) : std::string{});
+        for (ir::ValueId v : nd.outputs) outs.push_back(names_.at(v.index()));
+        std::vector<pb::AttributeProto> attrs = non_default_attributes(nd.op);
+
+        // Input `slot` as constant integers, or an error saying why the opset needs it constant.
+        auto const_ints = [&](std::size_t slot, const char* role) {
+            const ir::Tensor* t = slot < nd.inputs.size() ? g_.constant(nd.inputs[slot]) : nullptr;
+            if (!t) throw io_error(what + ": " + role + " must be a constant to be written as an attribute at opset " + std::to_string(opset_));
+            return t->as_ints();
+        };
+        auto has_input = [&](std::size_t slot) { return slot < nd.inputs.size() && nd.inputs[slot]; };
+        auto drop_inputs_from = [&](std::size_t slot) {
+            if (ins.size() > slot) ins.resize(slot);
+        };
+
+        const std::string base = label + "/";
+        if (nd.is<ir::ops::Squeeze>() || nd.is<ir::ops::Unsqueeze>()) {
+            if (opset_ < 13 && has_input(1)) {
+                attrs.push_back(ints_attr("axes", const_ints(1, "axes")));
+                drop_inputs_from(1);
+            }
+        } else if (const auto* sp = nd.as<ir::ops::Split>()) {
+            if (opset_ >= 13 && !sp->split.empty()) {
+                erase_attr(attrs, "split");
+                if (!has_input(1)) {
+                    ins.resize(1);
+                    ins.push_back(add_initializer(base + "split", ir::Tensor::vector(sp->split)));
+                }
+            } else if (opset_ < 13 && has_input(1)) {
+                erase_attr(attrs, "split");
+                attrs.push_back(ints_attr("split", const_ints(1, "split")));
+                drop_inputs_from(1);
+            }
+            erase_attr(attrs, "num_outputs");
+            if (opset_ >= 18 && sp->split.empty() && !has_input(1))
+                attrs.push_back(int_attr("num_outputs", static_cast<std::int64_t>(nd.outputs.size())));
+        } else if (const auto* rm = nd.as<ir::ops::ReduceMean>()) {
+            if (opset_ >= 18 && !rm->axes.empty()) {
+                erase_attr(attrs, "axes");
+                if (!has_input(1)) ins.push_back(add_initializer(base + "axes", ir::Tensor::vector(rm->axes)));
+            } else if (opset_ < 18) {
+                if (has_input(1)) {
+                    erase_attr(attrs, "axes");
+                    attrs.push_back(ints_attr("axes", const_ints(1, "axes")));
+                    drop_inputs_from(1);
+                }
+                if (rm->noop_with_empty_axes != 0) throw io_error(what + ": noop_with_empty_axes" + at + " (needs 18)");
+            }
+        } else if (const auto* dr = nd.as<ir::ops::Dropout>()) {
+            if (opset_ >= 12) {
+                erase_attr(attrs, "ratio");
+                if (dr->ratio != ir::ops::Dropout{}.ratio && !has_input(1)) {
+                    ins.resize(1);
+                    ins.push_back(add_initializer(base + "ratio", ir::Tensor::scalar(dr->ratio)));
+                }
+            } else {
+                erase_attr(attrs, "seed");
+                if (has_input(1)) {
+                    const ir::Tensor* t = g_.constant(nd.inputs[1]);
+                    if (!t || t->size() != 1) throw io_error(what + ": ratio must be a constant scalar" + at);
+                    erase_attr(attrs, "ratio");
+                    attrs.push_back(float_attr("ratio", t->as_floats()[0]));
+                }
+                if (has_input(2)) {
+                    const ir::Tensor* t = g_.constant(nd.inputs[2]);
+                    if (!t || t->size() != 1 || t->as_ints()[0] != 0) throw io_error(what + ": training_mode" + at);
+                }
+                drop_inputs_from(1);
+            }
+        } else if (const auto* sm = nd.as<ir::ops::Softmax>()) {
+            if (opset_ < 13) {
+                // Before opset 13 Softmax flattens to 2-D at `axis` (default 1): equal only over the last axis.
+                const auto& xs = g_.value(nd.inputs[0]).shape;
+                const bool last = sm->axis == -1 || (xs && sm->axis == static_cast<std::int64_t>(xs->size()) - 1);
+                if (!last) throw io_error(what + ": a Softmax over axis " + std::to_string(sm->axis) + " other than the last" + at + " (needs 13)");
+                erase_attr(attrs, "axis");
+                attrs.push_back(int_attr("axis", sm->axis));
+            }
+        } else if (const auto* bn = nd.as<ir::ops::BatchNormalization>()) {
+            if (opset_ < 14) {
+                if (bn->training_mode != 0 || nd.outputs.size() > 1) throw io_error(what + ": training mode" + at + " (needs 14)");
+                erase_attr(attrs, "training_mode");
+            }
+        } else if (const auto* rs = nd.as<ir::ops::Reshape>()) {
+            if (opset_ < 14 && rs->allowzero != 0) throw io_error(what + ": allowzero" + at + " (needs 14)");
+        } else if (nd.is<ir::ops::LayerNormalization>()) {
+            if (opset_ < 17) throw io_error(what + at + " (needs 17)");
+        } else if (nd.is<ir::ops::Resize>()) {
+            if (opset_ < 13) { // roi and scales are required inputs before opset 13: empty tensors say "not given"
+                ins.resize(std::max<std::size_t>(ins.size(), 3));
+                if (ins[1].empty()) ins[1] = add_initializer(base + "roi", ir::Tensor::floats({0}, {}));
+                if (ins[2].empty()) ins[2] = add_initializer(base + "scales", ir::Tensor::floats({0}, {}));
+            }
+        } else if (nd.is<ir::ops::HardSwish>() && opset_ < 14) {
+            // x * HardSigmoid(x, 1/6, 1/2), the definition of HardSwish.
+            const std::string hs = fresh(base + "hardsigmoid");
+            auto& p = add_node_proto("HardSigmoid", name.empty() ? name : name + "/hardsigmoid", {ins.at(0)}, {hs});
+            *p.add_attribute() = float_attr("alpha", 1.0f / 6.0f);
+            add_node_proto("Mul", name, {ins.at(0), hs}, outs);
+            return;
+        } else if (const auto* ge = nd.as<ir::ops::Gelu>(); ge && opset_ < 20) {
+            write_gelu(*ge, label, name, ins.at(0), outs.at(0));
+            return;
+        }
+
+        pb::NodeProto& p = add_node_proto(ir::name_of(nd.op), name, std::move(ins), std::move(outs));
+        for (auto& a : attrs) *p.add_attribute() = std::move(a);
+    }
+
+    /// Gelu (opset 20) decomposed into the ops older opsets have, as exporters write it.
+    void write_gelu(const ir::ops::Gelu& op, const std::string& label, const std::string& name, const std::string& x, const std::string& y) {
+        const std::string base = label + "/";
+        auto sub = [&](const char* part) { return name.empty() ? name : name + "/" + part; };
+        auto scalar = [&](const char* n, float v) { return add_initializer(base + n, ir::Tensor::scalar(v)); };
+        auto tmp = [&](const char* n) { return fresh(base + n); };
+        const std::string one = scalar("one", 1.0f), half = scalar("half", 0.5f);
+        std::string inner;
+        if (op.approximate == "tanh") {
+            const std::string x2 = tmp("x2"), x3 = tmp("x3"), cx3 = tmp("cx3"), sum = tmp("sum"), arg = tmp("arg");
+            add_node_proto("Mul", sub("x2"), {x, x}, {x2});
+            add_node_proto("Mul", sub("x3"), {x2, x}, {x3});
+            add_node_proto("Mul", sub("cx3"), {x3, scalar("c", 0.044715f)}, {cx3});
+            add_node_proto("Add", sub("sum"), {x, cx3}, {sum});
+            add_node_proto("Mul", sub("arg"), {sum, scalar("sqrt_2_over_pi", static_cast<float>(std::sqrt(2.0 / std::numbers::pi)))}, {arg});
+            inner = tmp("tanh");
+            add_node_proto("Tanh", sub("tanh"), {arg}, {inner});
+        } else if (op.approximate == "none" || op.approximate.empty()) {
+            const std::string scaled = tmp("scaled");
+            add_node_proto("Div", sub("scaled"), {x, scalar("sqrt2", static_cast<float>(std::numbers::sqrt2))}, {scaled});
+            inner = tmp("erf");
+            add_node_proto("Erf", sub("erf"), {scaled}, {inner});
+        } else {
+            throw io_error("node '" + label + "': op 'Gelu' has unknown approximate = '" + op.approximate + "'");
+        }
+        const std::string plus = tmp("plus_one"), prod = tmp("x_times");
+        add_node_proto("Add", sub("plus_one"), {inner, one}, {plus});
+        add_node_proto("Mul", sub("x_times"), {x, plus}, {prod});
+        add_node_proto("Mul", name, {prod, half}, {y});
+    }
+
+    const ir::Graph& g_;
+    std::int64_t opset_;
+    pb::GraphProto* gp_ = nullptr;
+    std::vector<std::string> names_;
+    std::unordered_set<std::string> used_;
+};
+
+} // namespace detail
+
+/// The highest default-domain opset the linked libonnx knows (17 for Debian 12's libonnx 1.12).
+[[nodiscard]] inline std::int64_t checker_max_opset() {
+    const auto& map = ::onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map();
+    auto it = map.find("");
+    return it == map.end() ? 0 : it->second.second;
+}
+
+/// Converts `g` to an ONNX model at `g.opset` (11 to 20). Only attributes that differ from ONNX's
+/// defaults are written; unnamed (or clashing) values get unique names; intermediate shapes are
+/// written as value_info. Forms that changed between opsets are written in the opset's own form
+/// (e.g. Squeeze axes as an attribute below 13, Split sizes as an input from 13); HardSwish below
+/// opset 14 and Gelu below 20 are written as their standard decompositions.
+/// Throws `io_error` naming the node when an op cannot be expressed at the graph's opset.
+[[nodiscard]] inline ::onnx::ModelProto to_model_proto(const ir::Graph& g) {
+    try {
+        return detail::model_writer(g).run();
+    } catch (const io_error&) {
+        throw;
+    } catch (const surgery::error& e) {
+        throw io_error(e.what());
+    }
+}
+
+/// Runs libonnx's checker (`onnx::checker::check_model`) and its shape inference in strict mode
+/// with type checking (the "full check"). Throws `io_error` carrying ONNX's message, also when the
+/// model's opset is newer than the linked libonnx knows (see `checker_max_opset`).
+inline void check(const ::onnx::ModelProto& model) {
+    std::int64_t opset = -1;
+    for (const auto& os : model.opset_import())
+        if (os.domain().empty() || os.domain() == "ai.onnx") opset = os.version();
+    if (opset > checker_max_opset())
+        throw io_error("ONNX checker: opset " + std::to_string(opset) + " is newer than the linked libonnx knows (up to " +
+                       std::to_string(checker_max_opset()) + ")");
+    try {
+        ::onnx::checker::check_model(model);
+        ::onnx::ModelProto copy = model;
+        ::onnx::shape_inference::InferShapes(copy, ::onnx::OpSchemaRegistry::Instance(),
+                                             ::onnx::ShapeInferenceOptions{/*check_type=*/true, /*strict_mode=*/1, /*data_prop=*/false});
+    } catch (const std::exception& e) {
+        throw io_error(std::string("ONNX checker: ") + e.what());
+    }
+}
+
+/// When `save` runs `check`.
+enum class check_policy : std::uint8_t {
+    when_supported, ///< when the linked libonnx knows the graph's opset (the default)
+    always,         ///< always: an opset newer than libonnx knows is an error
+    never,
+};
+
+struct save_options {
+    check_policy check = check_policy::when_supported;
+};
+
+/// Writes `g` to `path` as an ONNX model, atomically (a temporary file in the same directory renamed
+/// over `path`; on failure nothing is left behind and an existing file is untouched). The model is
+/// checked with `check` first according to `options.check`.
+inline void save(const ir::Graph& g, const std::filesystem::path& path, const save_options& options = {}) {
+    ::onnx::ModelProto m = to_model_proto(g);
+    if (options.check == check_policy::always || (options.check == check_policy::when_supported && g.opset <= checker_max_opset())) {
+        try {
+            check(m);
+        } catch (const io_error& e) {
+            throw io_error("'" + path.string() + "': the model does not pass the ONNX checker, not written: " + e.what());
+        }
+    }
+    if (m.ByteSizeLong() > static_cast<std::size_t>(INT32_MAX))
+        throw io_error("'" + path.string() + "': the model is larger than 2 GB, which needs external data (not supported)");
+    std::string bytes;
+    if (!m.SerializeToString(&bytes)) throw io_error("'" + path.string() + "': cannot serialize the model");
+    detail::write_file_atomically(path, bytes);
+}
+
+} // namespace surgery::onnx

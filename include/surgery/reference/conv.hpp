@@ -1,0 +1,281 @@
+// Convolution reference kernel (1-D, 2-D, 3-D, groups, strides, pads, dilations, auto_pad) with
+// three algorithms: 1x1 as a GEMM, depthwise as a direct loop, everything else im2col + GEMM.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "surgery/reference/kernel.hpp"
+#include "surgery/reference/window.hpp"
+
+namespace surgery::reference {
+namespace detail {
+
+/// One convolution call, resolved: geometry, channel counts and raw data.
+struct conv_problem {
+    window_geometry g;
+    std::int64_t n = 0, c = 0, m = 0, groups = 1, cg = 0, mg = 0;
+    const float* x = nullptr;
+    const float* w = nullptr;
+    const float* bias = nullptr;
+    float* y = nullptr;
+    activation act;
+
+    [[nodiscard]] float bias_of(std::int64_t channel) const noexcept { return bias ? bias[channel] : 0.0f; }
+};
+
+/// Columns per GEMM call, so that the patch matrix block (and the output block that the epilogue
+/// then reads) stays in the L2 cache.
+[[nodiscard]] inline Index column_chunk(Index depth, Index columns) {
+    constexpr Index budget = 64 * 1024; // floats: 256 KiB
+    if (depth * columns <= budget) return columns;
+    const Index chunk = std::max<Index>(64, budget / std::max<Index>(depth, 1));
+    return std::min(columns, chunk / 16 * 16);
+}
+
+/// 1x1 kernel, stride 1, no padding: Y[n, g] = W[g] * X[n, g] (a GEMM per image and group).
+inline void conv_gemm(const conv_problem& p) {
+    const Index S = p.g.out_size();
+    const Index chunk = column_chunk(p.cg + p.mg, S);
+    for (std::int64_t n = 0; n < p.n; ++n) {
+        for (std::int64_t gr = 0; gr < p.groups; ++gr) {
+            ConstMatrixMap W(p.w + gr * p.mg * p.cg, p.mg, p.cg);
+            const float* X = p.x + (n * p.c + gr * p.cg) * S;
+            float* Y = p.y + (n * p.m + gr * p.mg) * S;
+            if (S == 1) { // squeeze-and-excitation layers: a matrix-vector product
+                Eigen::Map<Eigen::VectorXf> y(Y, p.mg);
+                y.noalias() = W * Eigen::Map<const Eigen::VectorXf>(X, p.cg);
+                if (p.bias) y += Eigen::Map<const Eigen::VectorXf>(p.bias + gr * p.mg, p.mg);
+                apply_activation(p.act, Y, Y, static_cast<std::size_t>(p.mg));
+                continue;
+            }
+            for (Index s0 = 0; s0 < S; s0 += chunk) {
+                const Index cs = std::min(chunk, S - s0);
+                ConstStridedMatrixMap Xc(X + s0, p.cg, cs, Eigen::OuterStride<>(S));
+                StridedMatrixMap Yc(Y + s0, p.mg, cs, Eigen::OuterStride<>(S));
+                Yc.noalias() = W * Xc;
+                for (std::int64_t mm = 0; mm < p.mg; ++mm)
+                    apply_bias_activation(p.act, Y + mm * S + s0, static_cast<std::size_t>(cs), p.bias_of(gr * p.mg + mm));
+            }
+        }
+    }
+}
+
+/// Fills rows (channel, kd, kh, kw) x columns [s0, s1) of the patch matrix of one image and group.
+inline void im2col(const conv_problem& p, const float* x, float* col, Index s0, Index s1) {
+    const window_geometry& g = p.g;
+    const Index cs = s1 - s0;
+    const Index OW = g.out[2], OHW = g.out[1] * g.out[2];
+    const Index in_plane = g.in_size();
+    float* dst = col;
+    for (std::int64_t c = 0; c < p.cg; ++c) {
+        const float* src = x + c * in_plane;
+        for (std::int64_t kd = 0; kd < g.k[0]; ++kd)
+            for (std::int64_t kh = 0; kh < g.k[1]; ++kh)
+                for (std::int64_t kw = 0; kw < g.k[2]; ++kw) {
+                    Index s = s0;
+                    float* out = dst;
+                    while (s < s1) {
+                        const Index od = s / OHW, rem = s - od * OHW, oh = rem / OW, ow0 = rem - oh * OW;
+                        const Index len = std::min(OW - ow0, s1 - s);
+                        const Index id = od * g.s[0] - g.pb[0] + kd * g.d[0];
+                        const Index ih = oh * g.s[1] - g.pb[1] + kh * g.d[1];
+                        if (id < 0 || id >= g.in[0] || ih < 0 || ih >= g.in[1]) {
+                            std::fill(out, out + len, 0.0f);
+                        } else {
+                            const float* row = src + (id * g.in[1] + ih) * g.in[2];
+                            const Index sw = g.s[2], W = g.in[2];
+                            const Index iw0 = ow0 * sw - g.pb[2] + kw * g.d[2];
+                            // Valid t: 0 <= iw0 + t * sw < W.
+                            Index lo = iw0 < 0 ? (-iw0 + sw - 1) / sw : 0;
+                            Index hi = iw0 >= W ? 0 : (W - 1 - iw0) / sw + 1;
+                            lo = std::min(lo, len);
+                            hi = std::clamp(hi, lo, len);
+                            std::fill(out, out + lo, 0.0f);
+                            if (sw == 1) std::memcpy(out + lo, row + iw0 + lo, static_cast<std::size_t>(hi - lo) * sizeof(float));
+                            else
+                                for (Index t = lo; t < hi; ++t) out[t] = row[iw0 + t * sw];
+                            std::fill(out + hi, out + len, 0.0f);
+                        }
+                        out += len;
+                        s += len;
+                    }
+                    dst += cs;
+                }
+    }
+}
+
+/// Any convolution: patch matrix (Cg*kernel x output positions, in column blocks) times weights.
+inline void conv_im2col(const conv_problem& p, node_io& io) {
+    const Index K = p.cg * p.g.kernel_size();
+    const Index S = p.g.out_size();
+    const Index chunk = std::max<Index>(1, column_chunk(K, S));
+    float* col = io.scratch_floats(static_cast<std::size_t>(K * chunk));
+    for (std::int64_t n = 0; n < p.n; ++n) {
+        for (std::int64_t gr = 0; gr < p.groups; ++gr) {
+            const float* X = p.x + (n * p.c + gr * p.cg) * p.g.in_size();
+            float* Y = p.y + (n * p.m + gr * p.mg) * S;
+            ConstMatrixMap W(p.w + gr * p.mg * K, p.mg, K);
+            for (Index s0 = 0; s0 < S; s0 += chunk) {
+                const Index cs = std::min(chunk, S - s0);
+                im2col(p, X, col, s0, s0 + cs);
+                StridedMatrixMap Yc(Y + s0, p.mg, cs, Eigen::OuterStride<>(S));
+                if (p.mg == 1) Yc.row(0).noalias() = ConstMatrixMap(col, K, cs).transpose() * W.row(0).transpose();
+                else Yc.noalias() = W * ConstMatrixMap(col, K, cs);
+                for (std::int64_t mm = 0; mm < p.mg; ++mm)
+                    apply_bias_activation(p.act, Y + mm * S + s0, static_cast<std::size_t>(cs), p.bias_of(gr * p.mg + mm));
+            }
+        }
+    }
+}
+
+/// Depthwise (one input channel per group, any channel multiplier), 1-D or 2-D.
+///
+/// The input plane is copied once into a zero-padded buffer split into stride phases
+/// (phase (a, b) holds padded rows a, a + sh, ... and columns b, b + sw, ...). Every kernel tap
+/// then reads a contiguous run of one phase, and the outputs, laid out with the phase's row pitch,
+/// form one flat vector: the inner loop is a branch-free multiply-add over packets with the
+/// accumulators in registers across all taps, whatever the kernel size, stride or dilation.
+inline void conv_depthwise(const conv_problem& p, node_io& io) {
+    namespace ei = Eigen::internal;
+    using Packet = ei::packet_traits<float>::type;
+    constexpr Index PS = ei::packet_traits<float>::size;
+
+    const window_geometry& g = p.g;
+    const Index H = g.in[1], W = g.in[2], KH = g.k[1], KW = g.k[2], SH = g.s[1], SW = g.s[2], DH = g.d[1], DW = g.d[2];
+    const Index OH = g.out[1], OW = g.out[2], PT = g.pb[1], PL = g.pb[2];
+    // Only the padded area that some window touches.
+    const Index Hp = (OH - 1) * SH + (KH - 1) * DH + 1, Wp = (OW - 1) * SW + (KW - 1) * DW + 1;
+    const Index Hq = (Hp + SH - 1) / SH, Wq = (Wp + SW - 1) / SW, phase_size = Hq * Wq;
+    const Index flat = (OH - 1) * Wq + OW; // outputs computed, pitch Wq
+    const Index taps = KH * KW;
+    float* buf = io.scratch_floats(static_cast<std::size_t>(SH * SW * phase_size + OH * Wq));
+    float* phases = buf;
+    float* acc_out = buf + SH * SW * phase_size;
+    std::vector<const float*> tap_ptr(static_cast<std::size_t>(taps));
+    for (Index kh = 0; kh < KH; ++kh)
+        for (Index kw = 0; kw < KW; ++kw) {
+            const Index r = kh * DH, q = kw * DW;
+            tap_ptr[static_cast<std::size_t>(kh * KW + kw)] = phases + ((r % SH) * SW + (q % SW)) * phase_size + (r / SH) * Wq + q / SW;
+        }
+    const std::int64_t mult = p.m / p.c;
+
+    for (std::int64_t n = 0; n < p.n; ++n) {
+        for (std::int64_t mm = 0; mm < p.m; ++mm) {
+            const std::int64_t cin = mm / mult;
+            if (mm % mult == 0) { // fill the phases of input channel `cin`
+                std::fill(phases, phases + SH * SW * phase_size, 0.0f);
+                const float* xp = p.x + (n * p.c + cin) * H * W;
+                const Index r0 = std::max<Index>(0, PT), r1 = std::min(Hp, H + PT);
+                const Index c0 = std::max<Index>(0, PL), c1 = std::min(Wp, W + PL);
+                for (Index r = r0; r < r1; ++r) {
+                    const float* src = xp + (r - PT) * W - PL;
+                    float* rowbase = phases + (r % SH) * SW * phase_size + (r / SH) * Wq;
+                    if (SW == 1) {
+                        std::memcpy(rowbase + c0, src + c0, static_cast<std::size_t>(c1 - c0) * sizeof(float));
+                    } else {
+                        for (Index cc = c0; cc < c1; ++cc) rowbase[(cc % SW) * phase_size + cc / SW] = src[cc];
+                    }
+                }
+            }
+            const float* wt = p.w + mm * taps;
+            const float b = p.bias_of(mm);
+            Index f = 0;
+            const Packet pb = ei::pset1<Packet>(b);
+            for (; f + 4 * PS <= flat; f += 4 * PS) {
+                Packet a0 = pb, a1 = pb, a2 = pb, a3 = pb;
+                for (Index t = 0; t < taps; ++t) {
+                    const Packet wv = ei::pset1<Packet>(wt[t]);
+                    const float* src = tap_ptr[static_cast<std::size_t>(t)] + f;
+                    a0 = ei::pmadd(ei::ploadu<Packet>(src), wv, a0);
+                    a1 = ei::pmadd(ei::ploadu<Packet>(src + PS), wv, a1);
+                    a2 = ei::pmadd(ei::ploadu<Packet>(src + 2 * PS), wv, a2);
+                    a3 = ei::pmadd(ei::ploadu<Packet>(src + 3 * PS), wv, a3);
+                }
+                ei::pstoreu(acc_out + f, a0);
+                ei::pstoreu(acc_out + f + PS, a1);
+                ei::pstoreu(acc_out + f + 2 * PS, a2);
+                ei::pstoreu(acc_out + f + 3 * PS, a3);
+            }
+            for (; f + PS <= flat; f += PS) {
+                Packet a0 = pb;
+                for (Index t = 0; t < taps; ++t)
+                    a0 = ei::pmadd(ei::ploadu<Packet>(tap_ptr[static_cast<std::size_t>(t)] + f), ei::pset1<Packet>(wt[t]), a0);
+                ei::pstoreu(acc_out + f, a0);
+            }
+            for (; f < flat; ++f) {
+                float a0 = b;
+                for (Index t = 0; t < taps; ++t) a0 += tap_ptr[static_cast<std::size_t>(t)][f] * wt[t];
+                acc_out[f] = a0;
+            }
+            float* Y = p.y + (n * p.m + mm) * OH * OW;
+            if (Wq == OW) {
+                apply_activation(p.act, acc_out, Y, static_cast<std::size_t>(OH * OW));
+            } else {
+                for (Index oh = 0; oh < OH; ++oh) apply_activation(p.act, acc_out + oh * Wq, Y + oh * OW, static_cast<std::size_t>(OW));
+            }
+        }
+    }
+}
+
+} // namespace detail
+
+namespace kernels {
+
+/// Conv(X, W[, B]) per the ONNX operator, float32, 1-3 spatial dims. `io.epilogue` is applied to
+/// the output (bias included) while it is in cache; `io.options.conv` may force an algorithm.
+inline void conv(node_io& io, const ir::ops::Conv& op) {
+    const Tensor& x = io.float_input(0);
+    const Tensor& w = io.float_input(1);
+    const Tensor* b = io.has(2) ? &io.float_input(2) : nullptr;
+    if (x.shape.size() < 3) io.fail("input X must be N x C x spatial, got shape " + ir::to_string(x.shape));
+    if (w.shape.size() != x.shape.size())
+        io.fail("weight W " + ir::to_string(w.shape) + " must have the rank of X " + ir::to_string(x.shape));
+    if (op.group <= 0) io.fail("group must be positive, got " + std::to_string(op.group));
+    detail::conv_problem p;
+    p.n = x.shape[0];
+    p.c = x.shape[1];
+    p.m = w.shape[0];
+    p.groups = op.group;
+    p.cg = w.shape[1];
+    if (p.cg * p.groups != p.c)
+        io.fail("X has " + std::to_string(p.c) + " channels but W " + ir::to_string(w.shape) + " with group " + std::to_string(op.group) +
+                " expects " + std::to_string(p.cg * p.groups));
+    if (p.m % p.groups != 0) io.fail("output channels " + std::to_string(p.m) + " are not divisible by group " + std::to_string(op.group));
+    p.mg = p.m / p.groups;
+    const ir::Ints kernel(w.shape.begin() + 2, w.shape.end());
+    if (!op.kernel_shape.empty() && op.kernel_shape != kernel)
+        io.fail("kernel_shape " + ir::to_string(op.kernel_shape) + " differs from the weight's " + ir::to_string(kernel));
+    if (b && (b->shape.size() != 1 || b->shape[0] != p.m))
+        io.fail("bias B " + ir::to_string(b->shape) + " must have shape [" + std::to_string(p.m) + "]");
+    p.g = detail::make_window(io, x.shape, kernel, op.strides, op.pads, op.dilations, op.auto_pad, false);
+
+    const bool pointwise = p.g.kernel_size() == 1 && p.g.s == std::array<std::int64_t, 3>{1, 1, 1} && p.g.unpadded();
+    const bool depthwise = p.cg == 1 && p.groups == p.c && p.g.spatial <= 2;
+    conv_algorithm algo = io.options.conv;
+    if (algo == conv_algorithm::automatic) algo = pointwise ? conv_algorithm::gemm : depthwise ? conv_algorithm::depthwise : conv_algorithm::im2col;
+    if (algo == conv_algorithm::gemm && !pointwise) io.fail("the gemm algorithm needs a 1x1 kernel, stride 1 and no padding");
+    if (algo == conv_algorithm::depthwise && !depthwise)
+        io.fail("the depthwise algorithm needs one input channel per group (group == channels) and at most 2 spatial dims");
+
+    p.x = x.f.data();
+    p.w = w.f.data();
+    p.bias = b ? b->f.data() : nullptr;
+    p.act = io.epilogue;
+    Shape out{p.n, p.m};
+    for (auto d : p.g.out_dims()) out.push_back(d);
+    p.y = io.alloc_floats(0, std::move(out));
+    if (p.n == 0 || p.m == 0 || p.g.out_size() == 0) return;
+    switch (algo) {
+    case conv_algorithm::gemm: detail::conv_gemm(p); break;
+    case conv_algorithm::depthwise: detail::conv_depthwise(p, io); break;
+    default: detail::conv_im2col(p, io); break;
+    }
+}
+
+} // namespace kernels
+
+} // namespace surgery::reference

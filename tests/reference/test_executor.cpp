@@ -1,0 +1,239 @@
+// Tests of reference::executor: results equal op-by-op evaluation, fusion changes nothing,
+// intermediates are released after their last use, profiling, input checks, errors naming nodes.
+#include "helpers.hpp"
+
+#include <map>
+
+using namespace reftest;
+using surgery::ir::Builder;
+using surgery::ir::Graph;
+using surgery::ir::ValueId;
+
+namespace {
+
+/// A MobileNetV3-like block: stem conv + HardSwish, depthwise + ReLU, squeeze-and-excitation
+/// (GAP, 1x1 convs, HardSigmoid, Mul), projection, residual Add, SiLU, head.
+Graph mobile_block(std::uint64_t seed) {
+    Graph g;
+    Builder b(g, seed);
+    auto x = b.input("image", {1, 3, 32, 32});
+    auto y = b.hardswish(b.conv(x, {.out_channels = 16, .kernel = 3, .stride = 2}));
+    auto d = b.relu(b.conv(y, {.kernel = 3, .depthwise = true}));
+    auto s = b.global_average_pool(d);
+    s = b.relu(b.conv(s, {.out_channels = 8, .kernel = 1}));
+    s = b.hardsigmoid(b.conv(s, {.out_channels = 16, .kernel = 1}));
+    d = b.mul(d, s);
+    auto p = b.batch_norm(b.conv(d, {.out_channels = 16, .kernel = 1, .bias = false}));
+    y = b.add(y, p);
+    y = b.silu(b.conv(y, {.out_channels = 24, .kernel = 3, .stride = 2}));
+    y = b.relu6(b.conv(y, {.out_channels = 24, .kernel = 5, .groups = 4}));
+    y = b.flatten(b.global_average_pool(y));
+    b.output(b.linear(y, 10));
+    return g;
+}
+
+/// Evaluates `g` node by node with `reference::evaluate` (no executor, no fusion, no pool).
+std::vector<Tensor> op_by_op(const Graph& g, const std::vector<Tensor>& inputs) {
+    std::map<std::size_t, Tensor> vals;
+    for (std::size_t k = 0; k < inputs.size(); ++k) vals[g.inputs()[k].index()] = inputs[k];
+    for (auto n : g.topological_order()) {
+        const auto& nd = g.node(n);
+        std::vector<const Tensor*> in;
+        for (ValueId v : nd.inputs) {
+            if (!v) in.push_back(nullptr);
+            else if (const Tensor* c = g.constant(v)) in.push_back(c);
+            else in.push_back(&vals.at(v.index()));
+        }
+        auto out = ref::evaluate(nd.op, in, nd.outputs.size(), {}, g.label(n));
+        for (std::size_t o = 0; o < out.size(); ++o) vals[nd.outputs[o].index()] = std::move(out[o]);
+    }
+    std::vector<Tensor> res;
+    for (ValueId v : g.outputs()) res.push_back(vals.at(v.index()));
+    return res;
+}
+
+} // namespace
+
+TEST_CASE("executor: equals op-by-op evaluation, with and without fusion") {
+    const Graph g = mobile_block(3);
+    const auto inputs = ref::random_inputs(g, 9);
+    const auto expected = op_by_op(g, inputs);
+    ref::executor fused(g);
+    ref::executor plain(g, {.fuse_activations = false});
+    const auto a = fused.run(inputs);
+    const auto b = plain.run(inputs);
+    REQUIRE(a.size() == 1);
+    REQUIRE(a[0].shape == Shape{1, 10});
+    CHECK(max_rel_diff(a[0].f, expected[0].f) < 1e-5);
+    CHECK(max_rel_diff(b[0].f, expected[0].f) < 1e-5);
+    // Conv+HardSwish, Conv+Relu (x2), Conv+HardSigmoid, Conv+Sigmoid+Mul, Conv+Clip.
+    CHECK(fused.stats().fused_nodes == 7);
+    CHECK(plain.stats().fused_nodes == 0);
+    CHECK(fused.stats().steps + 7 == plain.stats().steps);
+    // Running again (storage now recycled from the pool) gives the same bits.
+    const auto again = fused.run(inputs);
+    CHECK(again[0].f == a[0].f);
+    // The rvalue overload may reuse the input's storage.
+    auto copy = inputs;
+    CHECK(fused.run(std::move(copy))[0].f == a[0].f);
+    CHECK(ref::run(g, inputs)[0].f == a[0].f);
+}
+
+TEST_CASE("executor: every forced conv algorithm gives the same network output") {
+    const Graph g = mobile_block(4);
+    const auto inputs = ref::random_inputs(g, 1);
+    const auto a = ref::executor(g).run(inputs);
+    const auto b = ref::executor(g, {.conv = ref::conv_algorithm::im2col}).run(inputs);
+    CHECK(max_rel_diff(a[0].f, b[0].f) < 1e-5);
+}
+
+TEST_CASE("executor: intermediates are released after their last use") {
+    Graph g;
+    Builder b(g, 1);
+    auto x = b.input("x", {1, 4, 8, 8});
+    auto y = x;
+    for (int k = 0; k < 20; ++k) y = k % 2 ? b.relu(y) : b.sigmoid(y);
+    b.output(y);
+    ref::executor ex(g);
+    (void)ex.run(ref::random_inputs(g, 1));
+    CHECK(ex.stats().steps == 20);
+    CHECK(ex.stats().peak_live_tensors == 1); // each step consumes its input (in place)
+
+    // A residual keeps its source alive until the Add; a branch point keeps two.
+    Graph g2;
+    Builder b2(g2, 2);
+    auto x2 = b2.input("x", {1, 4, 8, 8});
+    auto r = b2.relu(x2);
+    auto t = r;
+    for (int k = 0; k < 10; ++k) t = b2.conv(t, {.out_channels = 4, .kernel = 3});
+    b2.output(b2.add(r, t));
+    ref::executor ex2(g2, {.fuse_activations = false});
+    (void)ex2.run(ref::random_inputs(g2, 1));
+    CHECK(ex2.stats().peak_live_tensors == 3); // r, the previous conv output, the new one
+    CHECK(ex2.stats().peak_live_bytes >= 3 * 256 * sizeof(float));
+
+    // The network: far fewer live tensors than values.
+    const Graph net = mobile_block(5);
+    ref::executor exn(net);
+    (void)exn.run(ref::random_inputs(net, 1));
+    CHECK(exn.stats().peak_live_tensors <= 4);
+}
+
+TEST_CASE("executor: profile and per-node hook") {
+    const Graph g = mobile_block(6);
+    std::size_t calls = 0;
+    std::uint64_t hook_ns = 0;
+    ref::executor ex(g, {.profile = true, .on_node = [&](const ref::node_timing& t) {
+                             ++calls;
+                             hook_ns += t.ns;
+                             CHECK(!t.name.empty());
+                         }});
+    const auto inputs = ref::random_inputs(g, 1);
+    (void)ex.run(inputs);
+    (void)ex.run(inputs);
+    CHECK(calls == 2 * ex.stats().steps);
+    const auto& p = ex.profile();
+    CHECK(p.runs == 2);
+    CHECK(p.nodes.size() == ex.stats().steps);
+    CHECK(p.total_ns > 0);
+    CHECK(p.total_ns == hook_ns);
+    CHECK(p.ns_by_kind[surgery::ir::op_kind_v<ops::Conv>] > 0);
+    CHECK(p.ns_by_kind[surgery::ir::op_kind_v<ops::Relu>] == 0); // fused into the convs
+    bool saw_fused = false;
+    for (const auto& n : p.nodes) saw_fused = saw_fused || n.op == "Conv+HardSwish";
+    CHECK(saw_fused);
+    CHECK(p.summary().find("Conv") != std::string::npos);
+    ex.reset_profile();
+    CHECK(ex.profile().total_ns == 0);
+}
+
+TEST_CASE("executor: inputs are checked by count, type and static shape, by name") {
+    Graph g;
+    Builder b(g);
+    auto x = b.input("pixels", {1, 3, 4, 4});
+    auto n = b.input("count", {2}, DType::i64);
+    (void)n;
+    b.output(b.relu(x));
+    ref::executor ex(g);
+    std::mt19937_64 rng(1);
+    const Tensor good = random_tensor({1, 3, 4, 4}, rng), cnt = Tensor::vector({1, 2});
+    CHECK_NOTHROW((void)ex.run({good, cnt}));
+    CHECK_THROWS_WITH_AS((void)ex.run({good}), doctest::Contains("2 inputs"), surgery::error);
+    CHECK_THROWS_WITH_AS((void)ex.run({random_tensor({1, 3, 4, 5}, rng), cnt}), doctest::Contains("'pixels'"), surgery::error);
+    CHECK_THROWS_WITH_AS((void)ex.run({good, Tensor::floats({2}, {1, 2})}), doctest::Contains("'count' must be int64"), surgery::error);
+    Tensor broken = good;
+    broken.f.pop_back();
+    CHECK_THROWS_WITH_AS((void)ex.run({broken, cnt}), doctest::Contains("holds"), surgery::error);
+    // By name.
+    const auto by_name = ex.run(std::map<std::string, Tensor>{{"pixels", good}, {"count", cnt}});
+    CHECK(by_name[0] == ex.run({good, cnt})[0]);
+    CHECK_THROWS_WITH_AS((void)ex.run(std::map<std::string, Tensor>{{"pixels", good}}), doctest::Contains("'count' is not given"), surgery::error);
+    CHECK_THROWS_WITH_AS((void)ex.run(std::map<std::string, Tensor>{{"pixels", good}, {"count", cnt}, {"extra", cnt}}),
+                         doctest::Contains("'extra'"), surgery::error);
+}
+
+TEST_CASE("executor: a kernel error names the node; the executor stays usable") {
+    Graph g;
+    Builder b(g);
+    auto x = b.input("x", {-1, 6}); // dynamic: shape inference cannot check the Reshape
+    auto r = b.apply(ops::Reshape{}, {x, b.ints({4, 3})}, "to_4x3");
+    b.output(b.relu(r));
+    ref::executor ex(g);
+    const Tensor ok = iota({2, 6});
+    CHECK(ex.run({ok})[0].shape == Shape{4, 3});
+    try {
+        (void)ex.run({iota({3, 6})});
+        FAIL("expected a graph_error");
+    } catch (const surgery::graph_error& e) {
+        CHECK(e.node() == "to_4x3");
+        CHECK(std::string(e.what()).find("Reshape") != std::string::npos);
+    }
+    CHECK(ex.run({ok})[0].shape == Shape{4, 3});
+}
+
+TEST_CASE("executor: constants, constant folding, int tensors through shape ops") {
+    Graph g;
+    Builder b(g);
+    auto x = b.input("x", {2, 3, 4});
+    // The target shape is computed from int constants: folded once at construction.
+    auto shape = b.concat({b.ints({2}), b.ints({-1})}, 0);
+    // Shape inference needs a constant shape, so this node is added without it.
+    auto flat = g.node(g.add_node(ops::Reshape{}, {x, shape}, 1, "reshape")).outputs[0];
+    // An int graph input flows through Unsqueeze / Concat / Slice.
+    auto k = b.input("k", {2}, DType::i64);
+    auto k2 = b.apply(ops::Unsqueeze{}, {k, b.ints({0})});
+    auto kk = b.concat({k2, k2}, 0);
+    auto ks = b.slice(kk, {1}, {2}, {0}, {1});
+    b.output(flat);
+    b.output(ks);
+    b.output(shape);
+    ref::executor ex(g);
+    CHECK(ex.stats().folded_nodes == 1);
+    const auto out = ex.run({iota({2, 3, 4}), Tensor::vector({7, 9})});
+    CHECK(out[0].shape == Shape{2, 12});
+    CHECK(out[1].dtype == DType::i64);
+    CHECK(out[1].shape == Shape{1, 2});
+    CHECK(out[1].i == std::vector<std::int64_t>{7, 9});
+    CHECK(out[2].i == std::vector<std::int64_t>{2, -1});
+    ref::executor nofold(g, {.fold_constants = false});
+    CHECK(nofold.stats().folded_nodes == 0);
+    CHECK(nofold.run({iota({2, 3, 4}), Tensor::vector({7, 9})})[0] == out[0]);
+}
+
+TEST_CASE("executor: a graph input may be an output, and an executor outlives its graph") {
+    std::unique_ptr<ref::executor> ex;
+    {
+        Graph g;
+        Builder b(g);
+        auto x = b.input("x", {3});
+        b.output(x);
+        b.output(b.relu(x));
+        ex = std::make_unique<ref::executor>(g);
+    }
+    const Tensor t = Tensor::floats({3}, {-1, 0, 2});
+    const auto out = ex->run({t});
+    CHECK(out[0] == t);
+    CHECK(out[1].f == std::vector<float>{0, 0, 2});
+    CHECK(ex->output_names().size() == 2);
+    CHECK(ex->input_specs()[0].name == "x");
+}
