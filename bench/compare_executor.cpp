@@ -95,7 +95,7 @@ int main(int argc, char** argv) {
         }
 
         // Profile: separate runs (timing every step costs a little), summed per op kind.
-        std::string profile = "{}";
+        std::string profile = "{}", conv_profile = "{}";
         if (profile_runs > 0) {
             ref::executor_options popts = opts;
             popts.profile = true;
@@ -114,6 +114,21 @@ int main(int argc, char** argv) {
                 profile += buf;
             }
             profile += "}";
+            // Convolutions by algorithm class: depthwise, 1x1 (a GEMM), other (im2col + GEMM).
+            double dw = 0, pw = 0, other = 0;
+            for (const auto& n : rep.nodes) {
+                const ir::Node& nd = g.node(n.node);
+                const auto* c = nd.as<ir::ops::Conv>();
+                if (!c) continue;
+                const auto& ws = g.value(nd.inputs[1]).shape;
+                const bool one = ws && ws->size() == 4 && (*ws)[2] == 1 && (*ws)[3] == 1;
+                const bool depthwise = c->group > 1 && ws && ws->size() > 1 && (*ws)[1] == 1;
+                (depthwise ? dw : one ? pw : other) += static_cast<double>(n.ns);
+            }
+            const double runs = static_cast<double>(std::max<std::size_t>(rep.runs, 1)) * 1e6;
+            char buf[160];
+            std::snprintf(buf, sizeof buf, "{\"depthwise\": %.3f, \"1x1\": %.3f, \"other\": %.3f}", dw / runs, pw / runs, other / runs);
+            conv_profile = buf;
         }
 
         char diff_buf[32];
@@ -121,10 +136,10 @@ int main(int argc, char** argv) {
         const std::string diff_text = diff < 0 ? "null" : diff_buf;
         std::printf("{\"model\": \"%s\", \"median_ms\": %.3f, \"min_ms\": %.3f, \"repeat\": %d, \"threads\": 1, \"warmup\": %d, "
                     "\"max_abs_diff\": %s, \"plan_ms\": %.3f, \"steps\": %zu, \"fused_nodes\": %zu, \"nodes\": %zu, "
-                    "\"profile_ms_by_kind\": %s}\n",
+                    "\"profile_ms_by_kind\": %s, \"conv_ms_by_class\": %s}\n",
                     json_escape(model).c_str(), median(ms), *std::min_element(ms.begin(), ms.end()), repeat, warmup,
                     diff_text.c_str(), plan_ms, ex.stats().steps, ex.stats().fused_nodes, g.num_nodes(),
-                    profile.c_str());
+                    profile.c_str(), conv_profile.c_str());
         return 0;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "compare_executor: %s: %s\n", model.c_str(), e.what());

@@ -74,13 +74,15 @@ def main():
     print()
     print("Where our time goes (-march=native build, profiled runs, ms per inference by op kind; activations fused "
           "into their producer are counted with it):\n")
-    print("| model | total | by op kind |")
-    print("|---|---:|---|")
+    print("| model | total | by op kind | Conv by class: depthwise / 1x1 / other (im2col) |")
+    print("|---|---:|---|---|")
     for model, runs in results.items():
         prof = runs["native"][0]["profile_ms_by_kind"]
         total = sum(prof.values())
         parts = ", ".join(f"{k} {v:.2f} ({100 * v / total:.0f}%)" for k, v in list(prof.items())[:6])
-        print(f"| {model} | {total:.1f} | {parts} |")
+        conv = runs["native"][0].get("conv_ms_by_class", {})
+        conv_text = " / ".join(f"{conv.get(k, 0):.2f}" for k in ("depthwise", "1x1", "other"))
+        print(f"| {model} | {total:.1f} | {parts} | {conv_text} |")
     if results:
         torch_version = next(iter(results.values()))["torch"][0].get("torch_version")
         print(f"\nPyTorch {torch_version} (Debian python3-torch), torch.set_num_threads(1); {args.rounds} rounds x {args.repeat} runs.")

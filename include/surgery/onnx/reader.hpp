@@ -324,11 +324,8 @@ private:
         convert_legacy(n, inputs, op_what);
         while (!inputs.empty() && !inputs.back()) inputs.pop_back();
 
-        // Optional outputs beyond what the IR models (e.g. BatchNormalization's saved statistics)
-        // are dropped when nothing reads them.
-        const ir::arity_t ar = ir::arity_of(op);
-        if (ar.max_outputs != ir::arity_t::variadic)
-            while (outputs.size() > ar.max_outputs && (outputs.back().empty() || !consumed_.count(outputs.back()))) outputs.pop_back();
+        // BatchNormalization before opset 14 has up to 5 outputs (running and saved statistics, for
+        // training); they are dropped when nothing reads them.
         if (std::holds_alternative<ir::ops::BatchNormalization>(op) && opset_ < 14) {
             while (outputs.size() > 1 && (outputs.back().empty() || !consumed_.count(outputs.back()))) outputs.pop_back();
             if (outputs.size() > 1) throw io_error(op_what + ": the training-mode outputs (mean, variance) are used, which is not supported");
@@ -486,8 +483,8 @@ private:
         const pb::AttributeProto* bc = find_attr(n, "broadcast");
         const pb::AttributeProto* ax = find_attr(n, "axis");
         if (!bc || bc->i() == 0 || !ax || inputs.size() != 2 || !inputs[0] || !inputs[1]) return;
-        const auto& sa = g_.value(inputs[0]).shape;
-        const auto& sb = g_.value(inputs[1]).shape;
+        const std::optional<ir::Shape> sa = g_.value(inputs[0]).shape;
+        const std::optional<ir::Shape> sb = g_.value(inputs[1]).shape;
         if (!sa || !sb) throw io_error(op_what + ": legacy broadcasting with 'axis' needs the ranks of both inputs");
         const auto ra = static_cast<std::int64_t>(sa->size()), rb = static_cast<std::int64_t>(sb->size());
         const std::int64_t axis = ax->i() < 0 ? ax->i() + ra : ax->i();
@@ -504,7 +501,7 @@ private:
     /// Softmax when `axis` is the last one; otherwise written as Flatten -> Softmax -> Reshape.
     /// Returns true when it added the nodes itself.
     bool legacy_softmax(const pb::NodeProto& n, ir::ops::Softmax& sm, ir::ValueId x, const std::string& out, const std::string& op_what) {
-        const auto& xs = g_.value(x).shape;
+        const std::optional<ir::Shape> xs = g_.value(x).shape; // a copy: adding nodes below moves the graph's values
         if (!xs) throw io_error(op_what + " (opset < 13) needs the input's rank to convert its 2-D semantics");
         const auto r = static_cast<std::int64_t>(xs->size());
         const std::int64_t axis = sm.axis < 0 ? sm.axis + r : sm.axis;
