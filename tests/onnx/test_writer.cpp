@@ -11,6 +11,7 @@
 #include "surgery/onnx.hpp"
 
 #include "graph_compare.hpp"
+#include "zoo.hpp"
 #include "proto_builder.hpp"
 
 namespace fs = std::filesystem;
@@ -43,74 +44,6 @@ struct temp_dir {
     }
 };
 
-/// A graph using every op of the catalogue that opset `opset` can express, with non-default attributes.
-ir::Graph zoo(std::int64_t opset) {
-    ir::Graph g;
-    g.opset = opset;
-    g.name = "zoo";
-    ir::Builder b(g, 7);
-    auto x = b.input("image", {1, 4, 16, 16});
-    auto c = b.conv(x, {.out_channels = 8, .kernel = 3, .stride = 2});
-    c = b.batch_norm(c, 1e-3f);
-    c = b.relu6(c);
-    auto d = b.conv(c, {.kernel = 3, .depthwise = true});
-    // Squeeze-and-Excitation: x * hardsigmoid(conv(relu(conv(gap(x)))))
-    auto s = b.global_average_pool(d);
-    s = b.relu(b.conv(s, {.out_channels = 4, .kernel = 1}));
-    s = b.hardsigmoid(b.conv(s, {.out_channels = 8, .kernel = 1}));
-    d = b.mul(d, s);
-    if (opset >= 14) d = b.hardswish(d);
-    d = b.silu(d);
-    ir::ops::LeakyRelu lr;
-    lr.alpha = 0.2f;
-    d = b.apply(lr, {d});
-    ir::ops::AveragePool ap;
-    ap.kernel_shape = {3, 3};
-    ap.pads = {1, 1, 1, 1};
-    ap.count_include_pad = 1;
-    auto p1 = b.apply(ap, {d});
-    auto p2 = b.max_pool(d, 3, 1, 1);
-    auto cat = b.concat({p1, p2}, 1); // [1,16,8,8]
-    ir::ops::Resize rz;
-    rz.mode = "linear";
-    rz.coordinate_transformation_mode = "align_corners";
-    auto up = b.apply(rz, {cat, ir::ValueId::none(), b.constant(ir::Tensor::floats({4}, {1, 1, 2, 2}))}); // [1,16,16,16]
-    auto sl = b.slice(up, {0, 0}, {8, 16}, {1, 3}, {1, 2});                                           // [1,8,16,8]
-    ir::ops::Split sp; // sizes as the opset has them: attribute below 13, input from 13
-    sp.axis = 1;
-    std::vector<ir::ValueId> split_in{sl};
-    if (opset < 13) sp.split = {3, 5};
-    else split_in.push_back(b.ints({3, 5}));
-    auto parts = b.apply_n(sp, split_in, 2);
-    ir::ops::ReduceMean rm;
-    rm.axes = {2, 3};
-    rm.keepdims = 1;
-    auto mean = b.apply(rm, {parts[1]}); // [1,5,1,1]
-    auto sq = b.apply(ir::ops::Squeeze{}, {mean, b.ints({2, 3})});     // [1,5]
-    auto us = b.apply(ir::ops::Unsqueeze{}, {sq, b.ints({2})});        // [1,5,1]
-    auto tr = b.transpose(us, {0, 2, 1});                              // [1,1,5]
-    auto rs = b.apply(ir::ops::Reshape{}, {tr, b.ints({1, 5})});       // [1,5]
-    auto fl = b.flatten(parts[0]);                                     // [1, 3*16*8]
-    auto fc = b.linear(fl, 5);                                         // [1,5]
-    auto mm = b.apply(ir::ops::MatMul{}, {fc, b.constant(ir::Tensor::uniform({5, 5}, b.rng()))});
-    auto y = b.add(mm, rs);
-    y = b.apply(ir::ops::Sub{}, {y, b.scalar(0.5f)});
-    y = b.apply(ir::ops::Div{}, {y, b.scalar(2.0f)});
-    y = b.apply(ir::ops::Pow{}, {b.apply(ir::ops::Sigmoid{}, {y}), b.scalar(2.0f)});
-    y = b.apply(ir::ops::Sqrt{}, {y});
-    y = b.apply(ir::ops::Erf{}, {b.apply(ir::ops::Tanh{}, {y})});
-    ir::ops::Dropout dr; // ratio as the opset has it: attribute below 12, input from 12
-    std::vector<ir::ValueId> dropout_in{b.identity(y)};
-    if (opset < 12) dr.ratio = 0.25f;
-    else dropout_in.push_back(b.scalar(0.25f));
-    y = b.apply(dr, dropout_in);
-    if (opset >= 17) y = b.layer_norm(y);
-    ir::ops::Softmax sm;
-    sm.axis = -1;
-    b.output(b.apply(sm, {y}));
-    return g;
-}
-
 std::string first_op_type(const ::onnx::ModelProto& m, const std::string& type, const ::onnx::NodeProto** out) {
     for (const auto& n : m.graph().node())
         if (n.op_type() == type) {
@@ -126,7 +59,7 @@ std::string first_op_type(const ::onnx::ModelProto& m, const std::string& type, 
 TEST_CASE("a graph with every op round trips through ONNX and passes the checker, at every opset written") {
     for (std::int64_t opset : {11, 12, 13, 14, 15, 16, 17}) {
         CAPTURE(opset);
-        const ir::Graph g = zoo(opset);
+        const ir::Graph g = surgery::test::zoo(opset);
         REQUIRE_NOTHROW(ir::verify(g));
         const ::onnx::ModelProto m = so::to_model_proto(g);
         CHECK(m.opset_import(0).version() == opset);
@@ -148,7 +81,7 @@ TEST_CASE("a graph with every op round trips through ONNX and passes the checker
 
 TEST_CASE("save and load through a file give the same graph; nothing else is left in the directory") {
     temp_dir dir("save");
-    const ir::Graph g = zoo(17);
+    const ir::Graph g = surgery::test::zoo(17);
     const fs::path file = dir.path / "zoo.onnx";
     so::save(g, file);
     CHECK(dir.files() == std::vector<std::string>{"zoo.onnx"});
@@ -168,7 +101,7 @@ TEST_CASE("save and load through a file give the same graph; nothing else is lef
 TEST_CASE("a failed save leaves neither a temporary file nor a changed target") {
     temp_dir dir("atomic");
     const fs::path file = dir.path / "model.onnx";
-    so::save(zoo(17), file);
+    so::save(surgery::test::zoo(17), file);
     const auto before = fs::file_size(file);
 
     // A graph the ONNX checker rejects: Conv weight rank does not match (not caught: built by hand
@@ -182,21 +115,21 @@ TEST_CASE("a failed save leaves neither a temporary file nor a changed target") 
     CHECK(dir.files() == std::vector<std::string>{"model.onnx"});
 
     // A directory that does not exist.
-    CHECK_THROWS_AS(so::save(zoo(17), dir.path / "missing" / "m.onnx"), io_error);
+    CHECK_THROWS_AS(so::save(surgery::test::zoo(17), dir.path / "missing" / "m.onnx"), io_error);
     // A target that is a directory: rename fails, the temporary file is removed.
     fs::create_directories(dir.path / "sub.onnx" / "x");
-    CHECK_THROWS_AS(so::save(zoo(17), dir.path / "sub.onnx"), io_error);
+    CHECK_THROWS_AS(so::save(surgery::test::zoo(17), dir.path / "sub.onnx"), io_error);
     CHECK(dir.files() == std::vector<std::string>{"model.onnx", "sub.onnx"});
 }
 
 TEST_CASE("check reports ONNX's own message") {
-    ::onnx::ModelProto m = so::to_model_proto(zoo(17));
+    ::onnx::ModelProto m = so::to_model_proto(surgery::test::zoo(17));
     m.mutable_graph()->mutable_node(0)->set_op_type("NoSuchOp");
     CHECK_THROWS_WITH_AS(so::check(m), doctest::Contains("ONNX checker: "), io_error);
     CHECK_THROWS_WITH_AS(so::check(m), doctest::Contains("NoSuchOp"), io_error);
 
     // Strict shape inference catches what check_model alone does not: a declared shape that is wrong.
-    ::onnx::ModelProto m2 = so::to_model_proto(zoo(17));
+    ::onnx::ModelProto m2 = so::to_model_proto(surgery::test::zoo(17));
     auto* vi = m2.mutable_graph()->mutable_value_info(0);
     vi->mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim(1)->set_dim_value(999);
     CHECK_NOTHROW(::onnx::checker::check_model(m2));
@@ -267,7 +200,7 @@ TEST_CASE("symbolic dimensions are written without a value and read back as unkn
 TEST_CASE("forms that changed between opsets are written in the graph's opset's form") {
     SUBCASE("Squeeze/Unsqueeze axes: attribute below 13, input from 13; Split sizes likewise") {
         for (std::int64_t opset : {12, 13}) {
-            ir::Graph g = zoo(opset);
+            ir::Graph g = surgery::test::zoo(opset);
             const ::onnx::ModelProto m = so::to_model_proto(g);
             REQUIRE_NOTHROW(so::check(m));
             const ::onnx::NodeProto* n = nullptr;
