@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <random>
 #include <string>
 
@@ -311,4 +312,23 @@ TEST_CASE("the ONNX test data's models that use only catalogue ops round trip un
         so::save(g, dir.path / "m.onnx");
         CHECK(graph_difference(g, so::load(dir.path / "m.onnx")) == "");
     }
+}
+
+TEST_CASE("an IR Constant node is written as an ONNX Constant node and read back as a constant") {
+    ir::Graph g;
+    ir::Builder b(g);
+    auto x = b.input("x", {2, 2});
+    ir::ops::Constant c;
+    c.value = std::make_shared<const ir::Tensor>(ir::Tensor::floats({2, 2}, {1, 2, 3, 4}));
+    auto k = b.apply(c, {}, "k");
+    b.output(b.add(x, k));
+    const ::onnx::ModelProto m = so::to_model_proto(g);
+    REQUIRE_NOTHROW(so::check(m));
+    const ::onnx::NodeProto* n = nullptr;
+    first_op_type(m, "Constant", &n);
+    REQUIRE(n != nullptr);
+    REQUIRE(find_attr(*n, "value"));
+    const ir::Graph back = so::from_model_proto(m);
+    CHECK(back.num_nodes() == 1);
+    CHECK(*back.constant(*back.find_value("k")) == *c.value);
 }

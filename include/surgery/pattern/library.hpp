@@ -32,6 +32,22 @@ using squeeze_excitation =
     node<op<ops::Mul>, bind<0>,
          node<any_of<op<ops::Sigmoid>, op<ops::HardSigmoid>>, node<op<ops::Conv>, se_activation<se_squeeze<bind<0>>>>>>;
 
+/// GELU as PyTorch exports it before opset 20: `(x * (erf(x / sqrt2) + 1)) * 0.5`.
+template <class X = bind<0>>
+using gelu_erf = node<op<ops::Mul>, node<op<ops::Mul>, X, node<op<ops::Add>, node<op<ops::Erf>, node<op<ops::Div>, X, value>>, value>>, value>;
+
+/// One stride-2 slice of a value.
+template <class X>
+using slice_of = node<op<ops::Slice>, X>;
+
+/// YOLO "Focus": four stride-2 slices of x (row parity x column parity), concatenated. PyTorch's
+/// export shares the two row slices between the column slices; slots 1 and 2 capture them, so
+/// the four operands may come in any order.
+using focus = node<op<ops::Concat>, slice_of<either<bind<1, slice_of<bind<0>>>, bind<2, slice_of<bind<0>>>>>,
+                   slice_of<either<bind<1, slice_of<bind<0>>>, bind<2, slice_of<bind<0>>>>>,
+                   slice_of<either<bind<1, slice_of<bind<0>>>, bind<2, slice_of<bind<0>>>>>,
+                   slice_of<either<bind<1, slice_of<bind<0>>>, bind<2, slice_of<bind<0>>>>>>;
+
 /// Conv -> BatchNormalization (the pair BN folding removes).
 using conv_bn = chain<op<ops::Conv>, op<ops::BatchNormalization>>;
 

@@ -407,6 +407,15 @@ private:
                     }
                     if (options_.on_node) options_.on_node(node_timing{s.node, s.label, s.op_name, ns});
                 }
+                // An input whose storage moved into an output no longer occupies memory.
+                for (std::size_t k = 0; k < consumable.size(); ++k) {
+                    const auto in = s.inputs[k];
+                    if (consumable[k] && counted_[in] && store_[in].f.capacity() == 0 && store_[in].i.capacity() == 0) {
+                        live_bytes -= std::min(live_bytes, bytes_[in]);
+                        --live;
+                        counted_[in] = 0;
+                    }
+                }
                 for (std::size_t o = 0; o < s.outputs.size(); ++o) {
                     const auto slot = s.outputs[o];
                     store_[slot] = std::move(outs_[o]);

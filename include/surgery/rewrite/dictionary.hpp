@@ -211,10 +211,11 @@ inline report apply(ir::Graph& g, const dictionary& dict, apply_options opts = {
             rep.rules[i].matches += matches.size();
             if (matches.empty()) continue;
             value_forwarding fwd;
-            for (const auto& m : matches) {
-                replace(work, m, r.with, r.name, &fwd);
-                ++rep.rules[i].replaced;
-            }
+            std::size_t replaced = 0;
+            for (const auto& m : matches)
+                if (replace(work, m, r.with, r.name, &fwd)) ++replaced;
+            rep.rules[i].replaced += replaced;
+            if (replaced == 0) continue; // every match declined: nothing changed
             rep.removed_constants += work.remove_dead().second;
             changed = true;
         }

@@ -84,7 +84,8 @@ struct op_chain {
     std::vector<ir::Op> ops;
 };
 
-/// Replace the match by nodes built by a callback; it returns the new exit values, one per match exit.
+/// Replace the match by nodes built by a callback; it returns the new exit values, one per match
+/// exit, or none to decline the match (it is not an instance the callback can rewrite).
 struct generator {
     std::function<std::vector<ir::ValueId>(context&)> build;
 };

@@ -65,8 +65,9 @@ inline bool used(const ir::Graph& g, ir::ValueId v) { return !g.value(v).uses.em
 /// match. On any failure it throws `rewrite_error` naming the rule and the match's first node, and
 /// `g` is exactly as before. On success the exits' consumers (and graph outputs) read the new
 /// values, which take over the exits' names, and the matched nodes are removed (their constants
-/// stay until `Graph::remove_dead`).
-inline void replace(ir::Graph& g, const ir_match& m_in, const replacement& r, std::string_view rule, value_forwarding* fwd = nullptr) {
+/// stay until `Graph::remove_dead`). A generator may decline a match (return no value: the match is
+/// not an instance it can rewrite); then nothing changes and `replace` returns false.
+inline bool replace(ir::Graph& g, const ir_match& m_in, const replacement& r, std::string_view rule, value_forwarding* fwd = nullptr) {
     if (m_in.nodes.empty()) throw rewrite_error(std::string(rule), "?", "empty match");
     for (ir::NodeId n : m_in.nodes)
         if (n.index() >= g.node_bound() || !g.node(n).alive)
@@ -85,6 +86,10 @@ inline void replace(ir::Graph& g, const ir_match& m_in, const replacement& r, st
     std::vector<ir::ValueId> fresh;
     try {
         fresh = detail::build_replacement(g, b, m, r, rule);
+        if (fresh.empty()) {
+            g.rollback(cp);
+            return false;
+        }
         if (fresh.size() > m.exits.size())
             throw rewrite_error(std::string(rule), first, "the replacement gives " + std::to_string(fresh.size()) + " values for " +
                                                           std::to_string(m.exits.size()) + " match outputs");
@@ -144,6 +149,7 @@ inline void replace(ir::Graph& g, const ir_match& m_in, const replacement& r, st
         // Unused exits of the root (e.g. an optional mask output) are dropped with it.
         g.erase_node(m.nodes[i]);
     }
+    return true;
 }
 
 } // namespace surgery::rewrite

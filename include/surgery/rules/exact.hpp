@@ -92,9 +92,71 @@ namespace P = surgery::pattern;
                               rewrite::identity(), rewrite::exactness::exact, "Dropout removed (identity at inference)");
 }
 
+namespace detail {
+/// MaxPool k x k (odd k >= 5), stride 1, "same" padding, no dilation or ceil mode.
+struct big_same_maxpool {
+    bool operator()(const ir::ops::MaxPool& p, const ir::Graph& g, ir::NodeId n) const {
+        if (g.node(n).outputs.size() > 1 && !g.value(g.node(n).outputs[1]).uses.empty()) return false;
+        if (p.kernel_shape.size() != 2 || p.kernel_shape[0] != p.kernel_shape[1] || p.kernel_shape[0] < 5 || p.kernel_shape[0] % 2 == 0) return false;
+        if (p.ceil_mode != 0 || (p.auto_pad != "NOTSET" && !p.auto_pad.empty())) return false;
+        for (auto s : p.strides)
+            if (s != 1) return false;
+        for (auto d : p.dilations)
+            if (d != 1) return false;
+        if (p.pads.size() != 4) return false;
+        for (auto x : p.pads)
+            if (x != p.kernel_shape[0] / 2) return false;
+        return true;
+    }
+};
+} // namespace detail
+
+/// MaxPool k x k, stride 1, same padding -> (k-1)/2 MaxPool 3x3 (SPP's 5/9/13 pools). Exact: the max
+/// over a k x k window is the iterated max over 3x3 windows, and padding never wins a max.
+[[nodiscard]] inline rewrite::rule maxpool_to_3x3_stack() {
+    return rewrite::make_rule("maxpool_to_3x3_stack", P::chain<P::op<ir::ops::MaxPool, detail::big_same_maxpool>>{},
+                              rewrite::generate([](rewrite::context& c) {
+                                  const auto k = c.attrs<ir::ops::MaxPool>(0).kernel_shape[0];
+                                  ir::ops::MaxPool p3;
+                                  p3.kernel_shape = {3, 3};
+                                  p3.strides = {1, 1};
+                                  p3.pads = {1, 1, 1, 1};
+                                  ir::ValueId v = c.input();
+                                  for (std::int64_t i = 0; i < (k - 1) / 2; ++i) v = c.build.apply(p3, {v});
+                                  return v;
+                              }),
+                              rewrite::exactness::exact, "a k x k stride-1 MaxPool becomes (k-1)/2 stacked 3x3 MaxPools");
+}
+
+/// Transpose -> Transpose merged into one Transpose, or removed when the permutations cancel. Exact.
+[[nodiscard]] inline rewrite::rule merge_transposes() {
+    return rewrite::make_rule("merge_transposes", P::chain<P::op<ir::ops::Transpose>, P::op<ir::ops::Transpose>>{},
+                              rewrite::generate([](rewrite::context& c) -> std::vector<ir::ValueId> {
+                                  ir::Ints p1 = c.attrs<ir::ops::Transpose>(0).perm, p2 = c.attrs<ir::ops::Transpose>(1).perm;
+                                  const auto rank = c.shape(c.input()).size();
+                                  auto full = [&](ir::Ints p) {
+                                      if (p.empty())
+                                          for (std::size_t i = rank; i-- > 0;) p.push_back(static_cast<std::int64_t>(i));
+                                      return p;
+                                  };
+                                  p1 = full(p1);
+                                  p2 = full(p2);
+                                  if (p1.size() != rank || p2.size() != rank) return {};
+                                  ir::Ints composed(rank);
+                                  bool identity = true;
+                                  for (std::size_t i = 0; i < rank; ++i) {
+                                      composed[i] = p1[static_cast<std::size_t>(p2[i])];
+                                      identity = identity && composed[i] == static_cast<std::int64_t>(i);
+                                  }
+                                  if (identity) return {c.input()};
+                                  return {c.build.transpose(c.input(), composed)};
+                              }),
+                              rewrite::exactness::exact, "two Transposes become one, or none when they cancel");
+}
+
 /// The exact clean-up dictionary: Identity and Dropout removal, BatchNorm folding.
 [[nodiscard]] inline rewrite::dictionary exact_cleanup() {
-    return rewrite::dictionary("exact", {remove_identity(), remove_dropout(), fold_batchnorm()});
+    return rewrite::dictionary("exact", {remove_identity(), remove_dropout(), merge_transposes(), maxpool_to_3x3_stack(), fold_batchnorm()});
 }
 
 } // namespace surgery::rules
