@@ -53,12 +53,36 @@ struct chain_of<6> {
     static constexpr const char* text = "Conv,BatchNormalization,Relu,Conv,BatchNormalization,Relu";
 };
 
+/// Worst case for the naive window: Relu x (K-1) then Sigmoid, on a path of Relu nodes.
+template <int K>
+struct worst_chain;
+template <>
+struct worst_chain<6> {
+    using type = P::chain<relu, relu, relu, relu, relu, P::op<O::Sigmoid>>;
+    static constexpr const char* text = "Relu,Relu,Relu,Relu,Relu,Sigmoid";
+};
+template <>
+struct worst_chain<16> {
+    using type = P::chain<relu, relu, relu, relu, relu, relu, relu, relu, relu, relu, relu, relu, relu, relu, relu, P::op<O::Sigmoid>>;
+    static constexpr const char* text = "Relu,Relu,Relu,Relu,Relu,Relu,Relu,Relu,Relu,Relu,Relu,Relu,Relu,Relu,Relu,Sigmoid";
+};
+
 // ---- graphs, built once per size and shared by all benchmarks ---------------------------------
 
 ir::Graph& synthetic(std::size_t n) {
     static std::map<std::size_t, std::unique_ptr<ir::Graph>> cache;
     auto& slot = cache[n];
     if (!slot) slot = std::make_unique<ir::Graph>(bench::make_synthetic(n));
+    return *slot;
+}
+
+ir::Graph& relu_path(std::size_t n) {
+    static std::map<std::size_t, std::unique_ptr<ir::Graph>> cache;
+    auto& slot = cache[n];
+    if (!slot) {
+        slot = std::make_unique<ir::Graph>(bench::make_relu_path(n));
+        (void)slot->flow();
+    }
     return *slot;
 }
 
@@ -248,6 +272,56 @@ void build_synthetic(benchmark::State& st) {
     report(st, n, 0);
 }
 
+// ---- worst case for the naive window: a path of Relu nodes, pattern Relu x (K-1) -> Sigmoid ------
+
+template <int K>
+void worst_count(benchmark::State& st) {
+    const ir::Graph& g = relu_path(arg(st));
+    std::size_t m = 0;
+    for (auto _ : st) {
+        m = search::count_chains(g, typename worst_chain<K>::type{});
+        benchmark::DoNotOptimize(m);
+    }
+    report(st, g.num_nodes(), m);
+}
+
+template <int K>
+void worst_proposal(benchmark::State& st) {
+    const ir::Graph& g = relu_path(arg(st));
+    std::size_t m = 0;
+    for (auto _ : st) {
+        m = bench::count_chains_proposal<typename worst_chain<K>::type>(g);
+        benchmark::DoNotOptimize(m);
+    }
+    report(st, g.num_nodes(), m);
+}
+
+template <int K>
+void worst_naive_flow(benchmark::State& st) {
+    const ir::Graph& g = relu_path(arg(st));
+    const bench::naive_chain pat{P::runtime_chain(worst_chain<K>::text)};
+    std::size_t m = 0;
+    for (auto _ : st) {
+        m = 0;
+        bench::naive_window_flow(g.flow(), pat, [&m](const auto&) { ++m; });
+        benchmark::DoNotOptimize(m);
+    }
+    report(st, g.num_nodes(), m);
+}
+
+template <int K>
+void worst_naive_graph(benchmark::State& st) {
+    const ir::Graph& g = relu_path(arg(st));
+    const bench::naive_chain pat{P::runtime_chain(worst_chain<K>::text)};
+    std::size_t m = 0;
+    for (auto _ : st) {
+        m = 0;
+        bench::naive_window_graph(g, pat, [&m](const auto&) { ++m; });
+        benchmark::DoNotOptimize(m);
+    }
+    report(st, g.num_nodes(), m);
+}
+
 // ---- registration ------------------------------------------------------------------------------
 
 std::size_t env_size(const char* name, std::size_t fallback) {
@@ -277,6 +351,15 @@ void register_chain(std::size_t vf2_max) {
     with_sizes(benchmark::RegisterBenchmark(("vf2" + k).c_str(), vf2<K>), vf2_max);
 }
 
+template <int K>
+void register_worst() {
+    const std::string k = "/k" + std::to_string(K);
+    with_sizes(benchmark::RegisterBenchmark(("worst/count/ct" + k).c_str(), worst_count<K>));
+    with_sizes(benchmark::RegisterBenchmark(("worst/proposal/ct" + k).c_str(), worst_proposal<K>));
+    with_sizes(benchmark::RegisterBenchmark(("worst/naive_flow" + k).c_str(), worst_naive_flow<K>));
+    with_sizes(benchmark::RegisterBenchmark(("worst/naive_graph" + k).c_str(), worst_naive_graph<K>));
+}
+
 /// Before timing anything: the library and the naive baseline must agree on every count.
 template <int K>
 bool check(std::size_t n) {
@@ -296,13 +379,25 @@ bool check(std::size_t n) {
     return ok;
 }
 
+template <int K>
+bool check_worst(std::size_t n) {
+    const ir::Graph& g = relu_path(n);
+    const std::size_t ct = search::count_chains(g, typename worst_chain<K>::type{});
+    const std::size_t pr = bench::count_chains_proposal<typename worst_chain<K>::type>(g);
+    std::size_t nf = 0;
+    bench::naive_window_flow(g.flow(), bench::naive_chain(P::runtime_chain(worst_chain<K>::text)), [&](const auto&) { ++nf; });
+    const bool ok = ct == 1 && pr == 1 && nf == 1;
+    if (!ok) std::fprintf(stderr, "bench_search: worst case k=%d: ct=%zu proposal=%zu naive_flow=%zu (want 1)\n", K, ct, pr, nf);
+    return ok;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
     // VF2 is quadratic here (it scans every vertex of the big graph at each depth of its search):
     // by default it runs up to 1e5 nodes; SURGERY_BENCH_VF2_MAX=1e6 runs it on the largest graph too.
     const std::size_t vf2_max = env_size("SURGERY_BENCH_VF2_MAX", 100000);
-    if (!(check<1>(10000) && check<3>(10000) && check<6>(10000))) return 1;
+    if (!(check<1>(10000) && check<3>(10000) && check<6>(10000) && check_worst<6>(10000) && check_worst<16>(10000))) return 1;
 
     with_sizes(benchmark::RegisterBenchmark("build_synthetic", build_synthetic));
     with_sizes(benchmark::RegisterBenchmark("flow_build", flow_build));
@@ -310,6 +405,8 @@ int main(int argc, char** argv) {
     register_chain<1>(vf2_max);
     register_chain<3>(vf2_max);
     register_chain<6>(vf2_max);
+    register_worst<6>();
+    register_worst<16>();
     with_sizes(benchmark::RegisterBenchmark("dag/silu", dag<P::library::silu<>>));
     with_sizes(benchmark::RegisterBenchmark("dag/squeeze_excitation", dag<P::library::squeeze_excitation>));
 

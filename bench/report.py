@@ -114,6 +114,20 @@ def search_tables(runs):
     out.append(table(["nodes", "1 op", "3 ops", "6 ops", "proposal 3 ops ns/node"], rows))
     out.append("")
 
+    out.append("### Worst case for the naive window: a path of Relu nodes, pattern Relu x (k-1) -> Sigmoid, ns per node\n")
+    rows = []
+    for n in SIZES:
+        cells = [size_label(n)]
+        for k in (6, 16):
+            ours = ns_per_node(runs, f"worst/count/ct/k{k}", n)
+            cells += [fmt(ours), fmt(ns_per_node(runs, f"worst/proposal/ct/k{k}", n)),
+                      fmt(ratio(ns_per_node(runs, f"worst/naive_flow/k{k}", n), ours)) + "x",
+                      fmt(ratio(ns_per_node(runs, f"worst/naive_graph/k{k}", n), ours)) + "x"]
+        rows.append(cells)
+    out.append(table(["nodes", "k=6 ours", "k=6 proposal", "k=6 naive (flow) / ours", "k=6 naive (graph) / ours",
+                      "k=16 ours", "k=16 proposal", "k=16 naive (flow) / ours", "k=16 naive (graph) / ours"], rows))
+    out.append("")
+
     out.append("### DAG patterns (`search::find_dags`), flow index build, floor\n")
     rows = []
     for n in SIZES:

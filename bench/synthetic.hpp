@@ -90,4 +90,17 @@ inline ir::Graph make_synthetic(std::size_t target_nodes, std::uint64_t seed = 4
     return g;
 }
 
+/// The searcher's worst case for a naive window search: one straight path of `nodes - 1` Relu
+/// nodes ending in a Sigmoid. A pattern "Relu x (k-1), Sigmoid" starts a partial match at every
+/// node and fails only at its last position, so restarting from each node costs k steps per node.
+inline ir::Graph make_relu_path(std::size_t nodes) {
+    ir::Graph g;
+    g.name = "relu_path_" + std::to_string(nodes);
+    ir::ValueId x = g.add_input("input", {1, 16, 8, 8});
+    for (std::size_t i = 0; i + 1 < nodes; ++i) x = g.node(g.add_node(ir::ops::Relu{}, {x})).outputs[0];
+    x = g.node(g.add_node(ir::ops::Sigmoid{}, {x})).outputs[0];
+    g.add_output(x);
+    return g;
+}
+
 } // namespace surgery::bench

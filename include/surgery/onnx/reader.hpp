@@ -541,7 +541,15 @@ private:
 /// IR's, and shapes are inferred and checked against the declared ones. The graph's opset is the
 /// model's (at least 11: older models are converted to opset-11 forms).
 /// Throws `io_error` naming the node (name and index) and op for anything the IR cannot represent.
-[[nodiscard]] inline ir::Graph from_model_proto(const ::onnx::ModelProto& model) { return detail::model_reader(model).run(); }
+[[nodiscard]] inline ir::Graph from_model_proto(const ::onnx::ModelProto& model) {
+    try {
+        return detail::model_reader(model).run();
+    } catch (const io_error&) {
+        throw;
+    } catch (const surgery::error& e) { // e.g. a graph_error of the IR: still a problem of the file
+        throw io_error(e.what());
+    }
+}
 
 /// Reads an ONNX file. Errors are `io_error`s whose message starts with the file name.
 [[nodiscard]] inline ir::Graph load(const std::filesystem::path& path) {
@@ -550,8 +558,6 @@ private:
     try {
         return from_model_proto(model);
     } catch (const io_error& e) {
-        throw io_error("'" + path.string() + "': " + e.what());
-    } catch (const surgery::error& e) {
         throw io_error("'" + path.string() + "': " + e.what());
     }
 }

@@ -110,6 +110,8 @@ private:
     }
 
     pb::ValueInfoProto value_info(ir::ValueId v) const {
+        if (!v || v.index() >= names_.size() || names_[v.index()].empty())
+            throw io_error("graph '" + g_.name + "': a graph output refers to a value that is not in the graph (run ir::verify)");
         const ir::Value& val = g_.value(v);
         pb::ValueInfoProto vi;
         vi.set_name(names_.at(v.index()));
@@ -181,7 +183,12 @@ private:
         const std::string what = "node '" + label + "': op '" + std::string(ir::name_of(nd.op)) + "'";
         const std::string at = " cannot be written at opset " + std::to_string(opset_);
         std::vector<std::string> ins, outs;
-        for (ir::ValueId v : nd.inputs) ins.push_back(v ? names_.at(v.index()) : std::string{});
+        for (std::size_t s = 0; s < nd.inputs.size(); ++s) {
+            const ir::ValueId v = nd.inputs[s];
+            if (v && (v.index() >= names_.size() || names_[v.index()].empty()))
+                throw io_error(what + ": input " + std::to_string(s) + " reads a value that is not in the graph (run ir::verify)");
+            ins.push_back(v ? names_[v.index()] : std::string{});
+        }
         for (ir::ValueId v : nd.outputs) outs.push_back(names_.at(v.index()));
         std::vector<pb::AttributeProto> attrs = non_default_attributes(nd.op);
 

@@ -137,8 +137,9 @@ inline void conv_im2col(const conv_problem& p, node_io& io) {
 /// The input plane is copied once into a zero-padded buffer split into stride phases
 /// (phase (a, b) holds padded rows a, a + sh, ... and columns b, b + sw, ...). Every kernel tap
 /// then reads a contiguous run of one phase, and the outputs, laid out with the phase's row pitch,
-/// form one flat vector: the inner loop is a branch-free multiply-add over packets with the
-/// accumulators in registers across all taps, whatever the kernel size, stride or dilation.
+/// form one flat vector: the inner loop is a branch-free multiply-add over whole packets with the
+/// accumulators in registers across all taps, whatever the kernel size, stride or dilation. The
+/// few extra outputs (pitch columns past the output width, the last packet's tail) are discarded.
 inline void conv_depthwise(const conv_problem& p, node_io& io) {
     namespace ei = Eigen::internal;
     using Packet = ei::packet_traits<float>::type;
@@ -150,11 +151,13 @@ inline void conv_depthwise(const conv_problem& p, node_io& io) {
     // Only the padded area that some window touches.
     const Index Hp = (OH - 1) * SH + (KH - 1) * DH + 1, Wp = (OW - 1) * SW + (KW - 1) * DW + 1;
     const Index Hq = (Hp + SH - 1) / SH, Wq = (Wp + SW - 1) / SW, phase_size = Hq * Wq;
-    const Index flat = (OH - 1) * Wq + OW; // outputs computed, pitch Wq
+    const Index flat = (OH - 1) * Wq + OW;            // outputs that matter, pitch Wq
+    const Index flat_padded = (flat + PS - 1) / PS * PS; // whole packets
+    const Index phases_size = SH * SW * phase_size + PS; // + a zeroed margin the last packet may read
     const Index taps = KH * KW;
-    float* buf = io.scratch_floats(static_cast<std::size_t>(SH * SW * phase_size + OH * Wq));
+    float* buf = io.scratch_floats(static_cast<std::size_t>(phases_size + flat_padded));
     float* phases = buf;
-    float* acc_out = buf + SH * SW * phase_size;
+    float* acc_out = buf + phases_size;
     std::vector<const float*> tap_ptr(static_cast<std::size_t>(taps));
     for (Index kh = 0; kh < KH; ++kh)
         for (Index kw = 0; kw < KW; ++kw) {
@@ -162,30 +165,44 @@ inline void conv_depthwise(const conv_problem& p, node_io& io) {
             tap_ptr[static_cast<std::size_t>(kh * KW + kw)] = phases + ((r % SH) * SW + (q % SW)) * phase_size + (r / SH) * Wq + q / SW;
         }
     const std::int64_t mult = p.m / p.c;
+    // Every plane fills the same positions, so the padding is zeroed once.
+    std::fill(phases, phases + phases_size, 0.0f);
+    const Index r0 = std::max<Index>(0, PT), r1 = std::min(Hp, H + PT);
+    const Index c0 = std::max<Index>(0, PL), c1 = std::min(Wp, W + PL);
 
     for (std::int64_t n = 0; n < p.n; ++n) {
         for (std::int64_t mm = 0; mm < p.m; ++mm) {
             const std::int64_t cin = mm / mult;
             if (mm % mult == 0) { // fill the phases of input channel `cin`
-                std::fill(phases, phases + SH * SW * phase_size, 0.0f);
                 const float* xp = p.x + (n * p.c + cin) * H * W;
-                const Index r0 = std::max<Index>(0, PT), r1 = std::min(Hp, H + PT);
-                const Index c0 = std::max<Index>(0, PL), c1 = std::min(Wp, W + PL);
                 for (Index r = r0; r < r1; ++r) {
-                    const float* src = xp + (r - PT) * W - PL;
+                    const float* src = xp + (r - PT) * W - PL; // src[cc] is padded column cc
                     float* rowbase = phases + (r % SH) * SW * phase_size + (r / SH) * Wq;
                     if (SW == 1) {
                         std::memcpy(rowbase + c0, src + c0, static_cast<std::size_t>(c1 - c0) * sizeof(float));
+                    } else if (SW == 2 && c0 % 2 == 0) { // de-interleave even/odd columns in one pass
+                        float* even = rowbase;
+                        float* odd = rowbase + phase_size;
+                        const Index j0 = c0 / 2, jn = (c1 - c0) / 2;
+                        const float* s2 = src + c0;
+                        for (Index j = 0; j < jn; ++j) {
+                            even[j0 + j] = s2[2 * j];
+                            odd[j0 + j] = s2[2 * j + 1];
+                        }
+                        if ((c1 - c0) % 2) even[j0 + jn] = s2[2 * jn];
                     } else {
-                        for (Index cc = c0; cc < c1; ++cc) rowbase[(cc % SW) * phase_size + cc / SW] = src[cc];
+                        for (Index q = 0; q < SW; ++q) { // columns q, q + SW, ... go to phase q
+                            float* dst = rowbase + q * phase_size;
+                            const Index j0 = c0 <= q ? 0 : (c0 - q + SW - 1) / SW, j1 = c1 <= q ? 0 : (c1 - q + SW - 1) / SW;
+                            for (Index j = j0; j < j1; ++j) dst[j] = src[j * SW + q];
+                        }
                     }
                 }
             }
             const float* wt = p.w + mm * taps;
-            const float b = p.bias_of(mm);
+            const Packet pb = ei::pset1<Packet>(p.bias_of(mm));
             Index f = 0;
-            const Packet pb = ei::pset1<Packet>(b);
-            for (; f + 4 * PS <= flat; f += 4 * PS) {
+            for (; f + 4 * PS <= flat_padded; f += 4 * PS) {
                 Packet a0 = pb, a1 = pb, a2 = pb, a3 = pb;
                 for (Index t = 0; t < taps; ++t) {
                     const Packet wv = ei::pset1<Packet>(wt[t]);
@@ -200,22 +217,18 @@ inline void conv_depthwise(const conv_problem& p, node_io& io) {
                 ei::pstoreu(acc_out + f + 2 * PS, a2);
                 ei::pstoreu(acc_out + f + 3 * PS, a3);
             }
-            for (; f + PS <= flat; f += PS) {
+            for (; f < flat_padded; f += PS) {
                 Packet a0 = pb;
                 for (Index t = 0; t < taps; ++t)
                     a0 = ei::pmadd(ei::ploadu<Packet>(tap_ptr[static_cast<std::size_t>(t)] + f), ei::pset1<Packet>(wt[t]), a0);
                 ei::pstoreu(acc_out + f, a0);
             }
-            for (; f < flat; ++f) {
-                float a0 = b;
-                for (Index t = 0; t < taps; ++t) a0 += tap_ptr[static_cast<std::size_t>(t)][f] * wt[t];
-                acc_out[f] = a0;
-            }
             float* Y = p.y + (n * p.m + mm) * OH * OW;
             if (Wq == OW) {
                 apply_activation(p.act, acc_out, Y, static_cast<std::size_t>(OH * OW));
             } else {
-                for (Index oh = 0; oh < OH; ++oh) apply_activation(p.act, acc_out + oh * Wq, Y + oh * OW, static_cast<std::size_t>(OW));
+                apply_activation(p.act, acc_out, acc_out, static_cast<std::size_t>(flat));
+                for (Index oh = 0; oh < OH; ++oh) std::memcpy(Y + oh * OW, acc_out + oh * Wq, static_cast<std::size_t>(OW) * sizeof(float));
             }
         }
     }

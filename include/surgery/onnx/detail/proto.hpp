@@ -119,7 +119,7 @@ inline void write_file_atomically(const std::filesystem::path& path, const std::
         std::string name = ".";
         name.append(path.filename().string()).append(".tmp-").append(std::to_string(rd()));
         tmp = dir / name;
-        f = std::fopen(tmp.c_str(), "wbx"); // "x": fail if it exists, never clobber another writer's file
+        f = std::fopen(tmp.string().c_str(), "wbx"); // "x": fail if it exists, never clobber another writer's file
     }
     if (!f) throw io_error("'" + path.string() + "': cannot create a temporary file in '" + dir.string() + "'");
     const bool written = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size() && std::fflush(f) == 0;
