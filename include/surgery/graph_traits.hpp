@@ -24,6 +24,7 @@
 
 #include <concepts>
 #include <cstddef>
+#include <iterator>
 #include <optional>
 #include <ranges>
 #include <string_view>
@@ -116,9 +117,42 @@ struct graph_traits<ir::Graph> {
         if (!p) return std::nullopt;
         return p;
     }
-    static auto consumers(const ir::Graph& g, ir::ValueId v) {
-        return g.value(v).uses | std::views::transform([](const ir::Use& u) { return u.node; });
-    }
+    /// The consumers of `v`, one per use (a plain range: no std::views, so clang 14 with libstdc++ 12 copes).
+    class consumer_range {
+    public:
+        class iterator {
+        public:
+            using iterator_concept = std::forward_iterator_tag;
+            using iterator_category = std::forward_iterator_tag;
+            using value_type = ir::NodeId;
+            using difference_type = std::ptrdiff_t;
+            using pointer = void;
+            using reference = ir::NodeId;
+            iterator() = default;
+            explicit iterator(const ir::Use* p) : p_(p) {}
+            ir::NodeId operator*() const { return p_->node; }
+            iterator& operator++() {
+                ++p_;
+                return *this;
+            }
+            iterator operator++(int) {
+                iterator t = *this;
+                ++p_;
+                return t;
+            }
+            friend bool operator==(const iterator& a, const iterator& b) { return a.p_ == b.p_; }
+
+        private:
+            const ir::Use* p_ = nullptr;
+        };
+        explicit consumer_range(const std::vector<ir::Use>& uses) : uses_(&uses) {}
+        [[nodiscard]] iterator begin() const { return iterator(uses_->data()); }
+        [[nodiscard]] iterator end() const { return iterator(uses_->data() + uses_->size()); }
+
+    private:
+        const std::vector<ir::Use>* uses_;
+    };
+    static consumer_range consumers(const ir::Graph& g, ir::ValueId v) { return consumer_range(g.value(v).uses); }
     static bool is_graph_output(const ir::Graph& g, ir::ValueId v) { return g.is_output(v); }
     static const ir::flow_index& flow(const ir::Graph& g) { return g.flow(); }
 };

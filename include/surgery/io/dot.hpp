@@ -14,8 +14,18 @@
 #include <utility>
 #include <vector>
 
+// g++ 12 reports a boost::optional inside Boost.Graph's edge iterator as maybe uninitialized
+// wherever write_graphviz is instantiated or inlined (a false positive); silenced for Boost.Graph's
+// code here and for write_dot below.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <boost/graph/adjacency_list.hpp>
 #include <boost/graph/graphviz.hpp>
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 #include "surgery/error.hpp"
 #include "surgery/io/file.hpp"
@@ -178,8 +188,6 @@ inline std::string escape(std::string_view text) {
 /// Writes `g` as a Graphviz digraph: nodes as boxes labelled by `node_label`, graph inputs and
 /// outputs as ellipses, highlighted nodes filled. Node ids in the file are "n<node id>", so a
 /// node keeps its DOT id across a rewrite (which keeps surviving node ids).
-// Boost's edge iterator holds a boost::optional that g++ 12 wrongly reports as maybe uninitialized
-// once write_graphviz is inlined here.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"

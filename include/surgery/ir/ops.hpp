@@ -401,8 +401,9 @@ template <class T, class... Ts>
 struct variant_index<T, std::variant<Ts...>> {
     static constexpr std::size_t count = (std::size_t{std::is_same_v<T, Ts>} + ... + 0);
     static constexpr std::size_t value = [] {
+        constexpr bool same[] = {std::is_same_v<T, Ts>..., false};
         std::size_t i = 0;
-        ((std::is_same_v<T, Ts> ? false : (++i, true)) && ...);
+        while (i < sizeof...(Ts) && !same[i]) ++i;
         return i;
     }();
 };

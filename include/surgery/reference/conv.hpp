@@ -22,7 +22,7 @@ struct conv_problem {
     const float* w = nullptr;
     const float* bias = nullptr;
     float* y = nullptr;
-    activation act;
+    const epilogue* ep = nullptr;
 
     [[nodiscard]] float bias_of(std::int64_t channel) const noexcept { return bias ? bias[channel] : 0.0f; }
 };
@@ -48,8 +48,11 @@ inline void conv_gemm(const conv_problem& p) {
             if (S == 1) { // squeeze-and-excitation layers: a matrix-vector product
                 Eigen::Map<Eigen::VectorXf> y(Y, p.mg);
                 y.noalias() = W * Eigen::Map<const Eigen::VectorXf>(X, p.cg);
-                if (p.bias) y += Eigen::Map<const Eigen::VectorXf>(p.bias + gr * p.mg, p.mg);
-                apply_activation(p.act, Y, Y, static_cast<std::size_t>(p.mg));
+                if (p.ep->empty()) {
+                    if (p.bias) y += Eigen::Map<const Eigen::VectorXf>(p.bias + gr * p.mg, p.mg);
+                } else {
+                    for (std::int64_t mm = 0; mm < p.mg; ++mm) apply_epilogue(*p.ep, Y + mm, 1, gr * p.mg + mm, p.bias_of(gr * p.mg + mm));
+                }
                 continue;
             }
             for (Index s0 = 0; s0 < S; s0 += chunk) {
@@ -58,7 +61,7 @@ inline void conv_gemm(const conv_problem& p) {
                 StridedMatrixMap Yc(Y + s0, p.mg, cs, Eigen::OuterStride<>(S));
                 Yc.noalias() = W * Xc;
                 for (std::int64_t mm = 0; mm < p.mg; ++mm)
-                    apply_bias_activation(p.act, Y + mm * S + s0, static_cast<std::size_t>(cs), p.bias_of(gr * p.mg + mm));
+                    apply_epilogue(*p.ep, Y + mm * S + s0, static_cast<std::size_t>(cs), gr * p.mg + mm, p.bias_of(gr * p.mg + mm));
             }
         }
     }
@@ -126,7 +129,7 @@ inline void conv_im2col(const conv_problem& p, node_io& io) {
                 if (p.mg == 1) Yc.row(0).noalias() = ConstMatrixMap(col, K, cs).transpose() * W.row(0).transpose();
                 else Yc.noalias() = W * ConstMatrixMap(col, K, cs);
                 for (std::int64_t mm = 0; mm < p.mg; ++mm)
-                    apply_bias_activation(p.act, Y + mm * S + s0, static_cast<std::size_t>(cs), p.bias_of(gr * p.mg + mm));
+                    apply_epilogue(*p.ep, Y + mm * S + s0, static_cast<std::size_t>(cs), gr * p.mg + mm, p.bias_of(gr * p.mg + mm));
             }
         }
     }
@@ -224,12 +227,10 @@ inline void conv_depthwise(const conv_problem& p, node_io& io) {
                 ei::pstoreu(acc_out + f, a0);
             }
             float* Y = p.y + (n * p.m + mm) * OH * OW;
-            if (Wq == OW) {
-                apply_activation(p.act, acc_out, Y, static_cast<std::size_t>(OH * OW));
-            } else {
-                apply_activation(p.act, acc_out, acc_out, static_cast<std::size_t>(flat));
+            apply_epilogue(*p.ep, acc_out, static_cast<std::size_t>(flat), mm); // bias already in
+            if (Wq == OW) std::memcpy(Y, acc_out, static_cast<std::size_t>(OH * OW) * sizeof(float));
+            else
                 for (Index oh = 0; oh < OH; ++oh) std::memcpy(Y + oh * OW, acc_out + oh * Wq, static_cast<std::size_t>(OW) * sizeof(float));
-            }
         }
     }
 }
@@ -277,7 +278,7 @@ inline void conv(node_io& io, const ir::ops::Conv& op) {
     p.x = x.f.data();
     p.w = w.f.data();
     p.bias = b ? b->f.data() : nullptr;
-    p.act = io.epilogue;
+    p.ep = &io.epilogue;
     Shape out{p.n, p.m};
     for (auto d : p.g.out_dims()) out.push_back(d);
     p.y = io.alloc_floats(0, std::move(out));

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -180,6 +181,91 @@ inline void apply_bias_activation(const activation& a, float* y, std::size_t n, 
     }
 }
 
+/// One element-wise step fused after a Conv/Gemm/MatMul (see `epilogue`).
+struct fused_op {
+    enum class kind : std::uint8_t {
+        act,      ///< `activation`
+        add,      ///< x + v
+        sub,      ///< x - v
+        mul,      ///< x * v
+        div,      ///< x / v
+        gelu_erf, ///< ((x * (erf(x / a) + b)) * c): GELU as torch.onnx exports it before opset 20
+    };
+    kind k = kind::act;
+    activation a;
+    /// add/sub/mul/div: one value, or one per channel (Conv: output channel; Gemm/MatMul: column).
+    std::shared_ptr<const Tensor> operand;
+    float p0 = 0.0f, p1 = 0.0f, p2 = 0.0f; ///< gelu_erf: a, b, c
+
+    [[nodiscard]] float value(std::int64_t channel) const noexcept {
+        return operand->f.size() == 1 ? operand->f[0] : operand->f[static_cast<std::size_t>(channel)];
+    }
+};
+
+/// Element-wise work a Conv/Gemm/MatMul applies to its output while it is in cache: the
+/// executor moves the chain of element-wise nodes that alone consume the output here (Relu,
+/// HardSwish, bias Add, layer-scale Mul, GELU, x * sigmoid(x), ...). Each step computes what the
+/// node it replaces computes, in the same order.
+struct epilogue {
+    std::vector<fused_op> ops;
+
+    [[nodiscard]] bool empty() const noexcept { return ops.empty(); }
+    /// The epilogue that is one activation.
+    static epilogue of(const activation& a) {
+        epilogue e;
+        if (a.kind != activation_kind::none) e.ops.push_back({fused_op::kind::act, a, nullptr});
+        return e;
+    }
+};
+
+namespace detail {
+
+inline void apply_fused(const fused_op& op, float* y, std::size_t n, float v) {
+    ArrayMap Y(y, static_cast<Index>(n));
+    switch (op.k) {
+    case fused_op::kind::act: apply_activation(op.a, y, y, n); break;
+    case fused_op::kind::add: Y += v; break;
+    case fused_op::kind::sub: Y -= v; break;
+    case fused_op::kind::mul: Y *= v; break;
+    case fused_op::kind::div: Y /= v; break;
+    case fused_op::kind::gelu_erf: Y = (Y * ((Y / op.p0).erf() + op.p1)) * op.p2; break;
+    }
+}
+
+} // namespace detail
+
+/// Applies `e` to `n` outputs of channel `channel`, after adding `bias` (Conv's epilogue).
+inline void apply_epilogue(const epilogue& e, float* y, std::size_t n, std::int64_t channel, float bias = 0.0f) {
+    if (n == 0) return;
+    if (e.ops.size() <= 1 && (e.ops.empty() || e.ops[0].k == fused_op::kind::act)) {
+        apply_bias_activation(e.ops.empty() ? activation{} : e.ops[0].a, y, n, bias);
+        return;
+    }
+    if (bias != 0.0f) detail::ArrayMap(y, static_cast<detail::Index>(n)) += bias;
+    for (const fused_op& op : e.ops) detail::apply_fused(op, y, n, op.operand ? op.value(channel) : 0.0f);
+}
+
+/// Applies `e` to a row-major `rows` x `cols` block whose channel is the column (Gemm/MatMul).
+inline void apply_epilogue_columns(const epilogue& e, float* y, std::int64_t rows, std::int64_t cols) {
+    if (rows == 0 || cols == 0) return;
+    const auto n = static_cast<std::size_t>(rows * cols);
+    detail::MatrixMap Y(y, rows, cols);
+    for (const fused_op& op : e.ops) {
+        if (!op.operand || op.operand->f.size() == 1) {
+            detail::apply_fused(op, y, n, op.operand ? op.operand->f[0] : 0.0f);
+            continue;
+        }
+        const Eigen::Map<const Eigen::RowVectorXf> v(op.operand->f.data(), cols);
+        switch (op.k) {
+        case fused_op::kind::add: Y.rowwise() += v; break;
+        case fused_op::kind::sub: Y.rowwise() -= v; break;
+        case fused_op::kind::mul: Y.array().rowwise() *= v.array(); break;
+        case fused_op::kind::div: Y.array().rowwise() /= v.array(); break;
+        default: break;
+        }
+    }
+}
+
 /// Which convolution algorithm to use; `automatic` picks the fastest applicable one. The others
 /// exist so that tests can check every path against the others (a forced path that does not apply
 /// is an error).
@@ -208,7 +294,7 @@ struct node_io {
     std::span<Tensor> outputs;                  ///< one per node output, filled by the kernel
     buffer_pool* pool = nullptr;                ///< where output storage comes from (nullptr: allocate)
     std::vector<float>* scratch = nullptr;      ///< reusable work memory (im2col, padded planes)
-    activation epilogue;                        ///< fused activation (Conv, Gemm, MatMul only)
+    reference::epilogue epilogue;               ///< fused element-wise work (Conv, Gemm, MatMul only)
     kernel_options options;
 
     [[nodiscard]] std::size_t num_inputs() const noexcept { return inputs.size(); }

@@ -59,7 +59,7 @@ inline void gemm(node_io& io, const ir::ops::Gemm& op) {
         else if (ta && !tb) product(A.transpose(), B);
         else product(A.transpose(), B.transpose());
     }
-    apply_activation(io.epilogue, py, py, static_cast<std::size_t>(M * N));
+    apply_epilogue_columns(io.epilogue, py, M, N);
 }
 
 /// MatMul with numpy semantics: batched with broadcast batch dims, 1-D operands promoted and the
@@ -86,9 +86,10 @@ inline void matmul(node_io& io) {
     float* py = io.alloc_floats(0, out);
     const std::int64_t total = ir::numel(out);
     if (total == 0) return;
+    const std::int64_t last = out.empty() ? 1 : out.back(); // the epilogue's channel axis
     if (K == 0) {
         std::fill(py, py + total, 0.0f);
-        apply_activation(io.epilogue, py, py, static_cast<std::size_t>(total));
+        apply_epilogue_columns(io.epilogue, py, total / last, last);
         return;
     }
     auto one = [&](const float* x, const float* w, float* y, std::int64_t rows) {
@@ -98,19 +99,27 @@ inline void matmul(node_io& io) {
         else Y.noalias() = detail::ConstMatrixMap(x, rows, K) * detail::ConstMatrixMap(w, K, N);
     };
     if (bb.empty()) {
-        one(pa, pb, py, ir::numel(ba) * M); // all rows of A against one matrix
-    } else {
-        const detail::broadcast_plan p = detail::plan_broadcast(ba, bb, io);
-        // Enumerate batch pairs with the broadcast machinery over matrix indices.
-        std::vector<std::int64_t> ia(static_cast<std::size_t>(ir::numel(ba))), ib(static_cast<std::size_t>(ir::numel(bb)));
-        for (std::size_t k = 0; k < ia.size(); ++k) ia[k] = static_cast<std::int64_t>(k);
-        for (std::size_t k = 0; k < ib.size(); ++k) ib[k] = static_cast<std::int64_t>(k);
-        std::vector<std::int64_t> pairs_a(static_cast<std::size_t>(ir::numel(batch))), pairs_b(pairs_a.size());
-        detail::scalar_binary(p, ia.data(), ib.data(), pairs_a.data(), [](std::int64_t u, std::int64_t) { return u; });
-        detail::scalar_binary(p, ia.data(), ib.data(), pairs_b.data(), [](std::int64_t, std::int64_t v) { return v; });
-        for (std::size_t k = 0; k < pairs_a.size(); ++k) one(pa + pairs_a[k] * M * K, pb + pairs_b[k] * K * N, py + static_cast<std::int64_t>(k) * M * N, M);
+        // All rows of A against one matrix; with an epilogue, in row blocks that stay in cache.
+        const std::int64_t rows = ir::numel(ba) * M;
+        const std::int64_t block = io.epilogue.empty() || b1 ? rows : std::max<std::int64_t>(16, (64 * 1024) / std::max<std::int64_t>(N, 1));
+        for (std::int64_t r0 = 0; r0 < rows; r0 += block) {
+            const std::int64_t nr = std::min(block, rows - r0);
+            one(pa + r0 * K, pb, py + r0 * N, nr);
+            if (!b1) apply_epilogue_columns(io.epilogue, py + r0 * N, nr, N);
+        }
+        if (b1) apply_epilogue_columns(io.epilogue, py, total / last, last);
+        return;
     }
-    apply_activation(io.epilogue, py, py, static_cast<std::size_t>(total));
+    const detail::broadcast_plan p = detail::plan_broadcast(ba, bb, io);
+    // Enumerate batch pairs with the broadcast machinery over matrix indices.
+    std::vector<std::int64_t> ia(static_cast<std::size_t>(ir::numel(ba))), ib(static_cast<std::size_t>(ir::numel(bb)));
+    for (std::size_t k = 0; k < ia.size(); ++k) ia[k] = static_cast<std::int64_t>(k);
+    for (std::size_t k = 0; k < ib.size(); ++k) ib[k] = static_cast<std::int64_t>(k);
+    std::vector<std::int64_t> pairs_a(static_cast<std::size_t>(ir::numel(batch))), pairs_b(pairs_a.size());
+    detail::scalar_binary(p, ia.data(), ib.data(), pairs_a.data(), [](std::int64_t u, std::int64_t) { return u; });
+    detail::scalar_binary(p, ia.data(), ib.data(), pairs_b.data(), [](std::int64_t, std::int64_t v) { return v; });
+    for (std::size_t k = 0; k < pairs_a.size(); ++k) one(pa + pairs_a[k] * M * K, pb + pairs_b[k] * K * N, py + static_cast<std::int64_t>(k) * M * N, M);
+    apply_epilogue_columns(io.epilogue, py, total / last, last);
 }
 
 } // namespace kernels
