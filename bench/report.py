@@ -152,9 +152,10 @@ def plot(runs, svg):
         print(f"report.py: gnuplot not found, {svg} not written", file=sys.stderr)
         return
     series = [("count/ct/k3", "ours, compile-time chain"), ("count/rt/k3", "ours, runtime chain"),
-              ("find/ct/k3", "ours, find\\_chains (matches built)"), ("naive_flow/k3", "naive window, flow arrays"),
+              ("proposal/ct/k3", "ours with the proposed scan"),
+              ("find/ct/k3", "ours, find_chains (matches built)"), ("naive_flow/k3", "naive window, flow arrays"),
               ("naive_graph/k3", "naive window, graph walk"), ("boost_adapter/ct/k3", "ours via Boost.Graph adapter"),
-              ("vf2/k3", "Boost VF2 subgraph\\_mono"), ("dag/squeeze_excitation", "ours, DAG: SE block")]
+              ("vf2/k3", "Boost VF2 subgraph_mono"), ("dag/squeeze_excitation", "ours, DAG: SE block")]
     with tempfile.TemporaryDirectory() as tmp:
         plots = []
         for i, (fam, title) in enumerate(series):
@@ -164,17 +165,18 @@ def plot(runs, svg):
                 continue
             dat = Path(tmp) / f"s{i}.dat"
             dat.write_text("".join(f"{n} {v}\n" for n, v in pts))
-            plots.append(f"'{dat}' using 1:2 with linespoints lw 2 pt {i + 4} title '{title}'")
+            colours = ["#d62728", "#ff9896", "#2ca02c", "#9467bd", "#1f77b4", "#aec7e8", "#8c564b", "#000000", "#e377c2"]
+            plots.append(f"'{dat}' using 1:2 with linespoints lw 2 lc rgb '{colours[i % len(colours)]}' pt {i + 4} ps 0.9 title '{title}'")
         script = f"""
-set terminal svg size 760,460 dynamic font 'sans,11' background rgb 'white'
+set terminal svg size 820,460 dynamic noenhanced font 'sans,11' background rgb 'white'
 set output '{svg}'
 set logscale xy
 set xlabel 'nodes in the graph'
 set ylabel 'ns per node (CPU time, lower is better)'
 set title '3-op chain Conv -> BatchNormalization -> Relu on synthetic CNN-like graphs'
-set key outside right center
+set key outside right center width -6
 set grid
-set format x '10^{{%L}}'
+set xtics ('1e3' 1000, '1e4' 10000, '1e5' 100000, '1e6' 1000000)
 set xrange [700:1400000]
 plot {', '.join(plots)}
 """

@@ -4,7 +4,8 @@
 #   bench/run_all.sh [BUILD_DIR]          (default: build-bench; results in BUILD_DIR/bench-results/)
 #
 # Environment: REPS (Google Benchmark repetitions, default 3), SURGERY_BENCH_VF2_MAX (largest graph
-# VF2 runs on, default 1e5), SKIP_PYTORCH=1, SKIP_COMPILE_TIME=1.
+# VF2 runs on, default 1e5), SKIP_PYTORCH=1, SKIP_COMPILE_TIME=1, OPENBLAS_DIR=<dir with OpenBLAS's
+# libblas.so.3> for a PyTorch + OpenBLAS column (see bench/compare_pytorch.py).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -34,7 +35,9 @@ if [[ -x "$build/bench/bench_onnx" ]]; then
 fi
 if [[ "${SKIP_PYTORCH:-0}" != 1 && -x "$build/bench/compare_executor" ]]; then
   echo "== compare_pytorch.py" >&2
-  /usr/bin/python3 "$root/bench/compare_pytorch.py" --build "$build" --json "$out/pytorch.json" > "$out/pytorch.md"
+  ob=()
+  [[ -n "${OPENBLAS_DIR:-}" ]] && ob=(--openblas-dir "$OPENBLAS_DIR")
+  /usr/bin/python3 "$root/bench/compare_pytorch.py" --build "$build" --json "$out/pytorch.json" "${ob[@]}" > "$out/pytorch.md"
 fi
 if [[ "${SKIP_COMPILE_TIME:-0}" != 1 ]]; then
   echo "== compile_time.sh" >&2

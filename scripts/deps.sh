@@ -7,8 +7,8 @@
 #   onnx   surgery::onnx, the CLI and the ONNX tests (libonnx, protobuf)
 #   tests  what the real-network tests need (ONNX test data, PyTorch/torchvision to export models, Graphviz)
 #   bench  the Google Benchmark micro-benchmarks
-#   clang  clang-16, for the warning-free clang build (clang 14 and 15 cannot compile libstdc++ 12's
-#          <ranges> views, which the library uses)
+#   clang  clang-14, for the warning-free clang build of the core (clang 14 cannot compile
+#          libstdc++ 12's std::views, so the core headers avoid them)
 #
 # As root it runs `apt-get update` once and `apt-get install`; otherwise it prints the sudo command
 # to run and exits 1.
@@ -19,7 +19,7 @@ declare -A GROUP=(
   [onnx]="libonnx-dev libprotobuf-dev protobuf-compiler"
   [tests]="libonnx-testdata python3-torch python3-torchvision python3-onnx python3-numpy graphviz"
   [bench]="libbenchmark-dev"
-  [clang]="clang-16"
+  [clang]="clang-14"
 )
 
 groups=("$@")

@@ -3,7 +3,7 @@
 #
 #   scripts/test.sh              Release, warnings as errors, in build/: every test, the real-network ones included
 #   scripts/test.sh --sanitize   the same with AddressSanitizer + UndefinedBehaviorSanitizer, in build-asan/
-#   scripts/test.sh --clang      the same built with clang++-16 (or $CLANG), in build-clang/
+#   scripts/test.sh --clang      the same built with clang++-14 (or $CLANG), in build-clang/
 #   scripts/test.sh --core       only the core: no ONNX, no CLI, no network tests (combine with the above)
 #
 # Anything after `--` is passed to cmake when configuring. Set JOBS to change the parallelism.
@@ -40,7 +40,7 @@ if ((core)); then
 else
   args+=(-DSURGERY_WITH_ONNX=ON -DSURGERY_BUILD_TOOLS=ON)
 fi
-((clang)) && args+=(-DCMAKE_CXX_COMPILER="${CLANG:-clang++-16}")
+((clang)) && args+=(-DCMAKE_CXX_COMPILER="${CLANG:-clang++-14}")
 if ((sanitize)); then
   # Sanitized code is checked by running it: the header, packaging and compile-fail checks add nothing
   # here. No -Werror: GCC's sanitizer instrumentation gives false -Wmaybe-uninitialized warnings in

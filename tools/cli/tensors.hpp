@@ -44,10 +44,12 @@ struct binding {
     std::filesystem::path file;
 };
 
-/// Assigns `args` to the graph's `names` (its inputs or outputs, in order): `NAME=FILE` when NAME is
-/// one of `names`, otherwise the whole text is a file taking the next name not yet bound. Returns
-/// one binding per name (file empty when not given). `what` is "input" or "output".
-[[nodiscard]] inline std::vector<binding> bind(const std::vector<std::string>& names, const std::vector<std::string>& args, const std::string& what) {
+/// Assigns the values of option `--option` to the graph's `names` (its inputs or outputs, in order):
+/// `NAME=FILE` when NAME is one of `names`, otherwise the whole text is a file taking the next name
+/// not yet bound. Returns one binding per name (file empty when not given). `what` is "input" or
+/// "output". Throws usage_error for a name that is not one of `names` and for too many files.
+[[nodiscard]] inline std::vector<binding> bind_files(const std::vector<std::string>& names, const std::vector<std::string>& args, const std::string& option,
+                                                     const std::string& what) {
     std::vector<binding> out(names.size());
     for (std::size_t k = 0; k < names.size(); ++k) out[k].name = names[k];
     std::vector<std::string> positional;
@@ -58,15 +60,15 @@ struct binding {
             const auto it = std::find(names.begin(), names.end(), name);
             if (it != names.end()) {
                 auto& b = out[static_cast<std::size_t>(it - names.begin())];
-                if (!b.file.empty()) throw usage_error("--" + what + " '" + name + "' is given twice");
+                if (!b.file.empty()) throw usage_error("--" + option + " for " + what + " '" + name + "' is given twice");
                 b.file = a.substr(eq + 1);
-                if (b.file.empty()) throw usage_error("--" + what + " '" + a + "' has no file name");
+                if (b.file.empty()) throw usage_error("--" + option + " '" + a + "' has no file name");
                 continue;
             }
             if (!std::filesystem::exists(a)) {
                 std::string known;
                 for (const auto& n : names) known += (known.empty() ? "'" : ", '") + n + "'";
-                throw usage_error("--" + what + " '" + a + "': '" + name + "' is not an " + what + " of the model (its " + what + "s: " + known + ")");
+                throw usage_error("--" + option + " '" + a + "': '" + name + "' is not an " + what + " of the model (its " + what + "s: " + known + ")");
             }
         }
         positional.push_back(a);
@@ -75,7 +77,7 @@ struct binding {
     for (const auto& p : positional) {
         while (next < out.size() && !out[next].file.empty()) ++next;
         if (next == out.size())
-            throw usage_error("too many --" + what + " files: the model has " + std::to_string(names.size()) + " " + what + (names.size() == 1 ? "" : "s"));
+            throw usage_error("too many --" + option + " files: the model has " + std::to_string(names.size()) + " " + what + (names.size() == 1 ? "" : "s"));
         out[next++].file = p;
     }
     return out;

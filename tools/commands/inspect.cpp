@@ -17,7 +17,7 @@ const command_spec& inspect_spec() {
     static const command_spec spec{
         "inspect",
         "MODEL.onnx [--json] [--nodes]",
-        "Print what a model is made of: inputs and outputs with shapes, node count, op histogram, parameters and multiply-accumulates.",
+        "Inputs and outputs with shapes, node count, op histogram, parameters and MACs of a model.",
         "MACs (multiply-accumulates) count Conv as N*Cout*Hout*Wout*(Cin/group)*kh*kw, Gemm as M*N*K and\n"
         "MatMul as batch*M*N*K; every other op has none. 'element-wise ops' count one operation per output\n"
         "element of the other computing nodes (activations, arithmetic, normalisations, pools, reductions,\n"

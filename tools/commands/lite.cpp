@@ -28,7 +28,7 @@ const command_spec& lite_spec() {
     static const command_spec spec{
         "lite",
         "IN.onnx -o OUT.onnx [--preset NAME] [--rules NAME,...] [--rule 'OpA,OpB=>OpC'] [--report R.json] [--dot DIR] [--check]",
-        "Rewrite a model with built-in and/or text rules and write the result (only when everything succeeded).",
+        "Rewrite a model with built-in and/or text rules; write it only when everything succeeded.",
         "Rules come from a preset (mobilenet_v3, exact, lite), from built-in rule names (--rules; see --list-rules)\n"
         "and from text rules (--rule): a chain of ops, ',' between positions, '|' between alternatives, '*' for\n"
         "any op, then '=>' and either op names (weightless ops with default attributes) or 'identity' (the\n"
@@ -127,7 +127,8 @@ int lite_main(const arguments& args) {
     const rewrite::dictionary dict = make_dictionary(args.value("preset"), names, args.all("rule"));
     const bool check = args.has("check") || args.has("tolerance");
     const auto seed = static_cast<std::uint64_t>(args.value("seed") ? parse_int("seed", *args.value("seed"), 0, INT64_MAX) : 0);
-    const std::optional<double> tolerance = args.value("tolerance") ? std::optional(parse_double("tolerance", *args.value("tolerance"))) : std::nullopt;
+    const bool has_tolerance = args.has("tolerance");
+    const double tolerance = has_tolerance ? parse_double("tolerance", *args.value("tolerance")) : 0.0;
     rewrite::apply_options opts;
     if (auto m = args.value("max-iterations")) opts.max_iterations = static_cast<int>(parse_int("max-iterations", *m, 1, 1000));
     const auto report_path = args.value("report");
@@ -173,8 +174,8 @@ int lite_main(const arguments& args) {
         std::cout << "check (random normal inputs, seed " << seed << "):\n";
         for (const auto& o : eq->outputs)
             std::cout << format("  output '%s': max_abs %.3g, max_rel %.3g (|ref| max %.3g)\n", o.name.c_str(), o.max_abs, o.max_rel, o.ref_max_abs);
-        if (tolerance && !eq->within(*tolerance))
-            throw error(format("--check: max relative error %.3g exceeds the tolerance %.3g; ", eq->max_rel, *tolerance) + io::quoted(out) +
+        if (has_tolerance && !eq->within(tolerance))
+            throw error(format("--check: max relative error %.3g exceeds the tolerance %.3g; ", eq->max_rel, tolerance) + io::quoted(out) +
                         " was not written");
     }
 
@@ -208,7 +209,7 @@ int lite_main(const arguments& args) {
         j.member("converged", rep.converged).member("iterations", rep.iterations).member("seconds", rewrite_s);
         if (eq) {
             j.key("check").begin_object().member("seed", seed).member("max_abs", eq->max_abs).member("max_rel", eq->max_rel);
-            if (tolerance) j.member("tolerance", *tolerance);
+            if (has_tolerance) j.member("tolerance", tolerance);
             j.key("outputs").begin_array();
             for (const auto& o : eq->outputs)
                 j.begin_object().member("name", o.name).member("max_abs", o.max_abs).member("max_rel", o.max_rel).member("ref_max_abs", o.ref_max_abs).end_object();

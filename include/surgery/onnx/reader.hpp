@@ -554,11 +554,11 @@ private:
 /// Reads an ONNX file. Errors are `io_error`s whose message starts with the file name.
 [[nodiscard]] inline ir::Graph load(const std::filesystem::path& path) {
     ::onnx::ModelProto model;
-    detail::parse(model, detail::read_file(path), "'" + path.string() + "'");
+    detail::parse(model, detail::read_file(path), detail::quoted(path));
     try {
         return from_model_proto(model);
     } catch (const io_error& e) {
-        throw io_error("'" + path.string() + "': " + e.what());
+        throw io_error(detail::quoted(path) + ": " + e.what());
     }
 }
 

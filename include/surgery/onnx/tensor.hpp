@@ -173,14 +173,14 @@ void append_le(std::string& raw, const T& v) {
 /// Reads a serialized TensorProto (the `input_0.pb` files of ONNX test data).
 [[nodiscard]] inline ir::Tensor load_tensor(const std::filesystem::path& path) {
     ::onnx::TensorProto p;
-    detail::parse(p, detail::read_file(path), "'" + path.string() + "'");
-    return from_tensor_proto(p, "'" + path.string() + "'");
+    detail::parse(p, detail::read_file(path), detail::quoted(path));
+    return from_tensor_proto(p, detail::quoted(path));
 }
 
 /// Writes `t` as a serialized TensorProto named `name`, atomically.
 inline void save_tensor(const ir::Tensor& t, const std::filesystem::path& path, const std::string& name = {}) {
     std::string bytes;
-    if (!to_tensor_proto(t, name).SerializeToString(&bytes)) throw io_error("'" + path.string() + "': cannot serialize the tensor");
+    if (!to_tensor_proto(t, name).SerializeToString(&bytes)) throw io_error(detail::quoted(path) + ": cannot serialize the tensor");
     detail::write_file_atomically(path, bytes);
 }
 

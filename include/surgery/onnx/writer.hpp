@@ -400,13 +400,13 @@ inline void save(const ir::Graph& g, const std::filesystem::path& path, const sa
         try {
             check(m);
         } catch (const io_error& e) {
-            throw io_error("'" + path.string() + "': the model does not pass the ONNX checker, not written: " + e.what());
+            throw io_error(detail::quoted(path) + ": the model does not pass the ONNX checker, not written: " + e.what());
         }
     }
     if (m.ByteSizeLong() > static_cast<std::size_t>(INT32_MAX))
-        throw io_error("'" + path.string() + "': the model is larger than 2 GB, which needs external data (not supported)");
+        throw io_error(detail::quoted(path) + ": the model is larger than 2 GB, which needs external data (not supported)");
     std::string bytes;
-    if (!m.SerializeToString(&bytes)) throw io_error("'" + path.string() + "': cannot serialize the model");
+    if (!m.SerializeToString(&bytes)) throw io_error(detail::quoted(path) + ": cannot serialize the model");
     detail::write_file_atomically(path, bytes);
 }
 

@@ -135,6 +135,34 @@ inline void conv_im2col(const conv_problem& p, node_io& io) {
     }
 }
 
+/// dst[0, n) = src[0, n) without a library call (the rows copied here are short).
+inline void copy_floats(float* dst, const float* src, Index n) {
+    namespace ei = Eigen::internal;
+    using Packet = ei::packet_traits<float>::type;
+    constexpr Index PS = ei::packet_traits<float>::size;
+    Index j = 0;
+    for (; j + PS <= n; j += PS) ei::pstoreu(dst + j, ei::ploadu<Packet>(src + j));
+    for (; j < n; ++j) dst[j] = src[j];
+}
+
+/// Multiply-adds every tap over `blocks` consecutive packets of outputs starting at flat index
+/// `f` (taps read `tap_ptr[t] + f`), the accumulators starting at `init`; stores to `dst`.
+template <int Blocks>
+inline void depthwise_packets(const std::vector<const float*>& tap_ptr, const float* wt, Index taps, Index f,
+                              typename Eigen::internal::packet_traits<float>::type init, float* dst) {
+    namespace ei = Eigen::internal;
+    using Packet = ei::packet_traits<float>::type;
+    constexpr Index PS = ei::packet_traits<float>::size;
+    Packet acc[Blocks];
+    for (int b = 0; b < Blocks; ++b) acc[b] = init;
+    for (Index t = 0; t < taps; ++t) {
+        const Packet wv = ei::pset1<Packet>(wt[t]);
+        const float* src = tap_ptr[static_cast<std::size_t>(t)] + f;
+        for (int b = 0; b < Blocks; ++b) acc[b] = ei::pmadd(ei::ploadu<Packet>(src + b * PS), wv, acc[b]);
+    }
+    for (int b = 0; b < Blocks; ++b) ei::pstoreu(dst + b * PS, acc[b]);
+}
+
 /// Depthwise (one input channel per group, any channel multiplier), 1-D or 2-D.
 ///
 /// The input plane is copied once into a zero-padded buffer split into stride phases
@@ -182,7 +210,7 @@ inline void conv_depthwise(const conv_problem& p, node_io& io) {
                     const float* src = xp + (r - PT) * W - PL; // src[cc] is padded column cc
                     float* rowbase = phases + (r % SH) * SW * phase_size + (r / SH) * Wq;
                     if (SW == 1) {
-                        std::memcpy(rowbase + c0, src + c0, static_cast<std::size_t>(c1 - c0) * sizeof(float));
+                        copy_floats(rowbase + c0, src + c0, c1 - c0);
                     } else if (SW == 2 && c0 % 2 == 0) { // de-interleave even/odd columns in one pass
                         float* even = rowbase;
                         float* odd = rowbase + phase_size;
@@ -204,33 +232,13 @@ inline void conv_depthwise(const conv_problem& p, node_io& io) {
             }
             const float* wt = p.w + mm * taps;
             const Packet pb = ei::pset1<Packet>(p.bias_of(mm));
-            Index f = 0;
-            for (; f + 4 * PS <= flat_padded; f += 4 * PS) {
-                Packet a0 = pb, a1 = pb, a2 = pb, a3 = pb;
-                for (Index t = 0; t < taps; ++t) {
-                    const Packet wv = ei::pset1<Packet>(wt[t]);
-                    const float* src = tap_ptr[static_cast<std::size_t>(t)] + f;
-                    a0 = ei::pmadd(ei::ploadu<Packet>(src), wv, a0);
-                    a1 = ei::pmadd(ei::ploadu<Packet>(src + PS), wv, a1);
-                    a2 = ei::pmadd(ei::ploadu<Packet>(src + 2 * PS), wv, a2);
-                    a3 = ei::pmadd(ei::ploadu<Packet>(src + 3 * PS), wv, a3);
-                }
-                ei::pstoreu(acc_out + f, a0);
-                ei::pstoreu(acc_out + f + PS, a1);
-                ei::pstoreu(acc_out + f + 2 * PS, a2);
-                ei::pstoreu(acc_out + f + 3 * PS, a3);
-            }
-            for (; f < flat_padded; f += PS) {
-                Packet a0 = pb;
-                for (Index t = 0; t < taps; ++t)
-                    a0 = ei::pmadd(ei::ploadu<Packet>(tap_ptr[static_cast<std::size_t>(t)] + f), ei::pset1<Packet>(wt[t]), a0);
-                ei::pstoreu(acc_out + f, a0);
-            }
             float* Y = p.y + (n * p.m + mm) * OH * OW;
+            // All rows as one flat vector with pitch Wq (4 packets per tap pass), then the rows copied out.
+            Index f = 0;
+            for (; f + 4 * PS <= flat_padded; f += 4 * PS) depthwise_packets<4>(tap_ptr, wt, taps, f, pb, acc_out + f);
+            for (; f < flat_padded; f += PS) depthwise_packets<1>(tap_ptr, wt, taps, f, pb, acc_out + f);
             apply_epilogue(*p.ep, acc_out, static_cast<std::size_t>(flat), mm); // bias already in
-            if (Wq == OW) std::memcpy(Y, acc_out, static_cast<std::size_t>(OH * OW) * sizeof(float));
-            else
-                for (Index oh = 0; oh < OH; ++oh) std::memcpy(Y + oh * OW, acc_out + oh * Wq, static_cast<std::size_t>(OW) * sizeof(float));
+            for (Index oh = 0; oh < OH; ++oh) copy_floats(Y + oh * OW, acc_out + oh * Wq, OW);
         }
     }
 }

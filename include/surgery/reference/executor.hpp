@@ -176,7 +176,7 @@ private:
         std::vector<char> may_consume;         ///< last use here, read once, not a graph output
         std::vector<std::uint32_t> outputs;
         std::vector<std::uint32_t> release;    ///< slots dead after this step
-        activation epilogue;
+        reference::epilogue epilogue;
     };
 
     // ---- planning ------------------------------------------------------------------------
@@ -259,62 +259,162 @@ private:
         stats_.steps = steps_.size();
     }
 
-    /// Merges the activation that alone consumes a Conv/Gemm/MatMul output into that step.
+    /// Moves the chain of element-wise nodes that alone consume a Conv/Gemm/MatMul output into
+    /// that step's epilogue: activations, Clip with constant bounds, Add/Sub/Mul/Div by a constant
+    /// scalar or per-channel vector (bias, layer scale), x * Sigmoid(x), x * HardSigmoid(x), and
+    /// GELU as exported before opset 20 (Div, Erf, Add, Mul, Mul).
     void fuse(const ir::Graph& g, const ir::Node& nd, step& s, std::vector<char>& skip) {
-        if (!nd.is<ir::ops::Conv>() && !nd.is<ir::ops::Gemm>() && !nd.is<ir::ops::MatMul>()) return;
-        const ir::ValueId v = nd.outputs[0];
-        if (g.is_output(v)) return;
-        const auto& uses = g.value(v).uses;
-        auto fusable = [&](const ir::Node& c) -> std::optional<activation> {
-            if (!c.alive || c.outputs.size() != 1) return std::nullopt;
-            if (c.is<ir::ops::Clip>()) {
-                activation a{activation_kind::clip, -std::numeric_limits<float>::infinity(), std::numeric_limits<float>::infinity()};
-                for (std::size_t k = 1; k < c.inputs.size(); ++k) {
-                    if (!c.inputs[k]) continue;
-                    const Tensor* t = constant_tensor(c.inputs[k]);
-                    if (!t) return std::nullopt;
-                    if (t->size() == 0) continue;
-                    if (t->size() != 1 || t->dtype != DType::f32 || t->f.size() != 1) return std::nullopt;
-                    (k == 1 ? a.alpha : a.beta) = t->f[0];
-                }
-                return a;
-            }
-            auto a = activation_of(c.op);
-            if (!a || a->kind == activation_kind::sqrt || a->kind == activation_kind::erf) return std::nullopt;
-            return a;
+        const bool is_conv = nd.is<ir::ops::Conv>();
+        if (!is_conv && !nd.is<ir::ops::Gemm>() && !nd.is<ir::ops::MatMul>()) return;
+        ir::ValueId v = nd.outputs[0];
+        // The producer's output shape fixes the channel axis (Conv: 1, Gemm/MatMul: last); per-channel
+        // operands are only fused when it is known.
+        const std::optional<Shape> shape = g.value(v).shape;
+        const std::size_t channel_axis = is_conv ? 1 : (shape && !shape->empty() ? shape->size() - 1 : 0);
+        auto advance = [&](const ir::Node& c, ir::NodeId id, std::string_view what) {
+            skip[id.index()] = 1;
+            v = c.outputs[0];
+            s.outputs = {static_cast<std::uint32_t>(v.index())};
+            s.op_name += "+" + std::string(what);
+            ++stats_.fused_nodes;
         };
-        if (uses.size() == 1 && uses[0].slot == 0) {
-            const ir::Node& c = g.node(uses[0].node);
-            if (auto a = fusable(c)) {
-                s.epilogue = *a;
-                s.outputs = {static_cast<std::uint32_t>(c.outputs[0].index())};
-                s.op_name += "+" + std::string(ir::name_of(c.op));
-                skip[uses[0].node.index()] = 1;
-                ++stats_.fused_nodes;
-            }
-            return;
-        }
-        if (uses.size() == 2) { // x * Sigmoid(x), x * HardSigmoid(x)
-            for (int first = 0; first < 2; ++first) {
-                const ir::Use ua = uses[static_cast<std::size_t>(first)], ub = uses[static_cast<std::size_t>(1 - first)];
-                const ir::Node& gate = g.node(ua.node);
-                const ir::Node& mul = g.node(ub.node);
-                if (!gate.alive || !mul.alive || ua.slot != 0 || !mul.is<ir::ops::Mul>()) continue;
-                if (!gate.is<ir::ops::Sigmoid>() && !gate.is<ir::ops::HardSigmoid>()) continue;
-                const ir::ValueId gv = gate.outputs[0];
-                const auto& guses = g.value(gv).uses;
-                if (g.is_output(gv) || guses.size() != 1 || guses[0].node != ub.node) continue;
-                if (!((mul.inputs[0] == v && mul.inputs[1] == gv) || (mul.inputs[0] == gv && mul.inputs[1] == v))) continue;
-                if (const auto* hs = gate.as<ir::ops::HardSigmoid>()) s.epilogue = {activation_kind::hard_swish, hs->alpha, hs->beta};
-                else s.epilogue = {activation_kind::swish};
-                s.outputs = {static_cast<std::uint32_t>(mul.outputs[0].index())};
-                s.op_name += "+" + std::string(ir::name_of(gate.op)) + "+Mul";
-                skip[ua.node.index()] = 1;
-                skip[ub.node.index()] = 1;
-                stats_.fused_nodes += 2;
+        // A scalar constant of `c`'s other input (`other` of slots 0/1), or nullptr.
+        auto scalar_const = [&](const ir::Node& c, std::size_t other) -> const Tensor* {
+            if (other >= c.inputs.size() || !c.inputs[other]) return nullptr;
+            const Tensor* t = constant_tensor(c.inputs[other]);
+            return t && t->dtype == DType::f32 && t->f.size() == 1 && t->shape.size() <= 1 ? t : nullptr;
+        };
+        auto sole_use = [&](ir::ValueId x) -> std::optional<ir::Use> {
+            const auto& u = g.value(x).uses;
+            if (g.is_output(x) || u.size() != 1) return std::nullopt;
+            return u[0];
+        };
+        for (;;) {
+            if (g.is_output(v)) return;
+            const auto& uses = g.value(v).uses;
+            if (uses.size() == 1) {
+                const ir::NodeId cid = uses[0].node;
+                const ir::Node& c = g.node(cid);
+                if (!c.alive || c.outputs.size() != 1) return;
+                if (auto a = fusable_activation(c, uses[0].slot)) {
+                    s.epilogue.ops.push_back({fused_op::kind::act, *a, nullptr});
+                    advance(c, cid, ir::name_of(c.op));
+                    continue;
+                }
+                if (auto op = fusable_binary(g, c, v, shape, channel_axis)) {
+                    s.epilogue.ops.push_back(std::move(*op));
+                    advance(c, cid, ir::name_of(c.op));
+                    continue;
+                }
                 return;
             }
+            if (uses.size() != 2) return;
+            bool matched = false;
+            for (int first = 0; first < 2 && !matched; ++first) {
+                const ir::Use ua = uses[static_cast<std::size_t>(first)], ub = uses[static_cast<std::size_t>(1 - first)];
+                const ir::Node& a = g.node(ua.node);
+                const ir::Node& m = g.node(ub.node);
+                if (!a.alive || !m.alive || ua.slot != 0 || !m.is<ir::ops::Mul>() || a.outputs.size() != 1) continue;
+                auto mul_of = [&](ir::ValueId x, ir::ValueId y) {
+                    return (m.inputs[0] == x && m.inputs[1] == y) || (m.inputs[0] == y && m.inputs[1] == x);
+                };
+                // x * Sigmoid(x), x * HardSigmoid(x)
+                if (a.is<ir::ops::Sigmoid>() || a.is<ir::ops::HardSigmoid>()) {
+                    const auto gu = sole_use(a.outputs[0]);
+                    if (!gu || gu->node != ub.node || !mul_of(v, a.outputs[0])) continue;
+                    if (const auto* hs = a.as<ir::ops::HardSigmoid>())
+                        s.epilogue.ops.push_back({fused_op::kind::act, {activation_kind::hard_swish, hs->alpha, hs->beta}, nullptr});
+                    else s.epilogue.ops.push_back({fused_op::kind::act, {activation_kind::swish}, nullptr});
+                    skip[ua.node.index()] = 1;
+                    ++stats_.fused_nodes;
+                    advance(m, ub.node, std::string(ir::name_of(a.op)) + "+Mul");
+                    matched = true;
+                    continue;
+                }
+                // GELU: Mul(Mul(x, Add(Erf(Div(x, a)), b)), c)
+                if (!a.is<ir::ops::Div>()) continue;
+                const Tensor* k0 = scalar_const(a, 1);
+                const auto eu = sole_use(a.outputs[0]);
+                if (!k0 || !eu) continue;
+                const ir::Node& erf = g.node(eu->node);
+                if (!erf.is<ir::ops::Erf>()) continue;
+                const auto au = sole_use(erf.outputs[0]);
+                if (!au) continue;
+                const ir::Node& add = g.node(au->node);
+                const Tensor* k1 = add.is<ir::ops::Add>() ? scalar_const(add, 1 - au->slot) : nullptr;
+                const auto mu = sole_use(add.outputs[0]);
+                if (!k1 || !mu || mu->node != ub.node || !mul_of(v, add.outputs[0])) continue;
+                const auto su = sole_use(m.outputs[0]);
+                if (!su) continue;
+                const ir::Node& scale = g.node(su->node);
+                const Tensor* k2 = scale.is<ir::ops::Mul>() ? scalar_const(scale, 1 - su->slot) : nullptr;
+                if (!k2) continue;
+                fused_op op{fused_op::kind::gelu_erf, {}, nullptr};
+                op.p0 = k0->f[0];
+                op.p1 = k1->f[0];
+                op.p2 = k2->f[0];
+                s.epilogue.ops.push_back(op);
+                for (ir::NodeId id : {ua.node, eu->node, au->node, ub.node}) skip[id.index()] = 1;
+                stats_.fused_nodes += 4;
+                advance(scale, su->node, "GELU(Div,Erf,Add,Mul,Mul)");
+                matched = true;
+            }
+            if (!matched) return;
         }
+    }
+
+    /// The activation node `c` computes from its input `slot`, when it can be fused.
+    [[nodiscard]] std::optional<activation> fusable_activation(const ir::Node& c, std::uint32_t slot) const {
+        if (slot != 0) return std::nullopt;
+        if (c.is<ir::ops::Clip>()) {
+            activation a{activation_kind::clip, -std::numeric_limits<float>::infinity(), std::numeric_limits<float>::infinity()};
+            for (std::size_t k = 1; k < c.inputs.size(); ++k) {
+                if (!c.inputs[k]) continue;
+                const Tensor* t = constant_tensor(c.inputs[k]);
+                if (!t || t->dtype != DType::f32) return std::nullopt;
+                if (t->size() == 0) continue;
+                if (t->size() != 1 || t->f.size() != 1) return std::nullopt;
+                (k == 1 ? a.alpha : a.beta) = t->f[0];
+            }
+            return a;
+        }
+        auto a = activation_of(c.op);
+        if (!a || a->kind == activation_kind::sqrt || a->kind == activation_kind::erf) return std::nullopt;
+        return a;
+    }
+
+    /// Add/Sub/Mul/Div of the producer's output `v` by a constant that is a scalar or varies only
+    /// along the channel axis (so the output keeps `v`'s shape); Sub and Div only as `v - k`, `v / k`.
+    [[nodiscard]] std::optional<fused_op> fusable_binary(const ir::Graph& g, const ir::Node& c, ir::ValueId v, const std::optional<Shape>& shape,
+                                                         std::size_t channel_axis) const {
+        fused_op op;
+        if (c.is<ir::ops::Add>()) op.k = fused_op::kind::add;
+        else if (c.is<ir::ops::Sub>()) op.k = fused_op::kind::sub;
+        else if (c.is<ir::ops::Mul>()) op.k = fused_op::kind::mul;
+        else if (c.is<ir::ops::Div>()) op.k = fused_op::kind::div;
+        else return std::nullopt;
+        const bool commutative = op.k == fused_op::kind::add || op.k == fused_op::kind::mul;
+        std::size_t other;
+        if (c.inputs[0] == v && c.inputs[1] != v) other = 1;
+        else if (commutative && c.inputs[1] == v && c.inputs[0] != v) other = 0;
+        else return std::nullopt;
+        const ir::ValueId kv = c.inputs[other];
+        op.operand = kv ? constants_[kv.index()] : nullptr;
+        if (!op.operand || op.operand->dtype != DType::f32 || op.operand->f.empty()) return std::nullopt;
+        const Shape& ks = op.operand->shape;
+        if (op.operand->f.size() == 1) {
+            // A scalar: fine unless it has more dims than the output (which it would grow).
+            if (ks.size() <= 1 || (shape && ks.size() <= shape->size())) return op;
+            return std::nullopt;
+        }
+        if (!shape || !ir::is_static(*shape) || ks.size() > shape->size()) return std::nullopt;
+        const std::size_t off = shape->size() - ks.size();
+        for (std::size_t d = 0; d < ks.size(); ++d) {
+            const std::size_t axis = d + off;
+            if (axis == channel_axis ? ks[d] != (*shape)[axis] : ks[d] != 1) return std::nullopt;
+        }
+        (void)g;
+        return op;
     }
 
     [[nodiscard]] const Tensor* constant_tensor(ir::ValueId v) const { return constants_[v.index()].get(); }

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <limits>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "surgery/reference/kernel.hpp"
@@ -79,12 +80,33 @@ void transpose_copy(const T* in, T* out, const Shape& shape, const std::vector<s
     for (std::int64_t blk = 0; blk < blocks; ++blk) {
         const T* src = in + in_off;
         T* dst = out + out_off;
-        for (std::int64_t b0 = 0; b0 < nb; b0 += tile)
-            for (std::int64_t a0 = 0; a0 < na; a0 += tile) {
-                const std::int64_t b1 = std::min(nb, b0 + tile), a1 = std::min(na, a0 + tile);
-                for (std::int64_t bi = b0; bi < b1; ++bi)
-                    for (std::int64_t ai = a0; ai < a1; ++ai) dst[bi * ob + ai] = src[ai * sa + bi];
-            }
+        std::int64_t a_done = 0, b_done = 0;
+        if constexpr (std::is_same_v<T, float> && Eigen::internal::packet_traits<float>::size > 1) {
+            // Whole PS x PS tiles through registers.
+            namespace ei = Eigen::internal;
+            using Packet = ei::packet_traits<float>::type;
+            constexpr std::int64_t PS = ei::packet_traits<float>::size;
+            a_done = na / PS * PS;
+            b_done = nb / PS * PS;
+            for (std::int64_t a0 = 0; a0 < a_done; a0 += PS)
+                for (std::int64_t b0 = 0; b0 < b_done; b0 += PS) {
+                    ei::PacketBlock<Packet, PS> kb;
+                    for (std::int64_t i = 0; i < PS; ++i) kb.packet[i] = ei::ploadu<Packet>(src + (a0 + i) * sa + b0);
+                    ei::ptranspose(kb);
+                    for (std::int64_t j = 0; j < PS; ++j) ei::pstoreu(dst + (b0 + j) * ob + a0, kb.packet[j]);
+                }
+        }
+        // The rest (all of it for integers): scalar tiles.
+        auto scalar_part = [&](std::int64_t a_lo, std::int64_t a_hi, std::int64_t b_lo, std::int64_t b_hi) {
+            for (std::int64_t b0 = b_lo; b0 < b_hi; b0 += tile)
+                for (std::int64_t a0 = a_lo; a0 < a_hi; a0 += tile) {
+                    const std::int64_t b1 = std::min(b_hi, b0 + tile), a1 = std::min(a_hi, a0 + tile);
+                    for (std::int64_t bi = b0; bi < b1; ++bi)
+                        for (std::int64_t ai = a0; ai < a1; ++ai) dst[bi * ob + ai] = src[ai * sa + bi];
+                }
+        };
+        scalar_part(0, a_done, b_done, nb);  // right strip of the tiled rows
+        scalar_part(a_done, na, 0, nb);      // bottom rows
         for (std::size_t k = others.size(); k-- > 0;) {
             const std::size_t j = others[k];
             in_off += in_st[perm[j]];

@@ -86,14 +86,21 @@ inline constexpr std::int64_t max_write_opset = 20;
     return pb::TensorProto_DataType_UNDEFINED;
 }
 
+/// `'path'`, for messages (built by appending: g++ 12 warns falsely (-Wrestrict) on "'" + std::string).
+[[nodiscard]] inline std::string quoted(const std::filesystem::path& path) {
+    std::string out(1, '\'');
+    out.append(path.string()).push_back('\'');
+    return out;
+}
+
 /// The whole content of a file; `io_error` naming the file when it cannot be read.
 [[nodiscard]] inline std::string read_file(const std::filesystem::path& path) {
     std::error_code ec;
-    if (std::filesystem::is_directory(path, ec)) throw io_error("'" + path.string() + "': is a directory, not a file");
+    if (std::filesystem::is_directory(path, ec)) throw io_error(quoted(path) + ": is a directory, not a file");
     std::ifstream in(path, std::ios::binary);
-    if (!in) throw io_error("'" + path.string() + "': cannot open the file for reading");
+    if (!in) throw io_error(quoted(path) + ": cannot open the file for reading");
     std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (in.bad()) throw io_error("'" + path.string() + "': read error");
+    if (in.bad()) throw io_error(quoted(path) + ": read error");
     return bytes;
 }
 
@@ -111,7 +118,7 @@ inline void write_file_atomically(const std::filesystem::path& path, const std::
     namespace fs = std::filesystem;
     const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
     std::error_code ec;
-    if (!fs::is_directory(dir, ec)) throw io_error("'" + path.string() + "': the directory '" + dir.string() + "' does not exist");
+    if (!fs::is_directory(dir, ec)) throw io_error(quoted(path) + ": the directory '" + dir.string() + "' does not exist");
     std::random_device rd;
     std::FILE* f = nullptr;
     fs::path tmp;
@@ -121,18 +128,18 @@ inline void write_file_atomically(const std::filesystem::path& path, const std::
         tmp = dir / name;
         f = std::fopen(tmp.string().c_str(), "wbx"); // "x": fail if it exists, never clobber another writer's file
     }
-    if (!f) throw io_error("'" + path.string() + "': cannot create a temporary file in '" + dir.string() + "'");
+    if (!f) throw io_error(quoted(path) + ": cannot create a temporary file in '" + dir.string() + "'");
     const bool written = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size() && std::fflush(f) == 0;
     const bool closed = std::fclose(f) == 0;
     if (!written || !closed) {
         fs::remove(tmp, ec);
-        throw io_error("'" + path.string() + "': writing failed (disk full?)");
+        throw io_error(quoted(path) + ": writing failed (disk full?)");
     }
     fs::rename(tmp, path, ec);
     if (ec) {
         std::error_code ignored;
         fs::remove(tmp, ignored);
-        throw io_error("'" + path.string() + "': cannot replace the file: " + ec.message());
+        throw io_error(quoted(path) + ": cannot replace the file: " + ec.message());
     }
 }
 

@@ -1,0 +1,288 @@
+// surgery run MODEL.onnx [--input X.npy] [--output Y.npy] [--repeat N]: the reference executor, latency, output summary.
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "cli/common.hpp"
+#include "cli/json.hpp"
+#include "cli/tensors.hpp"
+#include "surgery/onnx/reader.hpp"
+#include "surgery/reference/equivalence.hpp"
+#include "surgery/reference/executor.hpp"
+
+namespace surgery::cli {
+
+const command_spec& run_spec() {
+    static const command_spec spec{
+        "run",
+        "MODEL.onnx [--input X.npy|NAME=X.npy]... [--output Y.npy|NAME=Y.npy]... [--repeat N]",
+        "Run a model with the reference executor: latency and a summary of each output.",
+        "Tensor files are .npy (float32 or int64, C order) or .pb (a serialized ONNX TensorProto), chosen by\n"
+        "extension. --input is given once per graph input in graph order, or as NAME=FILE; inputs not given\n"
+        "are seeded random (normal for floats, see --seed). --output likewise, for the outputs to save.\n"
+        "Latency is the wall time of executor::run, median and minimum over --repeat runs, after --warmup\n"
+        "runs (default 1 when --repeat > 1, else 0).",
+        {
+            {"input", 'i', "FILE|NAME=FILE", "an input tensor", true},
+            {"output", 'o', "FILE|NAME=FILE", "where to save an output tensor", true},
+            {"repeat", 'r', "N", "timed runs (default 1)"},
+            {"warmup", 0, "N", "untimed runs before the timed ones"},
+            {"threads", 0, "N", "threads for the GEMM kernels (needs a build with OpenMP; default 1)"},
+            {"expect", 'e', "FILE|NAME=FILE", "an expected output: fail (exit 1) when the output's max relative error\n(max|y - e| / max|e|) exceeds --tolerance", true},
+            {"tolerance", 0, "T", "tolerance of --expect (default 1e-4)"},
+            {"seed", 0, "S", "seed of the random inputs (default 0)"},
+            {"profile", 0, "", "print the time per op kind"},
+            {"json", 0, "", "print the result as JSON on stdout"},
+        },
+        1,
+        1,
+        "examples:\n  surgery run mobilenet_v3_large.onnx --input mobilenet_v3_large_input.npy --output y.npy --repeat 10\n"
+        "  surgery run model.onnx -i image=x.pb -o logits=y.npy",
+    };
+    return spec;
+}
+
+const command_spec& compare_spec() {
+    static const command_spec spec{
+        "compare",
+        "A.onnx B.onnx [--input X.npy|NAME=X.npy]... [--seed S] [--trials N] [--tolerance T]",
+        "Numerical equivalence of two models: per output, max absolute and relative error of B against A.",
+        "Inputs are the given tensor files, else seeded random (normal) tensors, one set per trial (seeds S,\n"
+        "S+1, ...). The relative error of an output is max|A - B| / max|A|. For 2-D outputs (logits) the\n"
+        "number of rows whose argmax agrees is shown too. With --tolerance T the exit status is 1 when any\n"
+        "output's relative error exceeds T.",
+        {
+            {"input", 'i', "FILE|NAME=FILE", "an input tensor (otherwise random)", true},
+            {"seed", 0, "S", "seed of the random inputs (default 0)"},
+            {"trials", 0, "N", "sets of random inputs (default 1)"},
+            {"tolerance", 0, "T", "fail (exit 1) when an output's relative error exceeds T"},
+            {"json", 0, "", "print the result as JSON on stdout"},
+        },
+        2,
+        2,
+        "examples:\n  surgery compare model_bn.onnx folded.onnx --tolerance 1e-5\n  surgery compare a.onnx b.onnx --input x.npy --trials 1",
+    };
+    return spec;
+}
+
+namespace {
+
+/// The inputs of `g`: the files bound by --input, random tensors (seed) for the others.
+std::vector<ir::Tensor> make_inputs(const ir::Graph& g, const std::vector<std::string>& specs, std::uint64_t seed, std::vector<std::string>& origin) {
+    const auto bound = bind_files(input_names(g), specs, "input", "input");
+    std::vector<ir::Tensor> random;
+    bool need_random = false;
+    for (const auto& b : bound) need_random = need_random || b.file.empty();
+    if (need_random) random = reference::random_inputs(g, seed);
+    std::vector<ir::Tensor> out;
+    origin.clear();
+    for (std::size_t k = 0; k < bound.size(); ++k) {
+        if (bound[k].file.empty()) {
+            out.push_back(std::move(random[k]));
+            origin.push_back(format("random normal (seed %llu)", static_cast<unsigned long long>(seed)));
+        } else {
+            out.push_back(load_tensor_file(bound[k].file));
+            origin.push_back(io::quoted(bound[k].file));
+        }
+    }
+    return out;
+}
+
+void print_run(const ir::Graph& g, const std::string& path, const reference::executor& ex, const std::vector<ir::Tensor>& inputs,
+               const std::vector<std::string>& origin, const std::vector<ir::Tensor>& outputs, const std::vector<binding>& out_bind,
+               const std::vector<std::optional<reference::output_deviation>>& devs, double med, double best, int repeat, int warmup, int threads,
+               double plan_s) {
+    std::cout << "model: " << path << " (" << g.num_nodes() << " nodes; plan " << format("%.1f", 1e3 * plan_s) << " ms; " << ex.stats().steps
+              << " steps, " << ex.stats().fused_nodes << " fused, " << ex.stats().folded_nodes << " folded)\n";
+    for (std::size_t k = 0; k < inputs.size(); ++k)
+        std::cout << "input  " << input_names(g)[k] << " <- " << origin[k] << ": " << summarize(inputs[k]) << "\n";
+    std::cout << format("latency: median %.3f ms, min %.3f ms over %d run(s)", med, best, repeat);
+    if (warmup) std::cout << " after " << warmup << " warm-up run(s)";
+    std::cout << ", " << threads << " thread(s)";
+    if (threads > 1 && !have_openmp()) std::cout << " (built without OpenMP: --threads has no effect)";
+    std::cout << "\n";
+    for (std::size_t k = 0; k < outputs.size(); ++k) {
+        std::cout << "output " << out_bind[k].name << ": " << summarize(outputs[k]) << "\n";
+        if (!out_bind[k].file.empty()) std::cout << "  wrote " << io::quoted(out_bind[k].file) << "\n";
+        if (devs[k]) std::cout << format("  vs expected: max_abs %.3g, max_rel %.3g\n", devs[k]->max_abs, devs[k]->max_rel);
+    }
+}
+
+} // namespace
+
+int run_main(const arguments& args) {
+    const std::string path = args.positionals.at(0);
+    const int repeat = static_cast<int>(args.value("repeat") ? parse_int("repeat", *args.value("repeat"), 1, 1'000'000) : 1);
+    const int warmup = static_cast<int>(args.value("warmup") ? parse_int("warmup", *args.value("warmup"), 0, 1'000'000) : (repeat > 1 ? 1 : 0));
+    const int threads = static_cast<int>(args.value("threads") ? parse_int("threads", *args.value("threads"), 1, 1024) : 1);
+    const auto seed = static_cast<std::uint64_t>(args.value("seed") ? parse_int("seed", *args.value("seed"), 0, INT64_MAX) : 0);
+    const bool json = args.has("json");
+
+    const ir::Graph g = onnx::load(path);
+    const auto out_bind = bind_files(output_names(g), args.all("output"), "output", "output");
+    for (const auto& b : out_bind)
+        if (!b.file.empty()) {
+            (void)format_of(b.file); // an unknown extension fails before the run
+            require_parent_dir(b.file);
+        }
+    const auto expect_bind = bind_files(output_names(g), args.all("expect"), "expect", "output");
+    std::vector<std::optional<ir::Tensor>> expected(expect_bind.size());
+    for (std::size_t k = 0; k < expect_bind.size(); ++k)
+        if (!expect_bind[k].file.empty()) expected[k] = load_tensor_file(expect_bind[k].file);
+    const bool has_tolerance = args.has("tolerance");
+    const double tolerance = has_tolerance ? parse_double("tolerance", *args.value("tolerance")) : 1e-4;
+    if (has_tolerance && args.all("expect").empty()) throw usage_error("--tolerance needs --expect");
+    std::vector<std::string> origin;
+    const std::vector<ir::Tensor> inputs = make_inputs(g, args.all("input"), seed, origin);
+
+    reference::executor_options eo;
+    eo.threads = threads;
+    eo.profile = args.has("profile");
+    const auto t_plan = clock::now();
+    reference::executor ex(g, eo);
+    const double plan_s = seconds_since(t_plan);
+    std::vector<ir::Tensor> outputs;
+    for (int w = 0; w < warmup; ++w) outputs = ex.run(inputs);
+    ex.reset_profile();
+    std::vector<double> ms;
+    for (int r = 0; r < repeat; ++r) {
+        const auto t0 = clock::now();
+        outputs = ex.run(inputs);
+        ms.push_back(1e3 * seconds_since(t0));
+    }
+    const double med = median(ms), best = *std::min_element(ms.begin(), ms.end());
+
+    for (std::size_t k = 0; k < out_bind.size(); ++k)
+        if (!out_bind[k].file.empty()) save_tensor_file(outputs[k], out_bind[k].file, out_bind[k].name);
+    // --expect: each given output against its expected tensor (relative to the expected's max |value|).
+    std::vector<std::optional<reference::output_deviation>> devs(outputs.size());
+    bool within = true;
+    for (std::size_t k = 0; k < outputs.size(); ++k) {
+        if (!expected[k]) continue;
+        if (expected[k]->shape != outputs[k].shape || expected[k]->dtype != outputs[k].dtype)
+            throw error("output '" + out_bind[k].name + "' is " + std::string(ir::to_string(outputs[k].dtype)) + " " + ir::to_string(outputs[k].shape) +
+                        " but the expected tensor " + io::quoted(expect_bind[k].file) + " is " + std::string(ir::to_string(expected[k]->dtype)) + " " +
+                        ir::to_string(expected[k]->shape));
+        devs[k] = reference::compare_tensors(*expected[k], outputs[k]);
+        devs[k]->name = out_bind[k].name;
+        within = within && devs[k]->max_rel <= tolerance;
+    }
+
+    if (json) {
+        json_writer j;
+        j.begin_object().member("model", path).member("nodes", g.num_nodes()).member("threads", threads).member("openmp", have_openmp());
+        j.member("repeat", repeat).member("warmup", warmup).member("median_ms", med).member("min_ms", best).member("plan_ms", 1e3 * plan_s);
+        j.key("inputs").begin_array();
+        for (std::size_t k = 0; k < inputs.size(); ++k) j.begin_object().member("name", input_names(g)[k]).member("source", origin[k]).end_object();
+        j.end_array();
+        j.key("outputs").begin_array();
+        for (std::size_t k = 0; k < outputs.size(); ++k) {
+            j.begin_object().member("name", out_bind[k].name).member("summary", summarize(outputs[k]));
+            if (!out_bind[k].file.empty()) j.member("file", out_bind[k].file.string());
+            if (devs[k]) j.member("expect_max_abs", devs[k]->max_abs).member("expect_max_rel", devs[k]->max_rel);
+            const auto am = argmax_rows(outputs[k]);
+            if (!am.empty()) {
+                j.key("argmax").begin_array();
+                for (auto a : am) j.value(a);
+                j.end_array();
+            }
+            j.end_object();
+        }
+        j.end_array();
+        if (!args.all("expect").empty()) j.member("tolerance", tolerance).member("within_tolerance", within);
+        j.end_object();
+        std::cout << j.str();
+    } else {
+        print_run(g, path, ex, inputs, origin, outputs, out_bind, devs, med, best, repeat, warmup, threads, plan_s);
+        if (eo.profile) std::cout << ex.profile().summary();
+    }
+    if (!within) {
+        std::cerr << format("surgery run: an output differs from the expected tensor by more than the tolerance %.3g (relative)\n", tolerance);
+        return exit_failure;
+    }
+    return exit_ok;
+}
+
+int compare_main(const arguments& args) {
+    const std::string pa = args.positionals.at(0), pb = args.positionals.at(1);
+    const auto seed = static_cast<std::uint64_t>(args.value("seed") ? parse_int("seed", *args.value("seed"), 0, INT64_MAX) : 0);
+    const int trials = static_cast<int>(args.value("trials") ? parse_int("trials", *args.value("trials"), 1, 1000) : 1);
+    const bool has_tolerance = args.has("tolerance");
+    const double tolerance = has_tolerance ? parse_double("tolerance", *args.value("tolerance")) : 0.0;
+    const bool json = args.has("json");
+    const bool given = !args.all("input").empty();
+    if (given && trials > 1) throw usage_error("--trials applies to random inputs; with --input there is one trial");
+
+    const ir::Graph a = onnx::load(pa), b = onnx::load(pb);
+    if (a.inputs().size() != b.inputs().size() || a.outputs().size() != b.outputs().size())
+        throw error(format("the models do not have the same interface: '%s' has %zu inputs and %zu outputs, '%s' has %zu and %zu", pa.c_str(),
+                           a.inputs().size(), a.outputs().size(), pb.c_str(), b.inputs().size(), b.outputs().size()));
+    reference::executor ea(a), eb(b);
+    const auto names = output_names(a);
+    std::vector<reference::output_deviation> dev(names.size());
+    std::vector<std::size_t> rows(names.size(), 0), agree(names.size(), 0);
+    std::vector<std::string> origin;
+    for (int t = 0; t < trials; ++t) {
+        const auto inputs = make_inputs(a, args.all("input"), seed + static_cast<std::uint64_t>(t), origin);
+        const auto ya = ea.run(inputs), yb = eb.run(inputs);
+        for (std::size_t k = 0; k < names.size(); ++k) {
+            if (ya[k].shape != yb[k].shape || ya[k].dtype != yb[k].dtype)
+                throw error("output " + std::to_string(k) + " ('" + names[k] + "') is " + std::string(ir::to_string(ya[k].dtype)) + " " +
+                            ir::to_string(ya[k].shape) + " in '" + pa + "' but " + std::string(ir::to_string(yb[k].dtype)) + " " + ir::to_string(yb[k].shape) +
+                            " in '" + pb + "'");
+            const auto d = reference::compare_tensors(ya[k], yb[k]);
+            dev[k].name = names[k];
+            dev[k].max_abs = std::max(dev[k].max_abs, d.max_abs);
+            dev[k].max_rel = std::max(dev[k].max_rel, d.max_rel);
+            dev[k].ref_max_abs = std::max(dev[k].ref_max_abs, d.ref_max_abs);
+            const auto am = argmax_rows(ya[k]), bm = argmax_rows(yb[k]);
+            for (std::size_t r = 0; r < am.size(); ++r) {
+                ++rows[k];
+                agree[k] += am[r] == bm[r] ? 1 : 0;
+            }
+        }
+    }
+    bool within = true;
+    double worst = 0;
+    for (const auto& d : dev) {
+        within = within && (!has_tolerance || d.max_rel <= tolerance);
+        worst = std::max(worst, d.max_rel);
+    }
+
+    if (json) {
+        json_writer j;
+        j.begin_object().member("a", pa).member("b", pb).member("inputs", given ? std::string("given") : std::string("random normal"));
+        if (!given) j.member("seed", seed).member("trials", trials);
+        j.key("outputs").begin_array();
+        for (std::size_t k = 0; k < dev.size(); ++k) {
+            j.begin_object().member("name", dev[k].name).member("max_abs", dev[k].max_abs).member("max_rel", dev[k].max_rel).member("ref_max_abs", dev[k].ref_max_abs);
+            if (rows[k]) j.member("argmax_agree", agree[k]).member("rows", rows[k]);
+            j.end_object();
+        }
+        j.end_array().member("max_rel", worst);
+        if (has_tolerance) j.member("tolerance", tolerance).member("within_tolerance", within);
+        j.end_object();
+        std::cout << j.str();
+    } else {
+        std::cout << "A: " << pa << " (" << a.num_nodes() << " nodes)\nB: " << pb << " (" << b.num_nodes() << " nodes)\n";
+        if (given) {
+            for (std::size_t k = 0; k < origin.size(); ++k) std::cout << "input " << input_names(a)[k] << " <- " << origin[k] << "\n";
+        } else {
+            std::cout << "inputs: random normal, seed " << seed << ", " << trials << " trial(s)\n";
+        }
+        for (std::size_t k = 0; k < dev.size(); ++k) {
+            std::cout << format("output '%s': max_abs %.3g, max_rel %.3g (|A| max %.3g)", dev[k].name.c_str(), dev[k].max_abs, dev[k].max_rel, dev[k].ref_max_abs);
+            if (rows[k]) std::cout << ", argmax agrees on " << agree[k] << "/" << rows[k] << " row(s)";
+            std::cout << "\n";
+        }
+        if (has_tolerance)
+            std::cout << format("%s: max_rel %.3g %s tolerance %.3g\n", within ? "equivalent" : "NOT equivalent", worst, within ? "<=" : ">", tolerance);
+    }
+    if (!within) {
+        std::cerr << format("surgery compare: max relative error %.3g exceeds the tolerance %.3g\n", worst, tolerance);
+        return exit_failure;
+    }
+    return exit_ok;
+}
+
+} // namespace surgery::cli
