@@ -2,7 +2,9 @@
 // intermediates are released after their last use, profiling, input checks, errors naming nodes.
 #include "helpers.hpp"
 
+#include <algorithm>
 #include <map>
+#include <memory>
 
 using namespace reftest;
 using surgery::ir::Builder;
@@ -236,4 +238,67 @@ TEST_CASE("executor: a graph input may be an output, and an executor outlives it
     CHECK(out[1].f == std::vector<float>{0, 0, 2});
     CHECK(ex->output_names().size() == 2);
     CHECK(ex->input_specs()[0].name == "x");
+}
+
+namespace {
+
+/// A ConvNeXt block as torch.onnx exports it at opset 17: depthwise 7x7, NHWC LayerNorm,
+/// Linear (MatMul + Add), GELU as Div/Erf/Add/Mul/Mul, Linear, layer scale, back to NCHW, residual.
+Graph convnext_block() {
+    Graph g;
+    Builder b(g, 8);
+    const std::int64_t C = 16;
+    auto x = b.input("x", {1, C, 9, 9});
+    auto y = b.conv(x, {.kernel = 7, .depthwise = true});
+    y = b.transpose(y, {0, 2, 3, 1});
+    y = b.layer_norm(y);
+    auto linear = [&](ValueId v, std::int64_t in, std::int64_t out) {
+        auto w = b.constant(Tensor::uniform({in, out}, b.rng(), -0.5f, 0.5f));
+        return b.add(b.apply(ops::MatMul{}, {v, w}), b.constant(Tensor::uniform({out}, b.rng(), -0.5f, 0.5f)));
+    };
+    y = linear(y, C, 4 * C);
+    auto d = b.apply(ops::Erf{}, {b.apply(ops::Div{}, {y, b.scalar(1.4142135f)})});
+    y = b.mul(b.mul(y, b.add(d, b.scalar(1.0f))), b.scalar(0.5f));
+    y = linear(y, 4 * C, C);
+    y = b.mul(y, b.constant(Tensor::uniform({C}, b.rng(), 0.1f, 1.0f)));
+    y = b.transpose(y, {0, 3, 1, 2});
+    b.output(b.add(y, x));
+    return g;
+}
+
+} // namespace
+
+TEST_CASE("executor: element-wise chains after MatMul and Conv are fused and change nothing") {
+    const Graph g = convnext_block();
+    const auto inputs = ref::random_inputs(g, 2);
+    ref::executor fused(g, {.profile = true});
+    ref::executor plain(g, {.fuse_activations = false});
+    const auto a = fused.run(inputs), e = plain.run(inputs);
+    CHECK(max_rel_diff(a[0].f, e[0].f) < 1e-6);
+    CHECK(max_rel_diff(a[0].f, op_by_op(g, inputs)[0].f) < 1e-5);
+    // Add (bias) + 5 GELU nodes into the first MatMul; Add (bias) + Mul (scale) into the second.
+    CHECK(fused.stats().fused_nodes == 8);
+    std::vector<std::string> ops_run;
+    for (const auto& n : fused.profile().nodes) ops_run.push_back(n.op);
+    CHECK(std::find(ops_run.begin(), ops_run.end(), "MatMul+Add+GELU(Div,Erf,Add,Mul,Mul)") != ops_run.end());
+    CHECK(std::find(ops_run.begin(), ops_run.end(), "MatMul+Add+Mul") != ops_run.end());
+
+    // Conv followed by per-channel and scalar constants, in both operand orders.
+    Graph h;
+    Builder b(h, 9);
+    auto x = b.input("x", {2, 6, 7, 7});
+    auto y = b.conv(x, {.out_channels = 8, .kernel = 3});
+    y = b.add(b.constant(Tensor::uniform({8, 1, 1}, b.rng())), y);                  // per channel, constant first
+    y = b.apply(ops::Sub{}, {y, b.scalar(0.25f)});                                   // v - k
+    y = b.apply(ops::Div{}, {y, b.constant(Tensor::uniform({1, 8, 1, 1}, b.rng(), 0.5f, 2.0f))});
+    y = b.relu(b.mul(y, b.scalar(1.5f)));
+    auto z = b.apply(ops::Sub{}, {b.scalar(1.0f), y});                               // k - v: not fusable
+    z = b.conv(z, {.out_channels = 4, .kernel = 1});
+    z = b.add(z, b.constant(Tensor::uniform({1, 1, 7, 7}, b.rng())));               // spatial constant: not fusable
+    b.output(z);
+    ref::executor hf(h, {.profile = true}), hp(h, {.fuse_activations = false});
+    const auto hin = ref::random_inputs(h, 3);
+    CHECK(max_rel_diff(hf.run(hin)[0].f, hp.run(hin)[0].f) < 1e-6);
+    CHECK(hf.stats().fused_nodes == 5);
+    CHECK(hf.profile().nodes[0].op == "Conv+Add+Sub+Div+Mul+Relu");
 }

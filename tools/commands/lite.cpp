@@ -164,7 +164,7 @@ int lite_main(const arguments& args) {
     }
     std::cout << io::quoted(in) << ": " << before.num_nodes() << " nodes, opset " << before.opset << " (loaded in " << format("%.2f", load_s) << " s)\n";
     if (dict.size() == 0) std::cout << "no rules given: the model is written back unchanged\n";
-    else std::cout << rep.to_string() << format("rewrite time: %.3f s\n", rewrite_s);
+    else std::cout << rep.to_string() << format("rewrite time: %.2f ms\n", 1e3 * rewrite_s);
 
     // --check compares the input with the model exactly as it will be written (after export and re-import).
     std::optional<reference::equivalence_report> eq;

@@ -145,22 +145,45 @@ inline void copy_floats(float* dst, const float* src, Index n) {
     for (; j < n; ++j) dst[j] = src[j];
 }
 
-/// Multiply-adds every tap over `blocks` consecutive packets of outputs starting at flat index
-/// `f` (taps read `tap_ptr[t] + f`), the accumulators starting at `init`; stores to `dst`.
-template <int Blocks>
-inline void depthwise_packets(const std::vector<const float*>& tap_ptr, const float* wt, Index taps, Index f,
-                              typename Eigen::internal::packet_traits<float>::type init, float* dst) {
+/// even[j] = src[2j], odd[j] = src[2j + 1] for j < n (vectorised by the compiler: no aliasing).
+inline void deinterleave2(const float* __restrict src, float* __restrict even, float* __restrict odd, Index n) {
+    for (Index j = 0; j < n; ++j) {
+        even[j] = src[2 * j];
+        odd[j] = src[2 * j + 1];
+    }
+}
+
+/// Multiply-adds every tap over four consecutive packets of outputs starting at flat index `f`
+/// (tap t reads `tap_ptr[t] + f`), accumulators starting at `init`, four independent chains.
+inline void depthwise_block4(const std::vector<const float*>& tap_ptr, const float* wt, Index taps, Index f,
+                             const Eigen::internal::packet_traits<float>::type& init, float* dst) {
     namespace ei = Eigen::internal;
     using Packet = ei::packet_traits<float>::type;
     constexpr Index PS = ei::packet_traits<float>::size;
-    Packet acc[Blocks];
-    for (int b = 0; b < Blocks; ++b) acc[b] = init;
+    Packet a0 = init, a1 = init, a2 = init, a3 = init;
     for (Index t = 0; t < taps; ++t) {
         const Packet wv = ei::pset1<Packet>(wt[t]);
         const float* src = tap_ptr[static_cast<std::size_t>(t)] + f;
-        for (int b = 0; b < Blocks; ++b) acc[b] = ei::pmadd(ei::ploadu<Packet>(src + b * PS), wv, acc[b]);
+        a0 = ei::pmadd(ei::ploadu<Packet>(src), wv, a0);
+        a1 = ei::pmadd(ei::ploadu<Packet>(src + PS), wv, a1);
+        a2 = ei::pmadd(ei::ploadu<Packet>(src + 2 * PS), wv, a2);
+        a3 = ei::pmadd(ei::ploadu<Packet>(src + 3 * PS), wv, a3);
     }
-    for (int b = 0; b < Blocks; ++b) ei::pstoreu(dst + b * PS, acc[b]);
+    ei::pstoreu(dst, a0);
+    ei::pstoreu(dst + PS, a1);
+    ei::pstoreu(dst + 2 * PS, a2);
+    ei::pstoreu(dst + 3 * PS, a3);
+}
+
+/// As `depthwise_block4` for one packet.
+inline void depthwise_block1(const std::vector<const float*>& tap_ptr, const float* wt, Index taps, Index f,
+                             const Eigen::internal::packet_traits<float>::type& init, float* dst) {
+    namespace ei = Eigen::internal;
+    using Packet = ei::packet_traits<float>::type;
+    Packet a0 = init;
+    for (Index t = 0; t < taps; ++t)
+        a0 = ei::pmadd(ei::ploadu<Packet>(tap_ptr[static_cast<std::size_t>(t)] + f), ei::pset1<Packet>(wt[t]), a0);
+    ei::pstoreu(dst, a0);
 }
 
 /// Depthwise (one input channel per group, any channel multiplier), 1-D or 2-D.
@@ -211,16 +234,10 @@ inline void conv_depthwise(const conv_problem& p, node_io& io) {
                     float* rowbase = phases + (r % SH) * SW * phase_size + (r / SH) * Wq;
                     if (SW == 1) {
                         copy_floats(rowbase + c0, src + c0, c1 - c0);
-                    } else if (SW == 2 && c0 % 2 == 0) { // de-interleave even/odd columns in one pass
-                        float* even = rowbase;
-                        float* odd = rowbase + phase_size;
-                        const Index j0 = c0 / 2, jn = (c1 - c0) / 2;
-                        const float* s2 = src + c0;
-                        for (Index j = 0; j < jn; ++j) {
-                            even[j0 + j] = s2[2 * j];
-                            odd[j0 + j] = s2[2 * j + 1];
-                        }
-                        if ((c1 - c0) % 2) even[j0 + jn] = s2[2 * jn];
+                    } else if (SW == 2) { // column c goes to phase c % 2 at c / 2
+                        const Index first = c0 % 2, second = 1 - first;
+                        deinterleave2(src + c0, rowbase + first * phase_size + c0 / 2, rowbase + second * phase_size + (c0 + 1) / 2, (c1 - c0) / 2);
+                        if ((c1 - c0) % 2) rowbase[((c1 - 1) % 2) * phase_size + (c1 - 1) / 2] = src[c1 - 1];
                     } else {
                         for (Index q = 0; q < SW; ++q) { // columns q, q + SW, ... go to phase q
                             float* dst = rowbase + q * phase_size;
@@ -235,8 +252,8 @@ inline void conv_depthwise(const conv_problem& p, node_io& io) {
             float* Y = p.y + (n * p.m + mm) * OH * OW;
             // All rows as one flat vector with pitch Wq (4 packets per tap pass), then the rows copied out.
             Index f = 0;
-            for (; f + 4 * PS <= flat_padded; f += 4 * PS) depthwise_packets<4>(tap_ptr, wt, taps, f, pb, acc_out + f);
-            for (; f < flat_padded; f += PS) depthwise_packets<1>(tap_ptr, wt, taps, f, pb, acc_out + f);
+            for (; f + 4 * PS <= flat_padded; f += 4 * PS) depthwise_block4(tap_ptr, wt, taps, f, pb, acc_out + f);
+            for (; f < flat_padded; f += PS) depthwise_block1(tap_ptr, wt, taps, f, pb, acc_out + f);
             apply_epilogue(*p.ep, acc_out, static_cast<std::size_t>(flat), mm); // bias already in
             for (Index oh = 0; oh < OH; ++oh) copy_floats(Y + oh * OW, acc_out + oh * Wq, OW);
         }
