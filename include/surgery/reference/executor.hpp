@@ -275,7 +275,8 @@ private:
             skip[id.index()] = 1;
             v = c.outputs[0];
             s.outputs = {static_cast<std::uint32_t>(v.index())};
-            s.op_name += "+" + std::string(what);
+            s.op_name += '+';
+            s.op_name.append(what);
             ++stats_.fused_nodes;
         };
         // A scalar constant of `c`'s other input (`other` of slots 0/1), or nullptr.

@@ -88,9 +88,17 @@ void transpose_copy(const T* in, T* out, const Shape& shape, const std::vector<s
             constexpr std::int64_t PS = ei::packet_traits<float>::size;
             a_done = na / PS * PS;
             b_done = nb / PS * PS;
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wignored-attributes" // Packet is an attributed SIMD type, as in Eigen's own code
+#endif
+            using Block = ei::PacketBlock<Packet, PS>;
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
             for (std::int64_t a0 = 0; a0 < a_done; a0 += PS)
                 for (std::int64_t b0 = 0; b0 < b_done; b0 += PS) {
-                    ei::PacketBlock<Packet, PS> kb;
+                    Block kb;
                     for (std::int64_t i = 0; i < PS; ++i) kb.packet[i] = ei::ploadu<Packet>(src + (a0 + i) * sa + b0);
                     ei::ptranspose(kb);
                     for (std::int64_t j = 0; j < PS; ++j) ei::pstoreu(dst + (b0 + j) * ob + a0, kb.packet[j]);
