@@ -15,6 +15,8 @@
 #include "surgery/ir.hpp"
 #include "surgery/onnx.hpp"
 #include "surgery/reference/executor.hpp"
+#include "surgery/rewrite/dictionary.hpp"
+#include "surgery/rules.hpp"
 
 #include "../onnx/graph_compare.hpp"
 
@@ -66,10 +68,8 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 
 TEST_CASE("real networks: load, verify, run against PyTorch, save/load round trip") {
     const fs::path dir = models_dir();
-    if (dir.empty()) {
-        MESSAGE("SURGERY_MODELS_DIR is not set: run through the CTest test 'networks_models', which depends on the model export fixture");
-        return;
-    }
+    REQUIRE_MESSAGE(!dir.empty(), "SURGERY_MODELS_DIR is not set: run the CTest test 'networks', which depends on the model export fixture, "
+                                  "or export the models with tests/models/export_models.py --out DIR and set SURGERY_MODELS_DIR=DIR");
     REQUIRE_MESSAGE(fs::exists(dir / "manifest.json"), dir << " has no manifest.json: did tests/models/export_models.py run?");
     const fs::path tmp = fs::temp_directory_path() / ("surgery_networks_" + std::to_string(std::random_device{}()));
     fs::create_directories(tmp);
@@ -127,4 +127,49 @@ TEST_CASE("real networks: load, verify, run against PyTorch, save/load round tri
     }
     std::error_code ec;
     fs::remove_all(tmp, ec);
+}
+
+// The exact clean-up on the exports that keep BatchNormalization: BN-free (folded into the convolutions),
+// no Identity/Dropout left, and the same outputs as PyTorch. Then the full lite dictionary: every
+// approximate rule fires where the paper says it should, and the result verifies and runs. (BatchNormalization
+// may stay in a lite network: LayerNorm becomes BatchNorm, which folds only into a preceding convolution.)
+TEST_CASE("real networks: exact clean-up keeps PyTorch's outputs, the lite dictionary removes what it claims") {
+    const fs::path dir = models_dir();
+    REQUIRE_MESSAGE(!dir.empty(), "SURGERY_MODELS_DIR is not set (see the test case above)");
+    std::printf("%-20s %22s %10s %22s %12s\n", "model", "exact: nodes", "rel err", "lite: nodes", "lite rules");
+    for (const std::string& model : models) {
+        CAPTURE(model);
+        ir::Graph g = so::load(dir / (model + "_bn.onnx"));
+        const ir::Tensor input = so::load_tensor(dir / (model + "_input.pb"));
+        const ir::Tensor want = so::load_tensor(dir / (model + "_output.pb"));
+
+        ir::Graph exact = g;
+        const auto rep = surgery::rewrite::apply(exact, surgery::rules::exact_cleanup());
+        CHECK(rep.converged);
+        const auto hist = exact.op_histogram();
+        CHECK(hist[ir::op_kind_v<ir::ops::BatchNormalization>] == 0);
+        CHECK(hist[ir::op_kind_v<ir::ops::Identity>] == 0);
+        CHECK(hist[ir::op_kind_v<ir::ops::Dropout>] == 0);
+        if (g.op_histogram()[ir::op_kind_v<ir::ops::BatchNormalization>] > 0) CHECK(exact.num_nodes() < g.num_nodes());
+        const error_figures e = compare(ref::run(exact, {input})[0], want);
+        CHECK_MESSAGE(e.relative() <= tolerance, model << ": exact clean-up changed the output by " << e.relative());
+
+        ir::Graph lite = g;
+        const auto lrep = surgery::rewrite::apply(lite, surgery::rules::lite());
+        CHECK(lrep.converged);
+        const auto lh = lite.op_histogram();
+        for (auto kind : {ir::op_kind_v<ir::ops::HardSwish>, ir::op_kind_v<ir::ops::HardSigmoid>, ir::op_kind_v<ir::ops::Sigmoid>,
+                          ir::op_kind_v<ir::ops::Erf>, ir::op_kind_v<ir::ops::LayerNormalization>})
+            CHECK_MESSAGE(lh[kind] == 0, model << ": " << ir::op_names[kind] << " left after the lite dictionary");
+        std::size_t fired = 0;
+        for (const auto& r : lrep.rules) fired += r.replaced > 0 ? 1 : 0;
+        CHECK(fired >= 2);
+        const auto y = ref::run(lite, {input});
+        REQUIRE(y.size() == 1);
+        CHECK(y[0].shape == want.shape);
+        CHECK(std::all_of(y[0].f.begin(), y[0].f.end(), [](float v) { return std::isfinite(v); }));
+        std::printf("%-20s %10zu -> %-9zu %10.3e %10zu -> %-9zu %12zu\n", model.c_str(), g.num_nodes(), exact.num_nodes(), e.relative(), g.num_nodes(),
+                    lite.num_nodes(), fired);
+        std::fflush(stdout);
+    }
 }
