@@ -8,7 +8,8 @@
 #   tests  what the real-network tests need (ONNX test data, PyTorch/torchvision to export models, Graphviz)
 #   bench  the Google Benchmark micro-benchmarks
 #   clang  clang-14, for the warning-free clang build of the core (clang 14 cannot compile
-#          libstdc++ 12's std::views, so the core headers avoid them)
+#          libstdc++ 12's std::views, so the core headers avoid them), and its sanitizer and
+#          libFuzzer runtimes (libclang-rt-14-dev, only recommended by clang-14) for scripts/fuzz.sh
 #
 # As root it runs `apt-get update` once and `apt-get install`; otherwise it prints the sudo command
 # to run and exits 1.
@@ -19,7 +20,7 @@ declare -A GROUP=(
   [onnx]="libonnx-dev libprotobuf-dev protobuf-compiler"
   [tests]="libonnx-testdata python3-torch python3-torchvision python3-onnx python3-numpy graphviz"
   [bench]="libbenchmark-dev"
-  [clang]="clang-14"
+  [clang]="clang-14 libclang-rt-14-dev"
 )
 
 groups=("$@")

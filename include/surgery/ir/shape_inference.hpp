@@ -2,6 +2,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -52,6 +53,29 @@ private:
     const Node& node_;
 };
 
+/// Largest dimension, kernel, stride, dilation or pad that shape inference accepts (2^40), and the
+/// largest element count of a shape (2^62). Values come from model files: bounding them keeps every
+/// sum and product below in range (no signed overflow), and a model beyond them is not a real one.
+inline constexpr std::int64_t max_dim = std::int64_t{1} << 40;
+inline constexpr std::int64_t max_elements = std::int64_t{1} << 62;
+
+/// Fails unless every value of `v` is in [lo, max_dim]; `what` names the attribute.
+inline void check_range(const std::vector<std::int64_t>& v, std::int64_t lo, const char* what, const infer_context& c) {
+    for (auto x : v)
+        if (x < lo || x > max_dim)
+            c.fail(std::string(what) + " " + to_string(v) + ": " + std::to_string(x) + " is outside [" + std::to_string(lo) + ", 2^40]");
+}
+
+/// Fails when a dimension of `s` exceeds max_dim or its element count exceeds max_elements.
+inline void check_shape_bounds(const Shape& s, const std::string& what, const infer_context& c) {
+    std::int64_t n = 1;
+    for (auto d : s) {
+        if (d > max_dim) c.fail(what + " " + to_string(s) + " has a dimension above 2^40");
+        if (d > 0 && n > max_elements / d) c.fail(what + " " + to_string(s) + " has more than 2^62 elements");
+        if (d > 0) n *= d;
+    }
+}
+
 inline std::int64_t norm_axis(std::int64_t axis, std::size_t rank, const infer_context& c) {
     const auto r = static_cast<std::int64_t>(rank);
     if (axis < -r || axis >= r) c.fail("axis " + std::to_string(axis) + " out of range for rank " + std::to_string(rank));
@@ -97,6 +121,12 @@ inline Shape spatial_out(const Shape& x, const Ints& kernel, const Ints& strides
     if (strides.size() != sp || dil.size() != sp || pads.size() != 2 * sp) c.fail("strides/dilations/pads do not match the kernel rank");
     for (std::size_t i = 0; i < sp; ++i)
         if (strides[i] <= 0 || dil[i] <= 0 || kernel[i] <= 0) c.fail("kernel, strides and dilations must be positive");
+    check_range(kernel, 1, "kernel_shape", c);
+    check_range(strides, 1, "strides", c);
+    check_range(dil, 1, "dilations", c);
+    check_range(pads, 0, "pads", c);
+    for (std::size_t i = 0; i < sp; ++i)
+        if (kernel[i] > 1 && dil[i] > max_dim / (kernel[i] - 1)) c.fail("the dilated kernel (dilation " + std::to_string(dil[i]) + " x kernel " + std::to_string(kernel[i]) + ") is larger than 2^40");
     Shape out;
     for (std::size_t i = 0; i < sp; ++i) {
         const std::int64_t in = x[2 + i];
@@ -158,6 +188,7 @@ inline Shape infer_reshape(const Shape& x, const ops::Reshape& op, const infer_c
         } else if (d < 0) {
             unknown = true;
         } else {
+            if (d > max_dim || (d > 0 && known > max_elements / d)) c.fail("shape " + to_string(target) + " is too large");
             known *= d;
         }
         out[i] = d;
@@ -188,6 +219,7 @@ inline std::vector<std::int64_t> split_sizes(const Shape& x, const ops::Split& o
         const std::int64_t chunk = (dim + n - 1) / n; // opset 18: the last chunk may be smaller
         for (std::int64_t i = 0; i < n; ++i) sizes.push_back(std::min(chunk, std::max<std::int64_t>(0, dim - i * chunk)));
     }
+    check_range(sizes, 0, "split", c);
     if (sizes.size() != c.num_outputs()) c.fail("split has " + std::to_string(sizes.size()) + " sizes for " + std::to_string(c.num_outputs()) + " outputs");
     if (dim >= 0) {
         std::int64_t sum = 0;
@@ -225,6 +257,8 @@ inline Shape infer_matmul(Shape a, Shape b, const infer_context& c) {
     r.dtypes.assign(nd.outputs.size(), c.has(0) ? c.dtype(0) : DType::f32);
     // Every rule needs input 0's shape except Constant; an unknown one gives unknown outputs.
     if (!nd.is<ops::Constant>() && !c.known(0)) return r;
+    for (std::size_t i = 0; i < c.num_inputs(); ++i)
+        if (c.known(i)) check_shape_bounds(c.shape(i), "input " + std::to_string(i), c);
 
     auto same = [&] { r.shapes[0] = c.shape(0); };
     std::visit(
@@ -385,6 +419,7 @@ inline Shape infer_matmul(Shape a, Shape b, const infer_context& c) {
                 if (c.has(3)) {
                     auto sizes = c.const_ints(3, "sizes");
                     if (sizes.size() != x->size()) c.fail("sizes has " + std::to_string(sizes.size()) + " entries for rank " + std::to_string(x->size()));
+                    check_range(sizes, 0, "sizes", c);
                     r.shapes[0] = Shape(sizes.begin(), sizes.end());
                 } else if (c.has(2)) {
                     const Tensor* t = c.constant(2);
@@ -392,8 +427,12 @@ inline Shape infer_matmul(Shape a, Shape b, const infer_context& c) {
                     auto sc = t->as_floats();
                     if (sc.size() != x->size()) c.fail("scales has " + std::to_string(sc.size()) + " entries for rank " + std::to_string(x->size()));
                     Shape out;
-                    for (std::size_t i = 0; i < x->size(); ++i)
-                        out.push_back((*x)[i] < 0 ? -1 : static_cast<std::int64_t>(static_cast<double>((*x)[i]) * static_cast<double>(sc[i])));
+                    for (std::size_t i = 0; i < x->size(); ++i) {
+                        if (!(sc[i] > 0.0f) || !std::isfinite(sc[i])) c.fail("scales must be positive and finite, got " + std::to_string(sc[i]));
+                        const double d = static_cast<double>((*x)[i]) * static_cast<double>(sc[i]);
+                        if ((*x)[i] >= 0 && !(d <= static_cast<double>(max_dim))) c.fail("scales " + std::to_string(sc[i]) + " gives a dimension above 2^40");
+                        out.push_back((*x)[i] < 0 ? -1 : static_cast<std::int64_t>(d));
+                    }
                     r.shapes[0] = out;
                 } else {
                     c.fail("needs scales or sizes");
@@ -417,6 +456,8 @@ inline Shape infer_matmul(Shape a, Shape b, const infer_context& c) {
             }
         },
         nd.op);
+    for (std::size_t o = 0; o < r.shapes.size(); ++o)
+        if (r.shapes[o]) check_shape_bounds(*r.shapes[o], "output " + std::to_string(o), c);
     return r;
 }
 
