@@ -10,11 +10,12 @@
 // for each node, the bit set F of chain positions j such that the pattern's suffix P[j..] matches
 // the path starting at that node:  F(n) = B(n) & (last | F(next(n)) >> 1), where B(n) (positions
 // node n satisfies) comes from the pattern's compile-time per-kind tables. A match starts at n iff
-// bit 0 of F(n) is set. One forward pass then claims matches leftmost-first. Each node is visited
-// twice, whatever the pattern; no recursion.
+// bit 0 of F(n) is set. A forward pass over the starts then claims matches leftmost-first. Each node
+// is visited at most twice, whatever the pattern; no recursion.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -71,26 +72,37 @@ owned_flow<G> build_flow(const G& g) {
 
 /// The core: positions(p) gives the pattern positions the node at topological position p satisfies.
 /// Calls `visit(std::span<const std::uint32_t> match_positions)` for each match, leftmost first.
+///
+/// Tuned for the common case (measured in bench/bench_search.cpp): the reverse pass carries the
+/// successor's F in a register when it is the next position in topological order (chains usually
+/// are consecutive), so the loop-carried dependency does not go through memory; it has no
+/// data-dependent branch (match starts are appended unconditionally, the length advancing by bit 0
+/// of F); the forward pass visits only the starts. A claimed node gets F = 0: every node on the
+/// path of a start has a non-zero F (bit j at step j), so a zero F on the path means an overlap.
 template <class Mask, class PositionsFn, class Visit>
 void scan(std::size_t n_nodes, const std::uint32_t* next, std::size_t k, PositionsFn&& positions, Visit&& visit) {
     if (n_nodes == 0 || k == 0) return;
-    std::vector<Mask> f(n_nodes);
+    std::unique_ptr<Mask[]> f(new Mask[n_nodes + 1]); // every entry read is written first
+    f[n_nodes] = 0;                                   // F of "no successor"
+    std::unique_ptr<std::uint32_t[]> starts(new std::uint32_t[n_nodes]);
+    std::size_t n_starts = 0; // starts[0, n_starts): decreasing positions
     const Mask last = static_cast<Mask>(Mask{1} << (k - 1));
+    Mask carried = 0; // F of position p + 1
     for (std::size_t p = n_nodes; p-- > 0;) {
-        const Mask b = positions(p);
-        if (!b) continue; // f[p] stays 0
         const std::uint32_t nx = next[p];
-        const Mask tail = nx != npos ? static_cast<Mask>(last | (f[nx] >> 1)) : last;
-        f[p] = static_cast<Mask>(b & tail);
+        const Mask succ = nx == p + 1 ? carried : f[nx != npos ? nx : n_nodes];
+        const Mask fp = static_cast<Mask>(positions(p) & (last | (succ >> 1)));
+        f[p] = fp;
+        carried = fp;
+        starts[n_starts] = static_cast<std::uint32_t>(p);
+        n_starts += static_cast<std::size_t>(fp & 1u);
     }
-    std::vector<std::uint8_t> claimed(n_nodes, 0);
     std::vector<std::uint32_t> path(k);
-    for (std::size_t p = 0; p < n_nodes; ++p) {
-        if (!(f[p] & 1u) || claimed[p]) continue;
-        std::uint32_t q = static_cast<std::uint32_t>(p);
+    for (std::size_t i = n_starts; i-- > 0;) {
+        std::uint32_t q = starts[i];
         bool free = true;
         for (std::size_t j = 0; j < k; ++j) {
-            if (claimed[q]) {
+            if (!f[q]) {
                 free = false;
                 break;
             }
@@ -98,7 +110,7 @@ void scan(std::size_t n_nodes, const std::uint32_t* next, std::size_t k, Positio
             if (j + 1 < k) q = next[q];
         }
         if (!free) continue;
-        for (std::uint32_t x : path) claimed[x] = 1;
+        for (std::uint32_t x : path) f[x] = 0;
         visit(std::span<const std::uint32_t>(path));
     }
 }
