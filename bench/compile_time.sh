@@ -75,6 +75,15 @@ int main() {
     return static_cast<int>(surgery::search::find_chains(g, conv_bn_relu{}).size());
 }
 EOF
+cat > "$work/apply_empty.cpp" <<'EOF'
+// The dictionary driver with no rule: rewrite::apply (copy, shape inference, verify, report) instantiated.
+#include <surgery/surgery.hpp>
+int main() {
+    surgery::ir::Graph g;
+    surgery::rewrite::dictionary d("empty", {});
+    return static_cast<int>(surgery::rewrite::apply(g, d).total_replaced());
+}
+EOF
 cat > "$work/one_rule.cpp" <<'EOF'
 // One rule applied: HardSwish -> ReLU.
 #include <surgery/surgery.hpp>
@@ -85,14 +94,11 @@ int main() {
 }
 EOF
 cat > "$work/lite.cpp" <<'EOF'
-// The full lite dictionary: the paper's MobileNetV3 rules, then the exact clean-up (BN folding, ...).
+// The full lite dictionary, rules::lite(): every lite rule, then the exact clean-up (BN folding, ...).
 #include <surgery/surgery.hpp>
 int main() {
     surgery::ir::Graph g;
-    surgery::rewrite::dictionary d("lite", {});
-    d.append(surgery::rules::mobilenet_v3_lite());
-    d.append(surgery::rules::exact_cleanup());
-    return static_cast<int>(surgery::rewrite::apply(g, d).total_replaced());
+    return static_cast<int>(surgery::rewrite::apply(g, surgery::rules::lite()).total_replaced());
 }
 EOF
 
@@ -116,7 +122,7 @@ echo
 echo "| translation unit | wall (s) | CPU (s) | CPU / baseline |"
 echo "|---|---:|---:|---:|"
 base_cpu=""
-for tu in baseline ir_only search_headers umbrella search_only one_rule lite; do
+for tu in baseline ir_only search_headers umbrella search_only apply_empty one_rule lite; do
   : > "$work/$tu.times"
   for ((i = 0; i < runs; ++i)); do compile_once "$work/$tu.cpp" >> "$work/$tu.times"; done
   wall="$(cut -d' ' -f1 "$work/$tu.times" | median)"

@@ -78,9 +78,21 @@ def search_tables(runs):
         nodes = runs.get(f"count/ct/k1/{n}", {}).get("nodes")
         rows.append([size_label(n) + (f" ({int(nodes):,})" if nodes else "")] + [fmt(ns_per_node(runs, f, n)) for f, _ in cols])
     rows.append(["**1e6 / 1e3**"] + [fmt(ratio(ns_per_node(runs, f, 1000000), ns_per_node(runs, f, 1000))) + "x" for f, _ in cols])
+    rows.append(["**1e6 / 1e5**"] + [fmt(ratio(ns_per_node(runs, f, 1000000), ns_per_node(runs, f, 100000))) + "x" for f, _ in cols])
     out.append(table(["nodes"] + [c for _, c in cols], rows))
     out.append("\n`ct` = compile-time `pattern::chain<...>`, `rt` = `pattern::runtime_chain` from text; "
                "search = `search::count_chains` (no match objects).\n")
+    out.append("### Scaling check: one graph searched again and again vs many distinct graphs of the same size (3-op chain, ns per node)\n")
+    rows = []
+    for n in SIZES:
+        cells = [size_label(n)]
+        for fam in ("count/ct/k3", "previous/ct/k3", "naive_flow/k3"):
+            cells += [fmt(ns_per_node(runs, fam, n)), fmt(ns_per_node(runs, "distinct/" + fam, n))]
+        rows.append(cells)
+    out.append(table(["nodes", "ours, same graph", "ours, distinct graphs", "previous scan, same", "previous scan, distinct",
+                      "naive (flow), same", "naive (flow), distinct"], rows))
+    out.append("\nDistinct: each iteration searches the next of 1e5/n different graphs (other seeds), so neither the "
+               "branch predictor nor the caches have seen it just before; from 1e5 nodes up one graph is already too big for that.\n")
 
     out.append("### Materialised matches (`search::find_chains`), ns per node\n")
     cols = [(f"find/{v}/k{k}", f"{k} ops {v}") for k in (1, 3, 6) for v in ("ct", "rt")]
@@ -97,21 +109,22 @@ def search_tables(runs):
             cells = [size_label(n), fmt(ours)]
             for fam in (f"vf2/k{k}", f"naive_graph/k{k}", f"naive_flow/k{k}", f"boost_adapter/ct/k{k}"):
                 r = ratio(ns_per_node(runs, fam, n), ours)
-                cells.append(fmt(r) + "x" if r is not None else "not run")
+                cells.append(fmt(r) + "x" if r is not None else ("not run (capped)" if fam.startswith("vf2") else "–"))
             m_ours = runs.get(f"count/ct/k{k}/{n}", {}).get("matches")
-            m_vf2 = runs.get(f"vf2/k{k}/{n}", {}).get("matches")
-            cells.append(f"{int(m_ours):,} / {int(m_vf2):,}" if m_ours is not None and m_vf2 is not None else
-                         (f"{int(m_ours):,} / –" if m_ours is not None else "–"))
+            vf2 = runs.get(f"vf2/k{k}/{n}", {})
+            m_vf2, raw = vf2.get("matches"), vf2.get("vf2_mappings")
+            cells.append(f"{int(m_ours):,} / {int(m_vf2):,} / {int(raw):,}" if None not in (m_ours, m_vf2, raw) else
+                         (f"{int(m_ours):,} / – / –" if m_ours is not None else "–"))
             rows.append(cells)
         out.append(f"**{k}-op chain**\n")
-        out.append(table(["nodes", "ours ns/node", "vs VF2", "vs naive (graph)", "vs naive (flow arrays)",
-                          "vs ours on Boost.Graph adapter", "matches ours / VF2 mappings"], rows))
+        out.append(table(["nodes", "ours ns/node", "VF2 / ours", "naive (graph) / ours", "naive (flow arrays) / ours",
+                          "ours on Boost.Graph adapter / ours", "matches: ours / VF2 filtered / VF2 raw mappings"], rows))
         out.append("")
 
-    out.append("### Proposed searcher change (bench/scan_proposal.hpp), library time / proposal time\n")
-    rows = [[size_label(n)] + [fmt(ratio(ns_per_node(runs, f"count/ct/k{k}", n), ns_per_node(runs, f"proposal/ct/k{k}", n))) + "x"
-                               for k in (1, 3, 6)] + [fmt(ns_per_node(runs, "proposal/ct/k3", n))] for n in SIZES]
-    out.append(table(["nodes", "1 op", "3 ops", "6 ops", "proposal 3 ops ns/node"], rows))
+    out.append("### The searcher's previous scan (bench/scan_previous.hpp, before commit 4c8c297): previous time / current time\n")
+    rows = [[size_label(n)] + [fmt(ratio(ns_per_node(runs, f"previous/ct/k{k}", n), ns_per_node(runs, f"count/ct/k{k}", n))) + "x"
+                               for k in (1, 3, 6)] + [fmt(ns_per_node(runs, "previous/ct/k3", n))] for n in SIZES]
+    out.append(table(["nodes", "1 op", "3 ops", "6 ops", "previous scan, 3 ops, ns/node"], rows))
     out.append("")
 
     out.append("### Worst case for the naive window: a path of Relu nodes, pattern Relu x (k-1) -> Sigmoid, ns per node\n")
@@ -120,12 +133,12 @@ def search_tables(runs):
         cells = [size_label(n)]
         for k in (6, 16):
             ours = ns_per_node(runs, f"worst/count/ct/k{k}", n)
-            cells += [fmt(ours), fmt(ns_per_node(runs, f"worst/proposal/ct/k{k}", n)),
+            cells += [fmt(ours), fmt(ratio(ns_per_node(runs, f"worst/previous/ct/k{k}", n), ours)) + "x",
                       fmt(ratio(ns_per_node(runs, f"worst/naive_flow/k{k}", n), ours)) + "x",
                       fmt(ratio(ns_per_node(runs, f"worst/naive_graph/k{k}", n), ours)) + "x"]
         rows.append(cells)
-    out.append(table(["nodes", "k=6 ours", "k=6 proposal", "k=6 naive (flow) / ours", "k=6 naive (graph) / ours",
-                      "k=16 ours", "k=16 proposal", "k=16 naive (flow) / ours", "k=16 naive (graph) / ours"], rows))
+    out.append(table(["nodes", "k=6 ours", "k=6 previous scan / ours", "k=6 naive (flow) / ours", "k=6 naive (graph) / ours",
+                      "k=16 ours", "k=16 previous scan / ours", "k=16 naive (flow) / ours", "k=16 naive (graph) / ours"], rows))
     out.append("")
 
     out.append("### DAG patterns (`search::find_dags`), flow index build, floor\n")
@@ -152,7 +165,7 @@ def plot(runs, svg):
         print(f"report.py: gnuplot not found, {svg} not written", file=sys.stderr)
         return
     series = [("count/ct/k3", "ours, compile-time chain"), ("count/rt/k3", "ours, runtime chain"),
-              ("proposal/ct/k3", "ours with the proposed scan"),
+              ("previous/ct/k3", "ours before commit 4c8c297"),
               ("find/ct/k3", "ours, find_chains (matches built)"), ("naive_flow/k3", "naive window, flow arrays"),
               ("naive_graph/k3", "naive window, graph walk"), ("boost_adapter/ct/k3", "ours via Boost.Graph adapter"),
               ("vf2/k3", "Boost VF2 subgraph_mono"), ("dag/squeeze_excitation", "ours, DAG: SE block")]
@@ -167,6 +180,9 @@ def plot(runs, svg):
             dat.write_text("".join(f"{n} {v}\n" for n, v in pts))
             colours = ["#d62728", "#ff9896", "#2ca02c", "#9467bd", "#1f77b4", "#aec7e8", "#8c564b", "#000000", "#e377c2"]
             plots.append(f"'{dat}' using 1:2 with linespoints lw 2 lc rgb '{colours[i % len(colours)]}' pt {i + 4} ps 0.9 title '{title}'")
+        last_vf2 = max((n for n in SIZES if ns_per_node(runs, "vf2/k3", n) is not None), default=None)
+        vf2_note = (f"set label 'VF2 capped at {size_label(last_vf2)} nodes' at {last_vf2 * 1.3},{ns_per_node(runs, 'vf2/k3', last_vf2)} "
+                    "textcolor rgb '#000000'") if last_vf2 and last_vf2 < SIZES[-1] else ""
         script = f"""
 set terminal svg size 820,460 dynamic noenhanced font 'sans,11' background rgb 'white'
 set output '{svg}'
@@ -178,6 +194,10 @@ set key outside right center width -6
 set grid
 set xtics ('1e3' 1000, '1e4' 10000, '1e5' 100000, '1e6' 1000000)
 set xrange [700:1400000]
+set yrange [0.5:300000]
+set arrow from 700,2 to 1400000,2 nohead dt 2 lw 1.5 lc rgb '#555555'
+set label 'target: 2 ns/node at 1e6' at 1100,2.6 textcolor rgb '#555555'
+{vf2_note}
 plot {', '.join(plots)}
 """
         subprocess.run(["gnuplot"], input=script, text=True, check=True)
@@ -189,11 +209,13 @@ def rewrite_tables(runs, onnx_runs):
     if runs:
         copy = runs.get("copy_graph")
         rows = []
-        for name, what in (("apply_lite", "lite dictionary (mobilenet_v3_lite)"), ("apply_lite_noverify", "lite, verify = false"),
-                           ("apply_exact", "exact clean-up (BN folding, ...)"), ("apply_lite_exact", "lite + exact"),
+        for name, what in (("apply_mobilenet_v3_lite", "paper's MobileNetV3 dictionary (mobilenet_v3_lite)"),
+                           ("apply_lite", "full lite rule set (rules::lite(), incl. exact clean-up)"),
+                           ("apply_lite_noverify", "full lite, verify = false"),
+                           ("apply_exact", "exact clean-up alone (BN folding, ...)"),
                            ("copy_graph", "reference: one graph copy"), ("infer_shapes", "part: shape inference"),
-                           ("verify", "part: ir::verify"), ("search_lite", "part: searches of one pass"),
-                           ("make_lite_dictionary", "building the dictionary"), ("build_mobilenet", "building the network (builder)")):
+                           ("verify", "part: ir::verify"), ("search_lite", "part: searches of one pass of rules::lite()"),
+                           ("make_lite_dictionary", "building rules::lite()"), ("build_mobilenet", "building the network (builder)")):
             b = runs.get(name)
             if not b:
                 continue
@@ -208,18 +230,20 @@ def rewrite_tables(runs, onnx_runs):
             m = k.split("/")[1]
             if m not in models:
                 models.append(m)
-        steps = ["load", "parse_convert", "convert", "copy", "apply_lite", "apply_lite_exact", "serialize", "save", "load_apply_save"]
+        steps = ["load", "parse_convert", "convert", "copy", "apply_mobilenet_v3_lite", "apply_lite", "serialize", "save", "load_apply_save"]
         rows = []
         for m in models:
             cells = [m]
-            for s in steps:
-                b = onnx_runs.get(f"onnx/{m}/{s}")
+            for st in steps:
+                b = onnx_runs.get(f"onnx/{m}/{st}")
                 cells.append(fmt(cpu_us(b) / 1000, 3) if b else "–")
-            b = onnx_runs.get(f"onnx/{m}/apply_lite")
-            cells.append(f"{int(b['nodes_before'])} -> {int(b['nodes_after'])}" if b and "nodes_before" in b else "")
+            lite, load_b = onnx_runs.get(f"onnx/{m}/apply_lite"), onnx_runs.get(f"onnx/{m}/load")
+            cells.append(fmt(ratio(cpu_us(lite), cpu_us(load_b)), 3) + "x" if lite and load_b else "–")
+            cells.append(f"{int(lite['nodes_before'])} -> {int(lite['nodes_after'])} ({int(lite['replaced'])} replaced)"
+                         if lite and "nodes_before" in lite else "")
             rows.append(cells)
         out.append("### Real networks from ONNX (ms CPU time)\n")
-        out.append(table(["model"] + steps + ["nodes (lite)"], rows))
+        out.append(table(["model"] + steps + ["apply_lite / load", "nodes (full lite)"], rows))
         out.append("")
     return "\n".join(out)
 

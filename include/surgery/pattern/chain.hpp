@@ -65,6 +65,12 @@ struct chain : chain_tag {
         }
         return t;
     }();
+    /// True when some position has predicates: otherwise the per-kind table alone decides.
+    static constexpr bool has_checks = [] {
+        for (mask_type c : check)
+            if (c) return true;
+        return false;
+    }();
 
     /// Positions whose pattern accepts nodes the op catalogue does not know (wildcards).
     static constexpr mask_type unknown_kind = [] {

@@ -160,8 +160,12 @@ void for_each_chain(const G& g, P, Visit&& visit) {
             detail::scan<Mask>(fr.order.size(), fr.next, P::size,
                                [&](std::size_t p) -> Mask {
                                    const ir::OpKind k = fr.kinds[p];
-                                   const Mask c = P::check[k];
-                                   return static_cast<Mask>(P::base[k] | (c ? P::refine(c, g, fr.order[p]) : Mask{0}));
+                                   if constexpr (!P::has_checks) {
+                                       return P::base[k]; // no predicates: one table lookup
+                                   } else {
+                                       const Mask c = P::check[k];
+                                       return static_cast<Mask>(P::base[k] | (c ? P::refine(c, g, fr.order[p]) : Mask{0}));
+                                   }
                                },
                                on_match);
         } else {
