@@ -12,8 +12,12 @@
 namespace surgery::search {
 
 /// One occurrence of a pattern in a graph.
-template <searchable_graph G>
+// Not constrained on the template head: naming match<G> in a signature must not fail before the
+// function's own searchable_graph constraint does (clang 14 substitutes the return type first, and
+// would report "constraints not satisfied for class template 'match'" instead of the concept).
+template <class G>
 struct match {
+    static_assert(searchable_graph<G>, "surgery::search::match<G>: G must model surgery::searchable_graph (specialise surgery::graph_traits<G>)");
     using node_type = node_t<G>;
     using value_type = value_t<G>;
 
