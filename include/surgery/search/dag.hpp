@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <optional>
 #include <tuple>
+#include <span>
 #include <vector>
 
 #include "surgery/graph_traits.hpp"
@@ -143,11 +144,6 @@ template <pattern::dag_pattern P, searchable_graph G>
     using T = graph_traits<G>;
     using Root = typename P::op_pattern;
     std::vector<match<G>> out;
-    std::vector<node_t<G>> order;
-    for (auto&& n : T::topological_order(g)) order.push_back(n);
-    std::vector<std::uint32_t> pos(T::node_bound(g), detail::npos_value);
-    for (std::size_t p = 0; p < order.size(); ++p) pos[T::index(g, order[p])] = static_cast<std::uint32_t>(p);
-    std::vector<std::uint8_t> claimed(T::node_bound(g), 0);
 
     // Kinds the root can have, from the pattern (compile time).
     static constexpr auto root_kinds = [] {
@@ -156,29 +152,46 @@ template <pattern::dag_pattern P, searchable_graph G>
         return t;
     }();
 
-    detail::dag_state<G> st;
-    st.nodes.reserve(pattern::node_count_v<P>);
-    for (const auto& root : order) {
-        if (claimed[T::index(g, root)]) continue;
-        if (const auto k = kind_of(g, root); k && !root_kinds[*k]) continue;
-        st.binds = {};
-        st.nodes.clear();
+    // order: the topological order; kinds: op kind per position (or null); pos: node -> position.
+    auto run = [&](std::span<const node_t<G>> order, const ir::OpKind* kinds, auto&& pos) {
+        std::vector<std::uint8_t> claimed(T::node_bound(g), 0);
+        detail::dag_state<G> st;
+        st.nodes.reserve(pattern::node_count_v<P>);
         std::vector<node_t<G>> uniq;
-        const bool found = detail::dag_matcher<P>::match_node(g, root, st, [&] {
-            uniq = st.nodes;
-            std::sort(uniq.begin(), uniq.end(), [&](const auto& a, const auto& b) { return pos[T::index(g, a)] < pos[T::index(g, b)]; });
-            uniq.erase(std::unique(uniq.begin(), uniq.end()), uniq.end());
-            for (const auto& n : uniq)
-                if (claimed[T::index(g, n)]) return false;
-            return detail::closed(g, uniq, root);
-        });
-        if (!found) continue;
-        match<G> m;
-        m.nodes = std::move(uniq);
-        m.captures = st.binds;
-        for (const auto& n : m.nodes) claimed[T::index(g, n)] = 1;
-        detail::fill_boundary(g, m);
-        out.push_back(std::move(m));
+        for (std::size_t p = 0; p < order.size(); ++p) {
+            if (kinds && !root_kinds[kinds[p]]) continue; // the common case: one byte read
+            const node_t<G>& root = order[p];
+            if (claimed[T::index(g, root)]) continue;
+            if (!kinds)
+                if (const auto k = kind_of(g, root); k && !root_kinds[*k]) continue;
+            st.binds = {};
+            st.nodes.clear();
+            const bool found = detail::dag_matcher<P>::match_node(g, root, st, [&] {
+                uniq = st.nodes;
+                std::sort(uniq.begin(), uniq.end(), [&](const auto& a, const auto& b) { return pos(a) < pos(b); });
+                uniq.erase(std::unique(uniq.begin(), uniq.end()), uniq.end());
+                for (const auto& n : uniq)
+                    if (claimed[T::index(g, n)]) return false;
+                return detail::closed(g, uniq, root);
+            });
+            if (!found) continue;
+            match<G> m;
+            m.nodes = uniq;
+            m.captures = st.binds;
+            for (const auto& n : m.nodes) claimed[T::index(g, n)] = 1;
+            detail::fill_boundary(g, m);
+            out.push_back(std::move(m));
+        }
+    };
+    if constexpr (graph_with_flow_index<G>) {
+        const ir::flow_index& fi = T::flow(g); // cached by the graph: no copy, kinds precomputed
+        run(std::span<const node_t<G>>(fi.order), fi.kinds.data(), [&](const node_t<G>& n) { return fi.position[T::index(g, n)]; });
+    } else {
+        std::vector<node_t<G>> order;
+        for (auto&& n : T::topological_order(g)) order.push_back(n);
+        std::vector<std::uint32_t> pos(T::node_bound(g), detail::npos_value);
+        for (std::size_t p = 0; p < order.size(); ++p) pos[T::index(g, order[p])] = static_cast<std::uint32_t>(p);
+        run(std::span<const node_t<G>>(order), nullptr, [&](const node_t<G>& n) { return pos[T::index(g, n)]; });
     }
     return out;
 }
