@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages model-surgery needs, only those missing.
 #
-#   scripts/deps.sh [GROUP...]     groups: core onnx tests bench clang ort all   (default: core onnx)
+#   scripts/deps.sh [GROUP...]     groups: core onnx tests bench clang ort data all   (default: core onnx)
 #
 #   core   the header-only library and its unit tests (compiler, CMake, Boost.Graph, Eigen, doctest)
 #   onnx   surgery::onnx, the CLI and the ONNX tests (libonnx, protobuf)
@@ -15,6 +15,9 @@
 #          the package) installed into $SURGERY_ORT_DIR, default .deps/ort/ at the repository root
 #          (git-ignored; shared by every build folder and kept when one is wiped). Needs node and
 #          npm: Debian's nodejs and npm are installed only when the commands are missing.
+#   data   real data for accuracy measurements: Fashion-MNIST (dataset-fashion-mnist, gzipped IDX
+#          files under /usr/share/datasets/fashion-mnist) and the opt-in decoders of
+#          surgery/io/gzip.hpp (zlib) and surgery/io/image.hpp (stb_image); scripts/train.sh
 #
 # As root it runs `apt-get update` once and `apt-get install`; otherwise it prints the sudo command
 # to run and exits 1. The npm step needs no root and is skipped when the pinned version is present.
@@ -31,6 +34,7 @@ declare -A GROUP=(
   [tests]="libonnx-testdata python3-torch python3-torchvision python3-onnx python3-numpy graphviz"
   [bench]="libbenchmark-dev"
   [clang]="clang-14 libclang-rt-14-dev"
+  [data]="dataset-fashion-mnist zlib1g-dev libstb-dev"
   [ort]=""  # Debian packages decided below: nodejs/npm only if missing; then the npm step
 )
 
@@ -39,14 +43,14 @@ groups=("$@")
 wanted=()
 for g in "${groups[@]}"; do
   if [[ $g == all ]]; then
-    for k in core onnx tests bench clang; do read -ra p <<<"${GROUP[$k]}"; wanted+=("${p[@]}"); done
+    for k in core onnx tests bench clang data; do read -ra p <<<"${GROUP[$k]}"; wanted+=("${p[@]}"); done
     want_ort=1
   elif [[ $g == ort ]]; then
     want_ort=1
   elif [[ -n ${GROUP[$g]:-} ]]; then
     read -ra p <<<"${GROUP[$g]}"; wanted+=("${p[@]}")
   else
-    echo "deps.sh: unknown group '$g' (groups: core onnx tests bench clang ort all)" >&2
+    echo "deps.sh: unknown group '$g' (groups: core onnx tests bench clang ort data all)" >&2
     exit 2
   fi
 done
