@@ -569,7 +569,7 @@ def analyse_model(path):
     from onnx import numpy_helper
     mp = onnx.load(str(path))
     try:
-        inferred = onnx.shape_inference.infer_shapes(mp, strict_mode=False)
+        inferred = onnx.shape_inference.infer_shapes(mp, strict_mode=False, data_prop=True)
     except Exception:
         inferred = mp
     g = inferred.graph
@@ -876,8 +876,9 @@ def inventory_markdown(r):
     w("Classes: initializer, Constant node, constant-subgraph (computed from constants only), "
       "shape-derived (reaches the graph input only through Shape nodes; static: onnx shape inference "
       "knows the full input shape of every Shape it reads, so it can be folded to a constant; "
-      "unresolved: a symbolic batch dim, or onnx shape inference lost the shape on the way, e.g. "
-      "after ScatterND/Where/Expand chains or a Reshape with a computed shape), data-derived "
+      "unresolved: a symbolic batch dim, or onnx shape inference (with data propagation) lost the "
+      "shape on the way, e.g. after ScatterND/Where/Expand chains, a Resize or a Reshape with a "
+      "computed shape: a pass that evaluates the int64 subgraph would still fold it), data-derived "
       "(depends on tensor values). Producer chains: `Shape`, `Const`, `init`, `data` are the "
       "leaves, `(...)` marks a cut at depth 7.\n")
     for key, v in r["shape_operands"].items():
