@@ -1,8 +1,12 @@
 // Tests of io/npy.hpp: NumPy's own bytes, round trips, header versions, and every malformed-file error.
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <random>
 #include <string>
 #include <string_view>
@@ -147,8 +151,8 @@ TEST_CASE("npy: clear errors naming the file") {
 
     temp_dir dir;
     CHECK_THROWS_WITH_AS((void)surgery::io::read_npy(dir.path / "missing.npy"),
-                         (surgery::io::quoted(dir.path / "missing.npy") + ": cannot open the file for reading").c_str(), io_error);
-    CHECK_THROWS_AS((void)surgery::io::read_npy(dir.path), io_error);
+                         (surgery::io::quoted(dir.path / "missing.npy") + ": cannot open the file for reading: No such file or directory").c_str(), io_error);
+    CHECK_THROWS_WITH_AS((void)surgery::io::read_npy(dir.path), doctest::Contains("is a directory, not a regular file"), io_error);
     CHECK_THROWS_WITH_AS(surgery::io::write_npy(Tensor::scalar(1), dir.path / "no" / "such" / "dir.npy"),
                          doctest::Contains("does not exist"), io_error);
     Tensor broken = Tensor::floats({2}, {1, 2});
@@ -160,4 +164,69 @@ TEST_CASE("npy: clear errors naming the file") {
     std::size_t files = 0;
     for (const auto& e : fs::directory_iterator(dir.path)) files += e.is_regular_file() ? 1 : 0;
     CHECK(files == 1);
+}
+
+TEST_CASE("npy: shapes are checked against the memory limit before anything is allocated") {
+    const std::string none;
+    const auto dict = [](const std::string& shape) { return "{'descr': '<f4', 'fortran_order': False, 'shape': " + shape + ", }"; };
+    // (2^30, 0): a zero-size array whose other dimension would be 4 GiB of float32.
+    const std::string zero = npy(1, dict("(1073741824, 0)"), none);
+    CHECK(error_of(zero) == "no error"); // within the default 16 GiB: legal
+    CHECK_THROWS_WITH_AS((void)surgery::io::parse_npy(zero, "'x.npy'", std::uint64_t{1} << 30),
+                         "'x.npy': shape [1073741824,0] is too large: a zero-size array, but its other dimensions multiply to 1073741824 elements (4 GiB "
+                         "of float32), more than the memory limit of 1 GiB",
+                         io_error);
+    CHECK(error_of(npy(1, dict("(17179869184, 0)"), none)).find("a zero-size array, but its other dimensions multiply to 17179869184 elements (64 GiB") !=
+          std::string::npos);
+    // A shape over the limit is refused before its (absent) data is looked at.
+    CHECK(error_of(npy(1, dict("(1073741824,)"), "12345678")).find("truncated .npy file") != std::string::npos); // within the default 16 GiB
+    CHECK_THROWS_WITH_AS((void)surgery::io::parse_npy(npy(1, dict("(1073741824,)"), "12345678"), "'x.npy'", std::uint64_t{1} << 30),
+                         "'x.npy': shape [1073741824] is too large: 1073741824 elements are 4 GiB of float32, more than the memory limit of 1 GiB",
+                         io_error);
+    // Products that overflow 64 bits, zero or not.
+    CHECK(error_of(npy(1, dict("(4611686018427387904, 4611686018427387904)"), none)).find("overflows 64 bits") != std::string::npos);
+    CHECK(error_of(npy(1, dict("(4611686018427387904, 4611686018427387904, 0)"), none)).find("overflows 64 bits") != std::string::npos);
+    // More than 64 dimensions, a v2 header longer than 1 MiB.
+    std::string dims = "(";
+    for (int k = 0; k < 65; ++k) dims += "1, ";
+    CHECK(error_of(npy(1, dict(dims + ")"), std::string(4, '\0'))).find("more than 64 dimensions") != std::string::npos);
+    CHECK(error_of(std::string("\x93NUMPY\x02\x00\xff\xff\xff\xff{}", 14)).find("the .npy header claims 4294967295 bytes") != std::string::npos);
+    // Names in the header are escaped in messages.
+    CHECK(error_of(npy(1, "{'k\x1b[2J': 1}", none)).find("unexpected key 'k\\x1b[2J'") != std::string::npos);
+}
+
+TEST_CASE("npy: read_npy reads regular files only, the header first") {
+    temp_dir dir;
+    const std::string fifo = (dir.path / "f.npy").string();
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    CHECK_THROWS_WITH_AS((void)surgery::io::read_npy(fifo), doctest::Contains("is a FIFO (named pipe), not a regular file"), io_error); // no hang
+    CHECK_THROWS_WITH_AS((void)surgery::io::read_npy("/dev/zero"), doctest::Contains("is a character device"), io_error);
+    // A file whose header declares more than the limit: refused without reading its data.
+    const fs::path big = dir.path / "big.npy";
+    {
+        std::ofstream f(big, std::ios::binary);
+        const std::string head = npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (268435455,), }", ""); // 4 bytes short of 1 GiB
+        f.write(head.data(), static_cast<std::streamsize>(head.size()));
+    }
+    fs::resize_file(big, fs::file_size(big) + (std::uint64_t{1} << 30)); // sparse: 1 GiB of zeros
+    CHECK_THROWS_WITH_AS((void)surgery::io::read_npy(big, std::uint64_t{256} << 20), doctest::Contains("the file has"), io_error);
+    CHECK_THROWS_WITH_AS((void)surgery::io::read_npy(big, std::uint64_t{2} << 30), doctest::Contains("4 unexpected bytes after the data"), io_error);
+    // Data read straight into the tensor, for every header version, with a tiny limit that still fits.
+    const float two[2] = {1.5f, 2.5f};
+    for (int major : {1, 2, 3}) {
+        const fs::path p = dir.path / (std::to_string(major) + "v.npy"); // (not "v" + ...: g++ 12 warns falsely with -Wrestrict)
+        std::ofstream(p, std::ios::binary) << npy(major, "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }",
+                                                  std::string_view(reinterpret_cast<const char*>(two), 8));
+        CHECK(surgery::io::read_npy(p, 8).f == std::vector<float>{1.5f, 2.5f});
+        CHECK_THROWS_WITH_AS((void)surgery::io::read_npy(p, 7), doctest::Contains("more than the memory limit of 7 bytes"), io_error);
+    }
+    // Truncated files say so, whether the header or the data is cut.
+    const fs::path cut = dir.path / "cut.npy";
+    std::ofstream(cut, std::ios::binary) << numpy_f32_2x3.substr(0, 140);
+    CHECK_THROWS_WITH_AS((void)surgery::io::read_npy(cut), doctest::Contains("truncated .npy file (shape [2,3] needs 24 bytes of data, the file has 12)"),
+                         io_error);
+    std::ofstream(cut, std::ios::binary) << numpy_f32_2x3.substr(0, 40);
+    CHECK_THROWS_WITH_AS((void)surgery::io::read_npy(cut), doctest::Contains("truncated .npy file (the header claims"), io_error);
+    std::ofstream(cut, std::ios::binary) << numpy_f32_2x3.substr(0, 5);
+    CHECK_THROWS_WITH_AS((void)surgery::io::read_npy(cut), doctest::Contains("not a .npy file"), io_error);
 }

@@ -9,14 +9,14 @@
 #include <cstdio>
 #include <filesystem>
 #include <random>
-#include <fstream>
-#include <iterator>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <onnx/onnx_pb.h>
 
 #include "surgery/error.hpp"
+#include "surgery/io/file.hpp"
 #include "surgery/ir/tensor.hpp"
 
 namespace surgery::onnx::detail {
@@ -86,30 +86,129 @@ inline constexpr std::int64_t max_write_opset = 20;
     return pb::TensorProto_DataType_UNDEFINED;
 }
 
-/// `'path'`, for messages (built by appending: g++ 12 warns falsely (-Wrestrict) on "'" + std::string).
-[[nodiscard]] inline std::string quoted(const std::filesystem::path& path) {
-    std::string out(1, '\'');
-    out.append(path.string()).push_back('\'');
-    return out;
+/// `'path'`, for messages (escaped for display: see io::printable).
+[[nodiscard]] inline std::string quoted(const std::filesystem::path& path) { return io::quoted(path); }
+
+/// Largest protobuf message: 2 GB (protobuf's own limit; larger models keep their weights in external data).
+inline constexpr std::uint64_t max_message_bytes = static_cast<std::uint64_t>(INT32_MAX);
+
+/// The whole content of a file, at most `max_bytes` (checked before reading; a directory, FIFO,
+/// device or socket is refused without reading from it); `io_error` naming the file otherwise.
+[[nodiscard]] inline std::string read_file(const std::filesystem::path& path, std::uint64_t max_bytes = max_message_bytes) {
+    return io::read_file(path, max_bytes, "a protobuf message (2 GB at most)");
 }
 
-/// The whole content of a file; `io_error` naming the file when it cannot be read.
-[[nodiscard]] inline std::string read_file(const std::filesystem::path& path) {
-    std::error_code ec;
-    if (std::filesystem::is_directory(path, ec)) throw io_error(quoted(path) + ": is a directory, not a file");
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw io_error(quoted(path) + ": cannot open the file for reading");
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (in.bad()) throw io_error(quoted(path) + ": read error");
-    return bytes;
+/// Why protobuf refused `bytes` as a `d`: walks the wire format with an explicit stack (no
+/// recursion), following the message-typed fields of the schema, and names the first problem:
+/// nesting deeper than protobuf's recursion limit, a field running past the end of its message or
+/// of the data, a malformed tag or wire type. Empty when it finds none.
+[[nodiscard]] inline std::string diagnose_parse_failure(const ::google::protobuf::Descriptor* d, std::string_view bytes, int recursion_limit = 100) {
+    namespace gp = ::google::protobuf;
+    struct frame {
+        std::size_t end;
+        const gp::Descriptor* type; // null for a group or a field the schema does not know as a message
+        std::string field;
+        std::uint32_t group = 0;    // field number of an open group
+    };
+    std::vector<frame> stack{{bytes.size(), d, std::string(d ? d->full_name() : std::string("message")), 0}};
+    std::size_t pos = 0;
+    auto where = [&] { // "inside field 'graph.node.attribute'", long paths shortened in the middle
+        std::string path;
+        for (std::size_t k = 1; k < stack.size(); ++k) {
+            if (stack.size() > 9 && k == 4) {
+                path += ".(" + std::to_string(stack.size() - 7) + " more)";
+                k = stack.size() - 4;
+                continue;
+            }
+            path += (k > 1 ? "." : "") + stack[k].field;
+        }
+        return path.empty() ? std::string("at the top level") : "inside field '" + path + "'";
+    };
+    bool overlong = false; // the last varint that failed had more than 10 bytes (rather than running past the end)
+    auto varint = [&](std::uint64_t& v) -> bool {
+        v = 0;
+        overlong = false;
+        for (int shift = 0; shift < 70; shift += 7) {
+            if (pos >= stack.back().end) return false;
+            const auto b = static_cast<unsigned char>(bytes[pos++]);
+            v |= static_cast<std::uint64_t>(b & 0x7f) << shift;
+            if (!(b & 0x80)) return true;
+        }
+        overlong = true;
+        return false;
+    };
+    auto bad_varint = [&](const std::string& what, std::size_t at) {
+        return what + " at byte " + std::to_string(at) + " " + where() +
+               (overlong ? " is a malformed varint (more than 10 bytes; not protobuf data, or corrupted)" : " runs past the end (truncated?)");
+    };
+    while (true) {
+        while (stack.size() > 1 && pos == stack.back().end && stack.back().group == 0) stack.pop_back();
+        if (pos >= bytes.size()) {
+            if (stack.size() > 1) return "the data ends " + where() + " before the group is closed (truncated?)";
+            return {};
+        }
+        const std::size_t tag_at = pos;
+        std::uint64_t tag = 0;
+        if (!varint(tag)) return bad_varint("a field tag", tag_at);
+        const auto number = static_cast<std::uint32_t>(tag >> 3);
+        const auto wire = static_cast<int>(tag & 7);
+        if (number == 0) return "field number 0 at byte " + std::to_string(tag_at) + " " + where() + " (not protobuf data, or corrupted)";
+        const gp::FieldDescriptor* f = stack.back().type ? stack.back().type->FindFieldByNumber(static_cast<int>(number)) : nullptr;
+        const std::string name = f ? f->name() : "#" + std::to_string(number);
+        std::uint64_t v = 0;
+        switch (wire) {
+        case 0:
+            if (!varint(v)) return bad_varint("field '" + name + "'", tag_at);
+            break;
+        case 1:
+        case 5: {
+            const std::size_t n = wire == 1 ? 8 : 4;
+            if (stack.back().end - pos < n) return "field '" + name + "' at byte " + std::to_string(tag_at) + " " + where() + " runs past the end (truncated?)";
+            pos += n;
+            break;
+        }
+        case 2: {
+            if (!varint(v)) return bad_varint("the length of field '" + name + "'", tag_at);
+            if (v > stack.back().end - pos)
+                return "field '" + name + "' at byte " + std::to_string(tag_at) + " " + where() + " declares " + std::to_string(v) + " bytes but only " +
+                       std::to_string(stack.back().end - pos) + " remain (truncated?)";
+            if (f && f->type() == gp::FieldDescriptor::TYPE_MESSAGE) {
+                if (static_cast<int>(stack.size()) > recursion_limit)
+                    return "messages are nested more than " + std::to_string(recursion_limit) + " levels deep (at byte " + std::to_string(tag_at) + ", " +
+                           where() + "), which is protobuf's recursion limit: a legitimate model does not nest this deep";
+                stack.push_back({pos + static_cast<std::size_t>(v), f->message_type(), name, 0});
+            } else {
+                pos += static_cast<std::size_t>(v);
+            }
+            break;
+        }
+        case 3:
+            if (static_cast<int>(stack.size()) > recursion_limit)
+                return "groups are nested more than " + std::to_string(recursion_limit) + " levels deep (at byte " + std::to_string(tag_at) +
+                       "), which is protobuf's recursion limit";
+            stack.push_back({stack.back().end, nullptr, name, number});
+            break;
+        case 4:
+            if (stack.back().group != number)
+                return "an end-group tag at byte " + std::to_string(tag_at) + " " + where() + " closes a group that is not open (corrupted data)";
+            stack.pop_back();
+            break;
+        default:
+            return "invalid wire type " + std::to_string(wire) + " at byte " + std::to_string(tag_at) + " " + where() + " (not protobuf data, or corrupted)";
+        }
+    }
 }
 
-/// Parses `bytes` into a protobuf message; `io_error` naming `what` on failure.
+/// Parses `bytes` into a protobuf message; `io_error` naming `what` on failure, saying why when the
+/// wire format shows it (truncation, nesting beyond protobuf's recursion limit, a bad tag).
 template <class Message>
 void parse(Message& m, const std::string& bytes, const std::string& what) {
     if (bytes.size() > static_cast<std::size_t>(INT32_MAX))
         throw io_error(what + ": larger than 2 GB, which a protobuf message cannot be (external data is not supported)");
-    if (!m.ParseFromString(bytes)) throw io_error(what + ": not a valid " + m.GetTypeName() + " (protobuf parsing failed; truncated or not ONNX?)");
+    if (m.ParseFromString(bytes)) return;
+    const std::string why = diagnose_parse_failure(m.GetDescriptor(), bytes);
+    throw io_error(what + ": not a valid " + m.GetTypeName() + " (protobuf parsing failed: " +
+                   (why.empty() ? std::string("the bytes are not a serialized ") + m.GetTypeName() : why) + ")");
 }
 
 /// Writes `bytes` to `path` atomically: into a fresh temporary file in the same directory, then
