@@ -8,6 +8,7 @@
 //   unknown_op.onnx       a node 'mystery_node' of op 'FancyOp', which model-surgery does not support
 //   malformed.onnx/.pb    bytes that are not a protobuf; truncated.onnx: half of small.onnx
 //   f64.npy               a float64 array (unsupported element type)
+//   huge_input.onnx       a Relu whose input is declared [1, 2^30]: 4 GiB of random floats, refused by the budget
 #include <cstdint>
 #include <cstdio>
 #include <exception>
@@ -109,6 +110,15 @@ int main(int argc, char** argv) {
             g.set_value_name(y, "y");
             b.output(y);
             surgery::onnx::save(g, dir / "conv_relu.onnx");
+        }
+        {
+            ir::Graph g;
+            g.name = "huge_input";
+            ir::Builder b(g);
+            auto y = b.relu(b.input("x", {1, std::int64_t{1} << 30}));
+            g.set_value_name(y, "y");
+            b.output(y);
+            surgery::onnx::save(g, dir / "huge_input.onnx");
         }
         unknown_op_model(dir / "unknown_op.onnx");
         write_bytes(dir / "malformed.onnx", "this is not an ONNX model\n");

@@ -1,17 +1,32 @@
 // Unit tests of the surgery tool's pieces (tools/cli/*.hpp): argument parsing, the rule registry,
-// MAC and parameter counting, --input/--output binding, the JSON writer, tensor summaries.
+// MAC and parameter counting, --input/--output binding, the JSON writer, tensor summaries; and the
+// hardening: output paths and transactions, the memory budget, escaping, file reading, protobuf diagnostics.
 // The invocations of the program itself are CTest entries (tests/cli/CMakeLists.txt).
 #include <doctest/doctest.h>
 
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 #include <limits>
+#include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "cli/args.hpp"
 #include "cli/json.hpp"
+#include "cli/limits.hpp"
+#include "cli/outputs.hpp"
 #include "cli/registry.hpp"
 #include "cli/stats.hpp"
 #include "cli/tensors.hpp"
+#include "cli/terminal.hpp"
+#include "surgery/io/file.hpp"
+#include "surgery/onnx/detail/proto.hpp"
 #include "surgery/ir/builder.hpp"
 #include "surgery/zoo/mobilenet_v3.hpp"
 
@@ -173,4 +188,274 @@ TEST_CASE("json: pretty output with escaping and null for non-finite numbers") {
     j.end_object();
     CHECK(j.str() ==
           "{\n  \"name\": \"a\\\"b\\\\c\\n\",\n  \"n\": 3,\n  \"x\": 0.5,\n  \"bad\": null,\n  \"ok\": true,\n  \"list\": [\n    1,\n    -2\n  ],\n  \"empty\": {}\n}\n");
+}
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct scratch_dir {
+    fs::path path;
+    scratch_dir() : path(fs::temp_directory_path() / ("surgery_test_cli_" + std::to_string(std::random_device{}()))) { fs::create_directories(path); }
+    ~scratch_dir() {
+        std::error_code ec;
+        fs::remove_all(path, ec);
+    }
+    [[nodiscard]] fs::path operator/(const char* name) const { return path / name; }
+    [[nodiscard]] std::vector<std::string> listing() const {
+        std::vector<std::string> out;
+        for (const auto& e : fs::recursive_directory_iterator(path)) out.push_back(fs::relative(e.path(), path).string());
+        std::sort(out.begin(), out.end());
+        return out;
+    }
+};
+
+void write(const fs::path& p, const std::string& bytes) { std::ofstream(p, std::ios::binary) << bytes; }
+std::string read(const fs::path& p) { return surgery::io::read_file(p); }
+
+std::string usage_message(const cli::output_plan& plan) {
+    try {
+        plan.check();
+    } catch (const usage_error& e) {
+        return e.what();
+    }
+    return "no clash";
+}
+
+} // namespace
+
+TEST_CASE("escaping: names, running text and one-line messages are safe for a terminal") {
+    using surgery::io::printable;
+    CHECK(printable("plain_name.1") == "plain_name.1");
+    CHECK(printable("a\x1b[31mb") == "a\\x1b[31mb");
+    CHECK(printable(std::string("a\0b", 3)) == "a\\x00b");
+    CHECK(printable("l1\nl2\tx\ry") == "l1\\nl2\\tx\\ry");
+    CHECK(printable("back\\slash") == "back\\\\slash");
+    CHECK(printable("bad\xff\xfe") == "bad\\xff\\xfe");
+    CHECK(printable("cut\xe2\x82") == "cut\\xe2\\x82");             // a sequence cut short
+    CHECK(printable("over\xc0\xaf") == "over\\xc0\\xaf");           // overlong '/'
+    CHECK(printable("sur\xed\xa0\x80") == "sur\\xed\\xa0\\x80");    // a UTF-16 surrogate
+    CHECK(printable("csi\xc2\x9b" "31m") == "csi\\u009b31m");       // C1 control
+    CHECK(printable("abc\xe2\x80\xae" "cba") == "abc\\u202ecba");   // bidirectional override
+    CHECK(printable("caf\xc3\xa9 \xf0\x9f\x98\x80") == "caf\xc3\xa9 \xf0\x9f\x98\x80"); // printable UTF-8 kept
+    CHECK(printable("del\x7f") == "del\\x7f");
+    CHECK(surgery::io::terminal_safe("two\nlines\tand \\ \x1b[2J") == "two\nlines\tand \\ \\x1b[2J");
+    CHECK(surgery::io::one_line("two\nlines \\x93") == "two\\nlines \\x93");
+    CHECK(surgery::io::quoted("dir/x\x1b.onnx") == "'dir/x\\x1b.onnx'");
+    CHECK(surgery::io::is_utf8("caf\xc3\xa9"));
+    CHECK_FALSE(surgery::io::is_utf8("caf\xc3"));
+    CHECK(surgery::io::format_bytes(1536) == "1.5 KiB");
+    CHECK(surgery::io::format_bytes(std::uint64_t{3} << 30) == "3 GiB");
+    CHECK(surgery::io::format_bytes(12) == "12 bytes");
+}
+
+TEST_CASE("escaping: everything printed goes through the terminal filter, UTF-8 split across writes included") {
+    std::ostringstream sink;
+    {
+        cli::safe_streambuf buf(sink.rdbuf());
+        std::ostream os(&buf);
+        os << "name '" << "x\x1b]0;title\x07" << "'\n";
+        os << "caf\xc3" << std::flush << "\xa9 ok\n"; // é split across two writes stays é
+        os << "tail \xe2\x82";                        // cut off at the end: shown as bytes
+    }
+    CHECK(sink.str() == "name 'x\\x1b]0;title\\x07'\ncaf\xc3\xa9 ok\ntail \\xe2\\x82");
+}
+
+TEST_CASE("json: always valid, whatever bytes a name holds") {
+    cli::json_writer j;
+    j.begin_object().member("ctl", "a\x1b[2J\x01").member("bidi", "x\xe2\x80\xaey").member("del", "d\x7f");
+    j.name("ok", "caf\xc3\xa9").name("bad", std::string("n\0\xff", 3));
+    j.end_object();
+    CHECK(j.str() == "{\n  \"ctl\": \"a\\u001b[2J\\u0001\",\n  \"bidi\": \"x\\u202ey\",\n  \"del\": \"d\\u007f\",\n  \"ok\": \"caf\xc3\xa9\",\n"
+                     "  \"bad\": \"n\\u0000\\ufffd\",\n  \"bad_hex\": \"6e00ff\"\n}\n");
+}
+
+TEST_CASE("limits: --max-memory sizes, checked tensor sizes, the budget") {
+    CHECK(cli::parse_size("max-memory", "512M") == std::uint64_t{512} << 20);
+    CHECK(cli::parse_size("max-memory", "4G") == std::uint64_t{4} << 30);
+    CHECK(cli::parse_size("max-memory", "4gib") == std::uint64_t{4} << 30);
+    CHECK(cli::parse_size("max-memory", "1.5G") == std::uint64_t{3} << 29);
+    CHECK(cli::parse_size("max-memory", "2097152") == std::uint64_t{2} << 20);
+    CHECK(cli::parse_size("max-memory", "1T") == std::uint64_t{1} << 40);
+    for (const char* bad : {"", "G", "-1", "1X", "1e9", "nan", "inf", "4 G"})
+        CHECK_THROWS_WITH_AS((void)cli::parse_size("max-memory", bad), doctest::Contains("expects a size in bytes"), usage_error);
+    CHECK_THROWS_WITH_AS((void)cli::parse_size("max-memory", "1K"), doctest::Contains("must be at least 1M"), usage_error);
+    CHECK_THROWS_WITH_AS((void)cli::parse_size("max-memory", "99999999T"), doctest::Contains("is too large"), usage_error);
+    CHECK(cli::available_memory() > 0);
+
+    CHECK(cli::checked_bytes({1, 1 << 30}, ir::DType::f32) == std::uint64_t{4} << 30);
+    CHECK(cli::checked_bytes({2, 3}, ir::DType::boolean) == 48u); // every integer type is held as int64
+    CHECK(cli::checked_bytes({std::int64_t{1} << 32, std::int64_t{1} << 32, 4}, ir::DType::f32) == std::nullopt);
+    CHECK(cli::checked_bytes({}, ir::DType::f32) == 4u);
+
+    cli::memory_budget b{std::uint64_t{1} << 30, 0, "--max-memory"};
+    b.charge(std::uint64_t{512} << 20, "'a.npy'");
+    CHECK(b.remaining() == std::uint64_t{512} << 20);
+    CHECK_THROWS_WITH_AS(b.charge(std::uint64_t{768} << 20, "'b.npy'"),
+                         "'b.npy' needs 768 MiB, with 512 MiB already in use, more than the memory budget of 1 GiB (--max-memory); nothing was allocated",
+                         io_error);
+
+    // A 100-byte model can declare a [1, 2^30] input: refused before anything is allocated, naming it.
+    ir::Graph g;
+    ir::Builder gb(g);
+    gb.output(gb.relu(gb.input("huge", {1, 1 << 30})));
+    cli::memory_budget small{std::uint64_t{1} << 30, 0, "--max-memory"};
+    CHECK_THROWS_WITH_AS(cli::charge_random_inputs(small, g, "'m.onnx'"),
+                         "'m.onnx': random input 'huge' of shape [1,1073741824] needs 4 GiB, more than the memory budget of 1 GiB (--max-memory); nothing "
+                         "was allocated",
+                         io_error);
+}
+
+TEST_CASE("stats: counts that do not fit 64 bits saturate and say so") {
+    bool over = false;
+    CHECK(cli::mul_saturating(std::uint64_t{1} << 40, std::uint64_t{1} << 30, over) == UINT64_MAX);
+    CHECK(over);
+    over = false;
+    CHECK(cli::add_saturating(UINT64_MAX - 1, 1, over) == UINT64_MAX);
+    CHECK_FALSE(over);
+    CHECK(cli::add_saturating(UINT64_MAX, 1, over) == UINT64_MAX);
+    CHECK(over);
+    over = false;
+    CHECK(cli::elements_saturating({std::int64_t{1} << 40, std::int64_t{1} << 40, 0}, over) == 0); // an empty tensor is empty
+    CHECK_FALSE(over);
+    CHECK(cli::elements_saturating({std::int64_t{1} << 40, std::int64_t{1} << 40}, over) == UINT64_MAX);
+    CHECK(over);
+    CHECK(cli::count_text(216'589'760, false) == "216589760 (216.59 M)");
+    CHECK(cli::count_text(UINT64_MAX, true).rfind("overflow", 0) == 0);
+}
+
+TEST_CASE("files: only regular files are read, their size checked first") {
+    scratch_dir d;
+    write(d / "ok.bin", "12345");
+    CHECK(read(d / "ok.bin") == "12345");
+    CHECK_THROWS_WITH_AS((void)surgery::io::read_file(d / "ok.bin", 4), doctest::Contains("the file has 5 bytes (5 bytes), more than the 4 bytes allowed"),
+                         io_error);
+    REQUIRE(::mkfifo((d / "fifo").c_str(), 0600) == 0);
+    CHECK_THROWS_WITH_AS((void)read(d / "fifo"), doctest::Contains("is a FIFO (named pipe), not a regular file; nothing was read from it"), io_error);
+    CHECK_THROWS_WITH_AS((void)read("/dev/zero"), doctest::Contains("'/dev/zero': is a character device"), io_error);
+    CHECK_THROWS_WITH_AS((void)read(d.path), doctest::Contains("is a directory"), io_error);
+    fs::create_symlink(d / "fifo", d / "link");
+    CHECK_THROWS_WITH_AS((void)read(d / "link"), doctest::Contains("is a FIFO"), io_error);
+    CHECK_THROWS_WITH_AS((void)read(d / "missing"), doctest::Contains("cannot open the file for reading: No such file or directory"), io_error);
+    // The library's own atomic write refuses to rename over a device or a FIFO.
+    CHECK_THROWS_WITH_AS(surgery::io::write_file_atomically(d / "fifo", "x"), doctest::Contains("is a FIFO (named pipe), not a regular file; it is not overwritten"),
+                         io_error);
+    CHECK_THROWS_WITH_AS(surgery::io::write_file_atomically("/dev/null", "x"), doctest::Contains("is a character device"), io_error);
+}
+
+TEST_CASE("protobuf: a failed parse says why (truncation, nesting, bad wire types)") {
+    auto why = [](const std::string& bytes) {
+        ::onnx::ModelProto m;
+        try {
+            surgery::onnx::detail::parse(m, bytes, "'m.onnx'");
+        } catch (const io_error& e) {
+            return std::string(e.what());
+        }
+        return std::string("parsed");
+    };
+    // graph (field 7) claiming 1000 bytes with 2 present.
+    CHECK(why(std::string("\x3a\xe8\x07" "ab", 5)) ==
+          "'m.onnx': not a valid onnx.ModelProto (protobuf parsing failed: field 'graph' at byte 0 at the top level declares 1000 bytes but only 2 remain "
+          "(truncated?))");
+    CHECK(why(std::string("\x3f\x00", 2)).find("invalid wire type 7 at byte 0") != std::string::npos);
+    CHECK(why(std::string(16, '\xff')).find("a field tag at byte 0 at the top level is a malformed varint") != std::string::npos);
+    // 150 levels of GraphProto -> NodeProto -> AttributeProto -> GraphProto ...
+    std::string inner;
+    auto wrap = [](int field, const std::string& body) {
+        std::string out(1, static_cast<char>((field << 3) | 2));
+        std::size_t n = body.size();
+        do {
+            out.push_back(static_cast<char>((n & 0x7f) | (n >= 0x80 ? 0x80 : 0)));
+            n >>= 7;
+        } while (n);
+        return out + body;
+    };
+    for (int k = 0; k < 50; ++k) inner = wrap(1, wrap(5, wrap(6, inner))); // node { attribute { g { ... } } }
+    const std::string msg = why(wrap(7, inner));
+    CHECK(msg.find("messages are nested more than 100 levels deep") != std::string::npos);
+    CHECK(msg.find("protobuf's recursion limit") != std::string::npos);
+    CHECK(msg.find("more)") != std::string::npos); // the field path is shortened
+}
+
+TEST_CASE("output plan: an output is never an input or another output, nor a special file") {
+    scratch_dir d;
+    write(d / "in.onnx", "model");
+    fs::create_directory(d / "sub");
+    fs::create_symlink("in.onnx", d / "link.onnx");
+    fs::create_hard_link(d / "in.onnx", d / "hard.onnx");
+    REQUIRE(::mkfifo((d / "fifo").c_str(), 0600) == 0);
+    for (const char* alias : {"in.onnx", "sub/../in.onnx", "./in.onnx", "link.onnx", "hard.onnx"}) {
+        cli::output_plan p;
+        p.input(d / "in.onnx", "the input model");
+        p.file(d / alias, "-o");
+        CHECK(usage_message(p).find("is the same file as the input model") != std::string::npos);
+    }
+    {
+        cli::output_plan p;
+        p.file(d / "out.onnx", "-o");
+        p.file(d / "sub/../out.onnx", "--report");
+        CHECK(usage_message(p).find("--report '" + (d / "sub/../out.onnx").string() + "' is the same file as -o") == 0);
+    }
+    {
+        cli::output_plan p;
+        p.file(d / "new", "-o");
+        p.directory(d / "new", "--dot", {"before.dot"});
+        CHECK(usage_message(p).find("is the same file as -o") != std::string::npos);
+    }
+    {
+        cli::output_plan p;
+        p.directory(d / "sub", "--dot", {"before.dot", "after.dot"});
+        p.file(d / "sub" / "after.dot", "--report");
+        CHECK(usage_message(p).find("is the same file as --dot") != std::string::npos);
+    }
+    cli::output_plan p;
+    CHECK_THROWS_WITH_AS(p.file(d / "fifo", "-o"), doctest::Contains("is a FIFO (named pipe), not a regular file; it is not overwritten"), io_error);
+    CHECK_THROWS_WITH_AS(p.file(d / "sub", "-o"), doctest::Contains("is a directory"), io_error);
+    CHECK_THROWS_WITH_AS(p.file("/dev/null", "-o"), doctest::Contains("is a character device"), io_error);
+    CHECK_THROWS_WITH_AS(p.file(d / "no" / "x.onnx", "-o"), doctest::Contains("does not exist"), io_error);
+    CHECK_THROWS_WITH_AS(p.file(d / "sub" / "..", "-o"), doctest::Contains("names a directory, not a file"), io_error);
+    CHECK_THROWS_WITH_AS(p.directory(d / "in.onnx", "--dot", {}), doctest::Contains("is a regular file, not a directory"), io_error);
+    fs::create_symlink(d / "nowhere", d / "dangling");
+    CHECK_NOTHROW(p.file(d / "dangling", "-o")); // a dangling link is replaced by the file
+    CHECK_NOTHROW(p.file(d / "fresh.onnx", "-o"));
+    CHECK(usage_message(p) == "no clash");
+}
+
+TEST_CASE("output transaction: all files renamed at the end, or none and no temporary") {
+    scratch_dir d;
+    write(d / "old.txt", "old");
+    {
+        cli::output_transaction tx;
+        tx.stage_file(d / "a.txt", "A");
+        tx.stage_file(d / "old.txt", "new");
+        const auto dir = tx.stage_directory(d / "graphs");
+        tx.stage_file(dir / "g.dot", "digraph {}");
+        CHECK_FALSE(fs::exists(d / "a.txt"));
+        CHECK_FALSE(fs::exists(d / "graphs")); // created only at the commit
+        CHECK(read(d / "old.txt") == "old");
+        tx.commit();
+    }
+    CHECK(read(d / "a.txt") == "A");
+    CHECK(read(d / "old.txt") == "new");
+    CHECK(read(d / "graphs" / "g.dot") == "digraph {}");
+    CHECK(d.listing() == std::vector<std::string>{"a.txt", "graphs", "graphs/g.dot", "old.txt"});
+    // Not committed (an exception left the scope): nothing new, nothing changed, no temporary.
+    try {
+        cli::output_transaction tx;
+        tx.stage_file(d / "b.txt", "B");
+        tx.stage_file(d / "old.txt", "newer");
+        tx.stage_file(tx.stage_directory(d / "more") / "x", "x");
+        tx.stage_file(tx.stage_directory(d / "graphs") / "g.dot", "changed");
+        (void)tx.stage_for_writer(d / "graphs" / "g.svg");
+        throw std::runtime_error("a later step failed");
+    } catch (const std::runtime_error&) {
+    }
+    CHECK(d.listing() == std::vector<std::string>{"a.txt", "graphs", "graphs/g.dot", "old.txt"});
+    CHECK(read(d / "old.txt") == "new");
+    CHECK(read(d / "graphs" / "g.dot") == "digraph {}");
+    // A FIFO that appears at a target after staging is not renamed over.
+    cli::output_transaction tx;
+    tx.stage_file(d / "late", "x");
+    REQUIRE(::mkfifo((d / "late").c_str(), 0600) == 0);
+    CHECK_THROWS_WITH_AS(tx.commit(), doctest::Contains("is a FIFO"), io_error);
 }

@@ -5,8 +5,10 @@
 #include <chrono>
 #include <cstdarg>
 #include <cstdio>
+#include <exception>
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cli/args.hpp"
@@ -81,6 +83,28 @@ using clock = std::chrono::steady_clock;
     return false;
 #endif
 }
+
+/// What the command is doing ("running the model 'm.onnx'"), for the message of an exception that
+/// does not say (std::bad_alloc, a std::length_error from deep inside a library): when one leaves
+/// the scope of a `doing`, the innermost one records its text, which `main` prints with the error.
+class doing {
+public:
+    explicit doing(std::string what) : what_(std::move(what)), uncaught_(std::uncaught_exceptions()) {}
+    doing(const doing&) = delete;
+    doing& operator=(const doing&) = delete;
+    ~doing() {
+        if (std::uncaught_exceptions() > uncaught_ && failed_while().empty()) failed_while() = what_;
+    }
+    /// The innermost activity an exception left (empty when none did).
+    [[nodiscard]] static std::string& failed_while() {
+        static std::string what;
+        return what;
+    }
+
+private:
+    std::string what_;
+    int uncaught_;
+};
 
 /// Fails early (io_error, exit code 1) when the directory that would receive `file` does not exist,
 /// before any work is done.

@@ -1,4 +1,5 @@
-// A small streaming JSON writer (pretty-printed, keys in insertion order) for the tool's reports.
+// A small streaming JSON writer (pretty-printed, keys in insertion order) for the tool's reports; its output
+// is valid JSON whatever bytes the strings hold.
 #pragma once
 
 #include <cmath>
@@ -8,6 +9,8 @@
 #include <string_view>
 #include <type_traits>
 #include <vector>
+
+#include "surgery/io/file.hpp"
 
 namespace surgery::cli {
 
@@ -80,6 +83,19 @@ public:
         return value(v);
     }
 
+    /// Member `k` holding a name from a model or a path. JSON strings are Unicode, so a name that is
+    /// not UTF-8 is written with U+FFFD for each bad byte and, so that the exact bytes are not lost,
+    /// a second member `k_hex` with all its bytes in hexadecimal.
+    json_writer& name(std::string_view k, std::string_view v) {
+        member(k, v);
+        if (!io::is_utf8(v)) {
+            std::string hex;
+            for (char c : v) io::detail::append_hex_escape(hex, "", static_cast<unsigned char>(c), 2);
+            member(std::string(k) + "_hex", hex);
+        }
+        return *this;
+    }
+
     [[nodiscard]] const std::string& str() const noexcept { return out_; }
 
 private:
@@ -111,25 +127,37 @@ private:
         out_.push_back('\n');
         out_.append(2 * first_.size(), ' ');
     }
+    /// JSON string of `s`, always valid and terminal-safe: control characters, DEL, C1 controls,
+    /// bidirectional overrides, zero-width characters and U+2028/U+2029 as \uXXXX (the parsed string is
+    /// unchanged); each byte that is not UTF-8 as \ufffd (the replacement character; see `name`).
     void string(std::string_view s) {
         out_.push_back('"');
-        for (char ch : s) {
-            const auto c = static_cast<unsigned char>(ch);
-            switch (ch) {
-            case '"': out_ += "\\\""; break;
-            case '\\': out_ += "\\\\"; break;
-            case '\n': out_ += "\\n"; break;
-            case '\r': out_ += "\\r"; break;
-            case '\t': out_ += "\\t"; break;
-            default:
-                if (c < 0x20) {
-                    char buf[8];
-                    std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-                    out_ += buf;
-                } else {
-                    out_.push_back(ch);
-                }
+        for (std::size_t i = 0; i < s.size();) {
+            char32_t cp = 0;
+            const int n = io::detail::utf8_sequence(s, i, cp);
+            if (n <= 0) {
+                out_ += "\\ufffd";
+                ++i;
+                continue;
             }
+            if (n == 1) {
+                const char ch = s[i];
+                switch (ch) {
+                case '"': out_ += "\\\""; break;
+                case '\\': out_ += "\\\\"; break;
+                case '\n': out_ += "\\n"; break;
+                case '\r': out_ += "\\r"; break;
+                case '\t': out_ += "\\t"; break;
+                default:
+                    if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) io::detail::append_hex_escape(out_, "\\u", static_cast<unsigned char>(ch), 4);
+                    else out_.push_back(ch);
+                }
+            } else if (io::detail::deceptive_code_point(cp)) {
+                io::detail::append_hex_escape(out_, "\\u", static_cast<unsigned>(cp), 4);
+            } else {
+                out_.append(s.substr(i, static_cast<std::size_t>(n)));
+            }
+            i += static_cast<std::size_t>(n);
         }
         out_.push_back('"');
     }

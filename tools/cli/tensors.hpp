@@ -11,10 +11,13 @@
 #include <vector>
 
 #include "cli/args.hpp"
+#include "cli/common.hpp"
+#include "cli/limits.hpp"
 #include "surgery/error.hpp"
 #include "surgery/io/file.hpp"
 #include "surgery/io/npy.hpp"
 #include "surgery/ir/graph.hpp"
+#include "surgery/onnx/detail/proto.hpp"
 #include "surgery/onnx/tensor.hpp"
 
 namespace surgery::cli {
@@ -26,16 +29,56 @@ enum class tensor_format { npy, pb };
     const std::string ext = path.extension().string();
     if (ext == ".npy") return tensor_format::npy;
     if (ext == ".pb") return tensor_format::pb;
-    throw io_error(io::quoted(path) + ": unknown tensor file type '" + ext + "' (use .npy or .pb, an ONNX TensorProto)");
+    throw io_error(io::quoted(path) + ": unknown tensor file type '" + io::printable(ext) + "' (use .npy or .pb, an ONNX TensorProto)");
 }
 
-[[nodiscard]] inline ir::Tensor load_tensor_file(const std::filesystem::path& path) {
-    return format_of(path) == tensor_format::npy ? io::read_npy(path) : onnx::load_tensor(path);
+/// Reads a tensor file within the budget: a regular file only, its size (and a .npy file's declared
+/// shape) checked against what is left of the budget before anything is read; the tensor is charged.
+[[nodiscard]] inline ir::Tensor load_tensor_file(const std::filesystem::path& path, memory_budget& budget) {
+    const std::string name = io::quoted(path);
+    const doing ctx("reading the tensor " + name);
+    ir::Tensor t;
+    if (format_of(path) == tensor_format::npy) {
+        try {
+            t = io::read_npy(path, budget.remaining());
+        } catch (const io_error& e) {
+            const std::string msg = e.what();
+            if (msg.find("memory limit") == std::string::npos && msg.find("allowed for") == std::string::npos) throw;
+            throw io_error(msg + " (the memory budget: " + budget.describe() + ")");
+        }
+    } else {
+        std::string bytes = io::read_file(path, std::min(onnx::detail::max_message_bytes, budget.remaining()),
+                                          "a tensor within the memory budget of " + budget.describe());
+        ::onnx::TensorProto p;
+        onnx::detail::parse(p, bytes, name);
+        bytes = std::string();
+        if (p.has_raw_data()) {
+            const std::size_t elem = p.data_type() == ::onnx::TensorProto_DataType_FLOAT || p.data_type() == ::onnx::TensorProto_DataType_INT32 ? 4
+                                     : p.data_type() == ::onnx::TensorProto_DataType_INT64                                                      ? 8
+                                                                                                                                                : 1;
+            if (p.raw_data().size() % elem != 0)
+                throw io_error(name + ": raw_data has " + std::to_string(p.raw_data().size()) + " bytes, not a whole number of " +
+                               std::string(onnx::detail::elem_type_name(p.data_type())) + " values (" + std::to_string(elem) + " bytes each)");
+        }
+        t = onnx::from_tensor_proto(p, name);
+    }
+    const auto bytes = checked_bytes(t.shape, t.dtype);
+    budget.charge(bytes ? *bytes : std::numeric_limits<std::uint64_t>::max(), name);
+    return t;
 }
 
-inline void save_tensor_file(const ir::Tensor& t, const std::filesystem::path& path, const std::string& name) {
-    if (format_of(path) == tensor_format::npy) io::write_npy(t, path);
-    else onnx::save_tensor(t, path, name);
+/// The bytes of `t` as the tensor file `path` (by its extension), `name` the TensorProto's name.
+[[nodiscard]] inline std::string tensor_file_bytes(const ir::Tensor& t, const std::filesystem::path& path, const std::string& name) {
+    try {
+        if (format_of(path) == tensor_format::npy) return io::format_npy(t);
+        std::string bytes;
+        if (!onnx::to_tensor_proto(t, name).SerializeToString(&bytes)) throw io_error("cannot serialize the tensor");
+        return bytes;
+    } catch (const io_error& e) {
+        const std::string msg = e.what();
+        if (msg.rfind(io::quoted(path), 0) == 0) throw;
+        throw io_error(io::quoted(path) + ": " + msg);
+    }
 }
 
 /// One `--input`/`--output` argument: `FILE` (positional, in graph order) or `NAME=FILE`.
@@ -60,15 +103,16 @@ struct binding {
             const auto it = std::find(names.begin(), names.end(), name);
             if (it != names.end()) {
                 auto& b = out[static_cast<std::size_t>(it - names.begin())];
-                if (!b.file.empty()) throw usage_error("--" + option + " for " + what + " '" + name + "' is given twice");
+                if (!b.file.empty()) throw usage_error("--" + option + " for " + what + " '" + io::printable(name) + "' is given twice");
                 b.file = a.substr(eq + 1);
-                if (b.file.empty()) throw usage_error("--" + option + " '" + a + "' has no file name");
+                if (b.file.empty()) throw usage_error("--" + option + " '" + io::printable(a) + "' has no file name");
                 continue;
             }
             if (!std::filesystem::exists(a)) {
                 std::string known;
-                for (const auto& n : names) known += (known.empty() ? "'" : ", '") + n + "'";
-                throw usage_error("--" + option + " '" + a + "': '" + name + "' is not an " + what + " of the model (its " + what + "s: " + known + ")");
+                for (const auto& n : names) known += (known.empty() ? "'" : ", '") + io::printable(n) + "'";
+                throw usage_error("--" + option + " '" + io::printable(a) + "': '" + io::printable(name) + "' is not an " + what + " of the model (its " + what +
+                                  "s: " + known + ")");
             }
         }
         positional.push_back(a);

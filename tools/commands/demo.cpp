@@ -5,6 +5,9 @@
 #include <vector>
 
 #include "cli/common.hpp"
+#include "cli/limits.hpp"
+#include "cli/model.hpp"
+#include "cli/outputs.hpp"
 #include "cli/stats.hpp"
 #include "cli/tensors.hpp"
 #include "surgery/ir/verify.hpp"
@@ -32,6 +35,7 @@ const command_spec& demo_spec() {
             {"threads", 0, "N", "threads for the GEMM kernels (needs a build with OpenMP; default 1)"},
             {"no-run", 0, "", "only build and rewrite, do not run the networks"},
             {"save", 0, "DIR", "also write DIR/mobilenet_v3_large.onnx and DIR/mobilenet_v3_large_lite.onnx"},
+            max_memory_option(),
         },
         0,
         0,
@@ -72,7 +76,14 @@ int demo_main(const arguments& args) {
     const int repeat = static_cast<int>(args.value("repeat") ? parse_int("repeat", *args.value("repeat"), 1, 10000) : 5);
     const int threads = static_cast<int>(args.value("threads") ? parse_int("threads", *args.value("threads"), 1, 1024) : 1);
     const auto save_dir = args.value("save");
+    memory_budget budget = budget_from(args);
     if (save_dir && !std::filesystem::is_directory(*save_dir)) throw io_error(io::quoted(*save_dir) + ": --save needs an existing directory");
+    if (save_dir) {
+        output_plan plan;
+        plan.file(std::filesystem::path(*save_dir) / "mobilenet_v3_large.onnx", "--save");
+        plan.file(std::filesystem::path(*save_dir) / "mobilenet_v3_large_lite.onnx", "--save");
+        plan.check();
+    }
 
     auto t0 = clock::now();
     ir::Graph net = zoo::mobilenet_v3_large({.resolution = resolution, .num_classes = 1000, .seed = seed});
@@ -97,11 +108,14 @@ int demo_main(const arguments& args) {
 
     if (save_dir) {
         const std::filesystem::path dir = *save_dir;
-        onnx::save(original, dir / "mobilenet_v3_large.onnx");
-        onnx::save(net, dir / "mobilenet_v3_large_lite.onnx");
+        output_transaction tx;
+        tx.stage_file(dir / "mobilenet_v3_large.onnx", model_bytes(original, dir / "mobilenet_v3_large.onnx"));
+        tx.stage_file(dir / "mobilenet_v3_large_lite.onnx", model_bytes(net, dir / "mobilenet_v3_large_lite.onnx"));
+        tx.commit();
         std::cout << "wrote " << io::quoted(dir / "mobilenet_v3_large.onnx") << " and " << io::quoted(dir / "mobilenet_v3_large_lite.onnx") << "\n";
     }
     if (!args.has("no-run")) {
+        charge_random_inputs(budget, original, "the demo network");
         const auto inputs = reference::random_inputs(original, 0);
         const timing a = time_network(original, inputs, repeat, threads);
         const timing b = time_network(net, inputs, repeat, threads);

@@ -13,6 +13,9 @@
 
 #include "cli/common.hpp"
 #include "cli/json.hpp"
+#include "cli/limits.hpp"
+#include "cli/model.hpp"
+#include "cli/outputs.hpp"
 #include "cli/registry.hpp"
 #include "surgery/io/dot.hpp"
 #include "surgery/io/file.hpp"
@@ -35,8 +38,12 @@ const command_spec& lite_spec() {
         "chain is removed). Built-in rules always run in the built-in order (the order of --list-rules), text\n"
         "rules after them in the order given; the whole list repeats until nothing matches. With no rule at\n"
         "all the model is written back unchanged (a round trip through the IR).\n"
-        "OUT.onnx is written atomically and only on success: a rule that fails, a result that does not verify\n"
-        "or pass the ONNX checker, or a --check over --tolerance leaves no file (and an existing one untouched).",
+        "Outputs (OUT.onnx, --report, --dot) are written together and only on success: each is staged in a\n"
+        "temporary file and all are renamed into place at the end, so a rule that fails, a result that does not\n"
+        "verify or pass the ONNX checker, or a --check over --tolerance leaves no file (an existing one untouched).\n"
+        "Output paths are checked before any work: none may be the input (also through a link or another\n"
+        "spelling) or another output, a directory (except --dot), a FIFO, a device or a socket.\n"
+        "--dot DIR: DIR may exist (only before/after.dot and .svg in it are replaced) or is created at the end.",
         {
             {"output", 'o', "OUT.onnx", "the rewritten model"},
             {"preset", 0, "NAME", "mobilenet_v3 | exact | lite"},
@@ -50,6 +57,7 @@ const command_spec& lite_spec() {
             {"tolerance", 0, "T", "with --check: fail (and write nothing) when an output's max relative error exceeds T"},
             {"max-iterations", 0, "N", "passes over the rule list before giving up on a fixpoint (default 8)"},
             {"list-rules", 0, "", "list the built-in rules (name, exact/approximate, presets, description) and exit"},
+            max_memory_option(),
         },
         0,
         1,
@@ -131,18 +139,20 @@ int lite_main(const arguments& args) {
     const double tolerance = has_tolerance ? parse_double("tolerance", *args.value("tolerance")) : 0.0;
     rewrite::apply_options opts;
     if (auto m = args.value("max-iterations")) opts.max_iterations = static_cast<int>(parse_int("max-iterations", *m, 1, 1000));
+    memory_budget budget = budget_from(args);
     const auto report_path = args.value("report");
     const auto dot_dir = args.value("dot");
-    require_parent_dir(out);
-    if (report_path) require_parent_dir(*report_path);
-    if (dot_dir) {
-        std::error_code ec;
-        std::filesystem::create_directories(*dot_dir, ec);
-        if (!std::filesystem::is_directory(*dot_dir)) throw io_error(io::quoted(*dot_dir) + ": cannot create the directory for --dot");
-    }
+
+    // Then every output path, before anything is read or created.
+    output_plan plan;
+    plan.input(in, "the input model");
+    plan.file(out, "-o");
+    if (report_path) plan.file(*report_path, "--report");
+    if (dot_dir) plan.directory(*dot_dir, "--dot", {"before.dot", "after.dot", "before.svg", "after.svg"});
+    plan.check();
 
     const auto t_load = clock::now();
-    ir::Graph g = onnx::load(in);
+    ir::Graph g = load_model(in, budget);
     const double load_s = seconds_since(t_load);
     const ir::Graph before = g; // constants are shared: this copies structure only
 
@@ -154,6 +164,7 @@ int lite_main(const arguments& args) {
         rep.nodes_before = rep.nodes_after = g.num_nodes();
         rep.converged = true;
     } else {
+        const doing ctx("rewriting " + io::quoted(in) + " with the dictionary '" + io::printable(dict.name()) + "'");
         const auto t0 = clock::now();
         try {
             rep = rewrite::apply(g, dict, opts);
@@ -166,21 +177,23 @@ int lite_main(const arguments& args) {
     if (dict.size() == 0) std::cout << "no rules given: the model is written back unchanged\n";
     else std::cout << rep.to_string() << format("rewrite time: %.2f ms\n", 1e3 * rewrite_s);
 
-    // --check compares the input with the model exactly as it will be written (after export and re-import).
+    // The model's bytes first: --check compares the input with the model exactly as it will be written.
+    const std::string model = model_bytes(g, out);
     std::optional<reference::equivalence_report> eq;
     if (check) {
-        const ir::Graph written = onnx::from_model_proto(onnx::to_model_proto(g));
+        const doing ctx("checking the rewrite of " + io::quoted(in) + " on random inputs");
+        ::onnx::ModelProto reread;
+        onnx::detail::parse(reread, model, io::quoted(out));
+        const ir::Graph written = onnx::from_model_proto(reread);
+        charge_random_inputs(budget, before, io::quoted(in));
         eq = reference::compare(before, written, seed);
         std::cout << "check (random normal inputs, seed " << seed << "):\n";
         for (const auto& o : eq->outputs)
-            std::cout << format("  output '%s': max_abs %.3g, max_rel %.3g (|ref| max %.3g)\n", o.name.c_str(), o.max_abs, o.max_rel, o.ref_max_abs);
+            std::cout << "  output '" << io::printable(o.name) << "'" << format(": max_abs %.3g, max_rel %.3g (|ref| max %.3g)\n", o.max_abs, o.max_rel, o.ref_max_abs);
         if (has_tolerance && !eq->within(tolerance))
             throw error(format("--check: max relative error %.3g exceeds the tolerance %.3g; ", eq->max_rel, tolerance) + io::quoted(out) +
                         " was not written");
     }
-
-    onnx::save(g, out);
-    std::cout << "wrote " << io::quoted(out) << " (" << g.num_nodes() << " nodes)\n";
 
     // Nodes removed (drawn in before.dot) and created (in after.dot): surviving nodes keep their ids.
     std::unordered_set<ir::NodeId> removed, created;
@@ -189,15 +202,20 @@ int lite_main(const arguments& args) {
     for (std::size_t i = 0; i < g.node_bound(); ++i)
         if (g.node(ir::NodeId{i}).alive && (i >= before.node_bound() || !before.node(ir::NodeId{i}).alive)) created.insert(ir::NodeId{i});
 
+    // Every output is staged; they are renamed into place together at the end, or none is.
+    output_transaction tx;
+    tx.stage_file(out, model);
+    std::vector<std::string> wrote{"wrote " + io::quoted(out) + " (" + std::to_string(g.num_nodes()) + " nodes)"};
+
     if (report_path) {
         json_writer j;
         j.begin_object();
-        j.member("input", in.string()).member("output", out.string()).member("dictionary", rep.dictionary);
+        j.name("input", in.native()).name("output", out.native()).name("dictionary", rep.dictionary);
         j.key("rules").begin_array();
         for (std::size_t i = 0; i < rep.rules.size(); ++i) {
             const auto& r = rep.rules[i];
-            j.begin_object().member("name", r.name).member("kind", std::string(rewrite::to_string(r.kind)));
-            j.member("pattern", dict.rules()[i].pattern_text).member("matches", r.matches).member("replaced", r.replaced).end_object();
+            j.begin_object().name("name", r.name).member("kind", std::string(rewrite::to_string(r.kind)));
+            j.name("pattern", dict.rules()[i].pattern_text).member("matches", r.matches).member("replaced", r.replaced).end_object();
         }
         j.end_array();
         j.key("ops_before");
@@ -212,16 +230,18 @@ int lite_main(const arguments& args) {
             if (has_tolerance) j.member("tolerance", tolerance);
             j.key("outputs").begin_array();
             for (const auto& o : eq->outputs)
-                j.begin_object().member("name", o.name).member("max_abs", o.max_abs).member("max_rel", o.max_rel).member("ref_max_abs", o.ref_max_abs).end_object();
+                j.begin_object().name("name", o.name).member("max_abs", o.max_abs).member("max_rel", o.max_rel).member("ref_max_abs", o.ref_max_abs).end_object();
             j.end_array().end_object();
         }
         j.end_object();
-        io::write_file_atomically(*report_path, j.str());
-        std::cout << "wrote report " << io::quoted(*report_path) << "\n";
+        tx.stage_file(*report_path, j.str());
+        wrote.push_back("wrote report " + io::quoted(*report_path));
     }
 
     if (dot_dir) {
+        const doing ctx("drawing the graphs for --dot " + io::quoted(*dot_dir));
         const std::filesystem::path dir = *dot_dir;
+        const std::filesystem::path staged = tx.stage_directory(dir);
         io::dot_options bo;
         bo.graph_name = in.filename().string() + " (before; removed nodes filled)";
         bo.highlight = removed;
@@ -230,20 +250,26 @@ int lite_main(const arguments& args) {
         ao.graph_name = out.filename().string() + " (after; created nodes filled)";
         ao.highlight = created;
         ao.highlight_color = "palegreen";
-        io::save_dot(before, dir / "before.dot", bo);
-        io::save_dot(g, dir / "after.dot", ao);
-        std::cout << "wrote " << io::quoted(dir / "before.dot") << " (" << removed.size() << " removed nodes filled) and " << io::quoted(dir / "after.dot")
-                  << " (" << created.size() << " created nodes filled)\n";
+        const auto before_dot = tx.stage_file(staged / "before.dot", io::to_dot(before, bo));
+        const auto after_dot = tx.stage_file(staged / "after.dot", io::to_dot(g, ao));
+        wrote.push_back("wrote " + io::quoted(dir / "before.dot") + " (" + std::to_string(removed.size()) + " removed nodes filled) and " +
+                        io::quoted(dir / "after.dot") + " (" + std::to_string(created.size()) + " created nodes filled)");
         if (!args.has("no-svg")) {
             if (const auto dot = on_path("dot")) {
-                const bool ok = run_dot(*dot, dir / "before.dot", dir / "before.svg") && run_dot(*dot, dir / "after.dot", dir / "after.svg");
-                if (!ok) throw error("Graphviz '" + dot->string() + "' failed to render the SVGs in " + io::quoted(dir) + " (the .dot files are written)");
-                std::cout << "wrote " << io::quoted(dir / "before.svg") << " and " << io::quoted(dir / "after.svg") << "\n";
+                const auto before_svg = tx.stage_for_writer(staged / "before.svg"), after_svg = tx.stage_for_writer(staged / "after.svg");
+                const bool ok = run_dot(*dot, before_dot, before_svg) && run_dot(*dot, after_dot, after_svg);
+                if (!ok)
+                    throw error("Graphviz " + io::quoted(*dot) + " failed to render the SVGs for --dot " + io::quoted(dir) +
+                                "; nothing was written (--no-svg skips the SVGs)");
+                wrote.push_back("wrote " + io::quoted(dir / "before.svg") + " and " + io::quoted(dir / "after.svg"));
             } else {
-                std::cout << "note: Graphviz 'dot' is not on PATH, no SVG written\n";
+                wrote.push_back("note: Graphviz 'dot' is not on PATH, no SVG written");
             }
         }
     }
+
+    tx.commit();
+    for (const auto& w : wrote) std::cout << w << "\n";
     return exit_ok;
 }
 

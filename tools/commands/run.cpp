@@ -5,8 +5,11 @@
 
 #include "cli/common.hpp"
 #include "cli/json.hpp"
+#include "cli/limits.hpp"
+#include "cli/model.hpp"
+#include "cli/outputs.hpp"
 #include "cli/tensors.hpp"
-#include "surgery/onnx/reader.hpp"
+#include "surgery/io/file.hpp"
 #include "surgery/reference/equivalence.hpp"
 #include "surgery/reference/executor.hpp"
 
@@ -21,7 +24,11 @@ const command_spec& run_spec() {
         "extension. --input is given once per graph input in graph order, or as NAME=FILE; inputs not given\n"
         "are seeded random (normal for floats, see --seed). --output likewise, for the outputs to save.\n"
         "Latency is the wall time of executor::run, median and minimum over --repeat runs, after --warmup\n"
-        "runs (default 1 when --repeat > 1, else 0).",
+        "runs (default 1 when --repeat > 1, else 0).\n"
+        "Tensor files are read only when they are regular files within the memory budget (--max-memory), and\n"
+        "random inputs are built only when their declared shapes fit it. --output files are checked before the\n"
+        "run (none may be the model, an --input or --expect file, another output, or a special file) and\n"
+        "written together at the end, or not at all.",
         {
             {"input", 'i', "FILE|NAME=FILE", "an input tensor", true},
             {"output", 'o', "FILE|NAME=FILE", "where to save an output tensor", true},
@@ -33,6 +40,7 @@ const command_spec& run_spec() {
             {"seed", 0, "S", "seed of the random inputs (default 0)"},
             {"profile", 0, "", "print the time per op kind"},
             {"json", 0, "", "print the result as JSON on stdout"},
+            max_memory_option(),
         },
         1,
         1,
@@ -57,6 +65,7 @@ const command_spec& compare_spec() {
             {"trials", 0, "N", "sets of random inputs (default 1)"},
             {"tolerance", 0, "T", "fail (exit 1) when an output's relative error exceeds T"},
             {"json", 0, "", "print the result as JSON on stdout"},
+            max_memory_option(),
         },
         2,
         2,
@@ -67,13 +76,18 @@ const command_spec& compare_spec() {
 
 namespace {
 
-/// The inputs of `g`: the files bound by --input, random tensors (seed) for the others.
-std::vector<ir::Tensor> make_inputs(const ir::Graph& g, const std::vector<std::string>& specs, std::uint64_t seed, std::vector<std::string>& origin) {
-    const auto bound = bind_files(input_names(g), specs, "input", "input");
+/// The inputs of `g` (read from `model`): the files bound by --input, random tensors (seed) for the
+/// others, all charged to the budget before they are allocated.
+std::vector<ir::Tensor> make_inputs(const ir::Graph& g, const std::string& model, const std::vector<binding>& bound, std::uint64_t seed,
+                                    std::vector<std::string>& origin, memory_budget& budget) {
     std::vector<ir::Tensor> random;
     bool need_random = false;
     for (const auto& b : bound) need_random = need_random || b.file.empty();
-    if (need_random) random = reference::random_inputs(g, seed);
+    if (need_random) {
+        charge_random_inputs(budget, g, model); // random_inputs builds every input; the given ones are dropped
+        const doing ctx("building random inputs for " + model);
+        random = reference::random_inputs(g, seed);
+    }
     std::vector<ir::Tensor> out;
     origin.clear();
     for (std::size_t k = 0; k < bound.size(); ++k) {
@@ -81,7 +95,7 @@ std::vector<ir::Tensor> make_inputs(const ir::Graph& g, const std::vector<std::s
             out.push_back(std::move(random[k]));
             origin.push_back(format("random normal (seed %llu)", static_cast<unsigned long long>(seed)));
         } else {
-            out.push_back(load_tensor_file(bound[k].file));
+            out.push_back(load_tensor_file(bound[k].file, budget));
             origin.push_back(io::quoted(bound[k].file));
         }
     }
@@ -92,17 +106,17 @@ void print_run(const ir::Graph& g, const std::string& path, const reference::exe
                const std::vector<std::string>& origin, const std::vector<ir::Tensor>& outputs, const std::vector<binding>& out_bind,
                const std::vector<std::optional<reference::output_deviation>>& devs, double med, double best, int repeat, int warmup, int threads,
                double plan_s) {
-    std::cout << "model: " << path << " (" << g.num_nodes() << " nodes; plan " << format("%.1f", 1e3 * plan_s) << " ms; " << ex.stats().steps
+    std::cout << "model: " << io::printable(path) << " (" << g.num_nodes() << " nodes; plan " << format("%.1f", 1e3 * plan_s) << " ms; " << ex.stats().steps
               << " steps, " << ex.stats().fused_nodes << " fused, " << ex.stats().folded_nodes << " folded)\n";
     for (std::size_t k = 0; k < inputs.size(); ++k)
-        std::cout << "input  " << input_names(g)[k] << " <- " << origin[k] << ": " << summarize(inputs[k]) << "\n";
+        std::cout << "input  " << io::printable(input_names(g)[k]) << " <- " << origin[k] << ": " << summarize(inputs[k]) << "\n";
     std::cout << format("latency: median %.3f ms, min %.3f ms over %d run(s)", med, best, repeat);
     if (warmup) std::cout << " after " << warmup << " warm-up run(s)";
     std::cout << ", " << threads << " thread(s)";
     if (threads > 1 && !have_openmp()) std::cout << " (built without OpenMP: --threads has no effect)";
     std::cout << "\n";
     for (std::size_t k = 0; k < outputs.size(); ++k) {
-        std::cout << "output " << out_bind[k].name << ": " << summarize(outputs[k]) << "\n";
+        std::cout << "output " << io::printable(out_bind[k].name) << ": " << summarize(outputs[k]) << "\n";
         if (!out_bind[k].file.empty()) std::cout << "  wrote " << io::quoted(out_bind[k].file) << "\n";
         if (devs[k]) std::cout << format("  vs expected: max_abs %.3g, max_rel %.3g\n", devs[k]->max_abs, devs[k]->max_rel);
     }
@@ -117,27 +131,42 @@ int run_main(const arguments& args) {
     const int threads = static_cast<int>(args.value("threads") ? parse_int("threads", *args.value("threads"), 1, 1024) : 1);
     const auto seed = static_cast<std::uint64_t>(args.value("seed") ? parse_int("seed", *args.value("seed"), 0, INT64_MAX) : 0);
     const bool json = args.has("json");
-
-    const ir::Graph g = onnx::load(path);
-    const auto out_bind = bind_files(output_names(g), args.all("output"), "output", "output");
-    for (const auto& b : out_bind)
-        if (!b.file.empty()) {
-            (void)format_of(b.file); // an unknown extension fails before the run
-            require_parent_dir(b.file);
-        }
-    const auto expect_bind = bind_files(output_names(g), args.all("expect"), "expect", "output");
-    std::vector<std::optional<ir::Tensor>> expected(expect_bind.size());
-    for (std::size_t k = 0; k < expect_bind.size(); ++k)
-        if (!expect_bind[k].file.empty()) expected[k] = load_tensor_file(expect_bind[k].file);
     const bool has_tolerance = args.has("tolerance");
     const double tolerance = has_tolerance ? parse_double("tolerance", *args.value("tolerance")) : 1e-4;
     if (has_tolerance && args.all("expect").empty()) throw usage_error("--tolerance needs --expect");
+    memory_budget budget = budget_from(args);
+    const std::string model = io::quoted(path);
+
+    // The output names are the model's, so the model is read before the --output paths are known;
+    // they are checked before any tensor is read or anything is run.
+    const ir::Graph g = load_model(path, budget);
+    const auto in_bind = bind_files(input_names(g), args.all("input"), "input", "input");
+    const auto out_bind = bind_files(output_names(g), args.all("output"), "output", "output");
+    const auto expect_bind = bind_files(output_names(g), args.all("expect"), "expect", "output");
+    output_plan plan;
+    plan.input(path, "the model");
+    for (const auto& b : in_bind)
+        if (!b.file.empty()) plan.input(b.file, "--input");
+    for (const auto& b : expect_bind)
+        if (!b.file.empty()) plan.input(b.file, "--expect");
+    for (const auto& b : out_bind)
+        if (!b.file.empty()) {
+            (void)format_of(b.file); // an unknown extension fails before the run
+            plan.file(b.file, "--output");
+        }
+    plan.check();
+
+    std::vector<std::optional<ir::Tensor>> expected(expect_bind.size());
+    for (std::size_t k = 0; k < expect_bind.size(); ++k)
+        if (!expect_bind[k].file.empty()) expected[k] = load_tensor_file(expect_bind[k].file, budget);
     std::vector<std::string> origin;
-    const std::vector<ir::Tensor> inputs = make_inputs(g, args.all("input"), seed, origin);
+    const std::vector<ir::Tensor> inputs = make_inputs(g, model, in_bind, seed, origin, budget);
 
     reference::executor_options eo;
     eo.threads = threads;
     eo.profile = args.has("profile");
+    // TODO(lead): hand budget.remaining() to the executor once it takes a memory budget.
+    const doing ctx("running the model " + model);
     const auto t_plan = clock::now();
     reference::executor ex(g, eo);
     const double plan_s = seconds_since(t_plan);
@@ -152,33 +181,36 @@ int run_main(const arguments& args) {
     }
     const double med = median(ms), best = *std::min_element(ms.begin(), ms.end());
 
+    output_transaction tx;
     for (std::size_t k = 0; k < out_bind.size(); ++k)
-        if (!out_bind[k].file.empty()) save_tensor_file(outputs[k], out_bind[k].file, out_bind[k].name);
+        if (!out_bind[k].file.empty()) tx.stage_file(out_bind[k].file, tensor_file_bytes(outputs[k], out_bind[k].file, out_bind[k].name));
     // --expect: each given output against its expected tensor (relative to the expected's max |value|).
     std::vector<std::optional<reference::output_deviation>> devs(outputs.size());
     bool within = true;
     for (std::size_t k = 0; k < outputs.size(); ++k) {
         if (!expected[k]) continue;
         if (expected[k]->shape != outputs[k].shape || expected[k]->dtype != outputs[k].dtype)
-            throw error("output '" + out_bind[k].name + "' is " + std::string(ir::to_string(outputs[k].dtype)) + " " + ir::to_string(outputs[k].shape) +
+            throw error("output '" + io::printable(out_bind[k].name) + "' is " + std::string(ir::to_string(outputs[k].dtype)) + " " + ir::to_string(outputs[k].shape) +
                         " but the expected tensor " + io::quoted(expect_bind[k].file) + " is " + std::string(ir::to_string(expected[k]->dtype)) + " " +
                         ir::to_string(expected[k]->shape));
         devs[k] = reference::compare_tensors(*expected[k], outputs[k]);
         devs[k]->name = out_bind[k].name;
         within = within && devs[k]->max_rel <= tolerance;
     }
+    // The outputs are what the model computes: written even when they are over an --expect tolerance.
+    tx.commit();
 
     if (json) {
         json_writer j;
-        j.begin_object().member("model", path).member("nodes", g.num_nodes()).member("threads", threads).member("openmp", have_openmp());
+        j.begin_object().name("model", path).member("nodes", g.num_nodes()).member("threads", threads).member("openmp", have_openmp());
         j.member("repeat", repeat).member("warmup", warmup).member("median_ms", med).member("min_ms", best).member("plan_ms", 1e3 * plan_s);
         j.key("inputs").begin_array();
-        for (std::size_t k = 0; k < inputs.size(); ++k) j.begin_object().member("name", input_names(g)[k]).member("source", origin[k]).end_object();
+        for (std::size_t k = 0; k < inputs.size(); ++k) j.begin_object().name("name", input_names(g)[k]).name("source", origin[k]).end_object();
         j.end_array();
         j.key("outputs").begin_array();
         for (std::size_t k = 0; k < outputs.size(); ++k) {
-            j.begin_object().member("name", out_bind[k].name).member("summary", summarize(outputs[k]));
-            if (!out_bind[k].file.empty()) j.member("file", out_bind[k].file.string());
+            j.begin_object().name("name", out_bind[k].name).member("summary", summarize(outputs[k]));
+            if (!out_bind[k].file.empty()) j.name("file", out_bind[k].file.native());
             if (devs[k]) j.member("expect_max_abs", devs[k]->max_abs).member("expect_max_rel", devs[k]->max_rel);
             const auto am = argmax_rows(outputs[k]);
             if (!am.empty()) {
@@ -213,23 +245,27 @@ int compare_main(const arguments& args) {
     const bool given = !args.all("input").empty();
     if (given && trials > 1) throw usage_error("--trials applies to random inputs; with --input there is one trial");
 
-    const ir::Graph a = onnx::load(pa), b = onnx::load(pb);
+    memory_budget budget = budget_from(args);
+    const ir::Graph a = load_model(pa, budget), b = load_model(pb, budget);
     if (a.inputs().size() != b.inputs().size() || a.outputs().size() != b.outputs().size())
-        throw error(format("the models do not have the same interface: '%s' has %zu inputs and %zu outputs, '%s' has %zu and %zu", pa.c_str(),
-                           a.inputs().size(), a.outputs().size(), pb.c_str(), b.inputs().size(), b.outputs().size()));
+        throw error(format("the models do not have the same interface: %s has %zu inputs and %zu outputs, %s has %zu and %zu", io::quoted(pa).c_str(),
+                           a.inputs().size(), a.outputs().size(), io::quoted(pb).c_str(), b.inputs().size(), b.outputs().size()));
+    const auto in_bind = bind_files(input_names(a), args.all("input"), "input", "input");
+    const doing ctx("running the models " + io::quoted(pa) + " and " + io::quoted(pb));
     reference::executor ea(a), eb(b);
     const auto names = output_names(a);
     std::vector<reference::output_deviation> dev(names.size());
     std::vector<std::size_t> rows(names.size(), 0), agree(names.size(), 0);
     std::vector<std::string> origin;
     for (int t = 0; t < trials; ++t) {
-        const auto inputs = make_inputs(a, args.all("input"), seed + static_cast<std::uint64_t>(t), origin);
+        memory_budget trial = budget; // each trial's inputs are freed before the next
+        const auto inputs = make_inputs(a, io::quoted(pa), in_bind, seed + static_cast<std::uint64_t>(t), origin, trial);
         const auto ya = ea.run(inputs), yb = eb.run(inputs);
         for (std::size_t k = 0; k < names.size(); ++k) {
             if (ya[k].shape != yb[k].shape || ya[k].dtype != yb[k].dtype)
-                throw error("output " + std::to_string(k) + " ('" + names[k] + "') is " + std::string(ir::to_string(ya[k].dtype)) + " " +
-                            ir::to_string(ya[k].shape) + " in '" + pa + "' but " + std::string(ir::to_string(yb[k].dtype)) + " " + ir::to_string(yb[k].shape) +
-                            " in '" + pb + "'");
+                throw error("output " + std::to_string(k) + " ('" + io::printable(names[k]) + "') is " + std::string(ir::to_string(ya[k].dtype)) + " " +
+                            ir::to_string(ya[k].shape) + " in " + io::quoted(pa) + " but " + std::string(ir::to_string(yb[k].dtype)) + " " +
+                            ir::to_string(yb[k].shape) + " in " + io::quoted(pb));
             const auto d = reference::compare_tensors(ya[k], yb[k]);
             dev[k].name = names[k];
             dev[k].max_abs = std::max(dev[k].max_abs, d.max_abs);
@@ -251,11 +287,11 @@ int compare_main(const arguments& args) {
 
     if (json) {
         json_writer j;
-        j.begin_object().member("a", pa).member("b", pb).member("inputs", given ? std::string("given") : std::string("random normal"));
+        j.begin_object().name("a", pa).name("b", pb).member("inputs", given ? std::string("given") : std::string("random normal"));
         if (!given) j.member("seed", seed).member("trials", trials);
         j.key("outputs").begin_array();
         for (std::size_t k = 0; k < dev.size(); ++k) {
-            j.begin_object().member("name", dev[k].name).member("max_abs", dev[k].max_abs).member("max_rel", dev[k].max_rel).member("ref_max_abs", dev[k].ref_max_abs);
+            j.begin_object().name("name", dev[k].name).member("max_abs", dev[k].max_abs).member("max_rel", dev[k].max_rel).member("ref_max_abs", dev[k].ref_max_abs);
             if (rows[k]) j.member("argmax_agree", agree[k]).member("rows", rows[k]);
             j.end_object();
         }
@@ -264,14 +300,14 @@ int compare_main(const arguments& args) {
         j.end_object();
         std::cout << j.str();
     } else {
-        std::cout << "A: " << pa << " (" << a.num_nodes() << " nodes)\nB: " << pb << " (" << b.num_nodes() << " nodes)\n";
+        std::cout << "A: " << io::printable(pa) << " (" << a.num_nodes() << " nodes)\nB: " << io::printable(pb) << " (" << b.num_nodes() << " nodes)\n";
         if (given) {
-            for (std::size_t k = 0; k < origin.size(); ++k) std::cout << "input " << input_names(a)[k] << " <- " << origin[k] << "\n";
+            for (std::size_t k = 0; k < origin.size(); ++k) std::cout << "input " << io::printable(input_names(a)[k]) << " <- " << origin[k] << "\n";
         } else {
             std::cout << "inputs: random normal, seed " << seed << ", " << trials << " trial(s)\n";
         }
         for (std::size_t k = 0; k < dev.size(); ++k) {
-            std::cout << format("output '%s': max_abs %.3g, max_rel %.3g (|A| max %.3g)", dev[k].name.c_str(), dev[k].max_abs, dev[k].max_rel, dev[k].ref_max_abs);
+            std::cout << "output '" << io::printable(dev[k].name) << "'" << format(": max_abs %.3g, max_rel %.3g (|A| max %.3g)", dev[k].max_abs, dev[k].max_rel, dev[k].ref_max_abs);
             if (rows[k]) std::cout << ", argmax agrees on " << agree[k] << "/" << rows[k] << " row(s)";
             std::cout << "\n";
         }

@@ -1,0 +1,65 @@
+// Models for the tool: read within the memory budget (regular files only, size checked first) and
+// serialized for an output transaction (checked like onnx::save, but not written).
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include "cli/common.hpp"
+#include "cli/limits.hpp"
+#include "surgery/error.hpp"
+#include "surgery/io/file.hpp"
+#include "surgery/onnx/detail/proto.hpp"
+#include "surgery/onnx/reader.hpp"
+#include "surgery/onnx/writer.hpp"
+
+namespace surgery::cli {
+
+/// Reads the ONNX model `path` like onnx::load, but refuses before reading a file that is not a
+/// regular file or is larger than 2 GB (protobuf's limit) or than what is left of the budget, and
+/// charges the file's size to the budget. Errors are io_errors that start with the file name.
+[[nodiscard]] inline ir::Graph load_model(const std::filesystem::path& path, memory_budget& budget) {
+    const std::string name = io::quoted(path);
+    const doing ctx("reading the model " + name);
+    const std::uint64_t limit = std::min(onnx::detail::max_message_bytes, budget.remaining());
+    std::string bytes;
+    {
+        io::input_file f(path, limit,
+                         limit == onnx::detail::max_message_bytes ? std::string("an ONNX model (protobuf's limit)")
+                                                                  : "a model within the memory budget of " + budget.describe());
+        if (f.size() == 0) throw io_error(name + ": the file is empty, not an ONNX model");
+        budget.charge(f.size(), name + ": the model");
+        bytes = f.read_rest();
+    }
+    ::onnx::ModelProto model;
+    onnx::detail::parse(model, bytes, name);
+    bytes = std::string();
+    try {
+        return onnx::from_model_proto(model);
+    } catch (const io_error& e) {
+        throw io_error(name + ": " + e.what());
+    }
+}
+
+/// The bytes onnx::save would write for `g` (`path` names the target in messages): the model passes
+/// ONNX's checker with full shape inference when the linked libonnx knows its opset, and is under 2 GB.
+[[nodiscard]] inline std::string model_bytes(const ir::Graph& g, const std::filesystem::path& path) {
+    const doing ctx("serializing " + io::quoted(path));
+    ::onnx::ModelProto m = onnx::to_model_proto(g);
+    if (g.opset <= onnx::checker_max_opset()) {
+        try {
+            onnx::check(m);
+        } catch (const io_error& e) {
+            throw io_error(io::quoted(path) + ": the model does not pass the ONNX checker, not written: " + e.what());
+        }
+    }
+    if (m.ByteSizeLong() > static_cast<std::size_t>(INT32_MAX))
+        throw io_error(io::quoted(path) + ": the model is larger than 2 GB, which needs external data (not supported)");
+    std::string bytes;
+    if (!m.SerializeToString(&bytes)) throw io_error(io::quoted(path) + ": cannot serialize the model");
+    return bytes;
+}
+
+} // namespace surgery::cli
