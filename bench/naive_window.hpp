@@ -21,7 +21,11 @@ struct naive_chain {
     std::vector<std::uint64_t> accepts;
 
     explicit naive_chain(const pattern::runtime_chain& rc) {
-        for (const auto& p : rc.positions()) accepts.push_back(p.any ? ~std::uint64_t{0} : p.kinds);
+        for (const auto& p : rc.positions()) {
+            std::uint64_t m = 0;
+            for (auto k : p.kinds) m |= std::uint64_t{1} << k;
+            accepts.push_back(p.any ? ~std::uint64_t{0} : m);
+        }
     }
     [[nodiscard]] std::size_t size() const noexcept { return accepts.size(); }
     [[nodiscard]] bool accepts_at(std::size_t j, ir::OpKind k) const noexcept { return (accepts[j] >> k) & 1u; }

@@ -80,13 +80,14 @@ concept graph_with_flow_index = searchable_graph<G> && requires(const G& g) {
     { graph_traits<G>::flow(g) } -> std::same_as<const ir::flow_index&>;
 };
 
-/// The op kind of node `n`: from the traits when they give it, else by looking the name up.
+/// The op kind of node `n`: from the traits when they give it, else by looking the name up; an op
+/// the catalogue does not know has the opaque kind (patterns then compare its name).
 template <searchable_graph G>
 [[nodiscard]] std::optional<ir::OpKind> kind_of(const G& g, node_t<G> n) {
     if constexpr (graph_with_kinds<G>)
         return graph_traits<G>::kind(g, n);
     else
-        return ir::kind_from_name(std::string_view(graph_traits<G>::op_name(g, n)));
+        return ir::kind_from_name(std::string_view(graph_traits<G>::op_name(g, n))).value_or(ir::opaque_kind);
 }
 
 /// graph_traits for the library's own IR.

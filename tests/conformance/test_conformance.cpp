@@ -179,57 +179,62 @@ std::string run_case(const fs::path& dir, const ::onnx::ModelProto& model) {
     const std::vector<data_set> sets = read_data_sets(dir);
     if (sets.empty()) return "no test data sets";
     std::string problem;
+    // Each data set runs twice: (1) shape-like, integer and boolean inputs bound as initializers
+    // (constants: the path of exported models, whose shape subgraphs fold), other inputs fed;
+    // (2) every input fed at run time (shapes computed while running, as `surgery run` does for
+    // models whose shape operands are graph inputs).
     for (std::size_t k = 0; k < sets.size() && problem.empty(); ++k) {
-        const data_set& ds = sets[k];
-        const std::string set_name = "data set " + std::to_string(k);
-        // The IR computes shapes from constant shape-like inputs (Reshape's shape, Slice's starts,
-        // Resize's scales, ...): those, and all integer and boolean inputs, are bound as
-        // initializers holding the data set's values. Other float inputs stay graph inputs.
-        ::onnx::ModelProto bound = model;
-        std::map<std::string, ir::Tensor> feeds;
-        for (std::size_t i = 0; i < ds.inputs.size(); ++i) {
-            if (static_cast<int>(i) >= bound.graph().input_size()) return set_name + ": more input files than graph inputs";
-            const auto& vi = bound.graph().input(static_cast<int>(i));
-            const std::string& name = vi.name();
-            if (!vi.type().has_tensor_type()) return "graph input '" + name + "' is not a tensor (sequence/optional types are not supported)";
-            ::onnx::TensorProto t = ds.inputs[i];
-            if (t.data_type() != ::onnx::TensorProto_DataType_FLOAT || shape_like(model, name)) {
-                t.set_name(name);
-                *bound.mutable_graph()->add_initializer() = t;
-            } else {
-                feeds.emplace(name, so::from_tensor_proto(t, "input " + std::to_string(i)));
+        for (int mode = 0; mode < 2 && problem.empty(); ++mode) {
+            const data_set& ds = sets[k];
+            const std::string set_name = "data set " + std::to_string(k) + (mode == 0 ? " (bound)" : " (all inputs fed)");
+            ::onnx::ModelProto bound = model;
+            std::map<std::string, ir::Tensor> feeds;
+            for (std::size_t i = 0; i < ds.inputs.size(); ++i) {
+                if (static_cast<int>(i) >= bound.graph().input_size()) return set_name + ": more input files than graph inputs";
+                const auto& vi = bound.graph().input(static_cast<int>(i));
+                const std::string& name = vi.name();
+                if (!vi.type().has_tensor_type()) return "graph input '" + name + "' is not a tensor (sequence/optional types are not supported)";
+                ::onnx::TensorProto t = ds.inputs[i];
+                if (mode == 0 && (t.data_type() != ::onnx::TensorProto_DataType_FLOAT || shape_like(model, name))) {
+                    t.set_name(name);
+                    *bound.mutable_graph()->add_initializer() = t;
+                } else {
+                    feeds.emplace(name, so::from_tensor_proto(t, "input " + std::to_string(i)));
+                }
             }
-        }
-        ir::Graph g = so::from_model_proto(bound);
-        ir::verify(g);
+            so::load_options lo;
+            lo.freeze_inputs = true; // the bound inputs are constants, as in an exported model
+            ir::Graph g = so::from_model_proto(bound, lo);
+            ir::verify(g);
 
-        // Writer: the graph must survive a round trip through ONNX (checked by libonnx).
-        ::onnx::ModelProto written = so::to_model_proto(g);
-        if (g.opset <= so::checker_max_opset()) so::check(written);
-        ir::Graph back = so::from_model_proto(written);
-        if (auto d = surgery::test::graph_difference(g, back); !d.empty()) return set_name + ": round trip changed the graph: " + d;
+            // Writer: the graph must survive a round trip through ONNX (checked by libonnx).
+            ::onnx::ModelProto written = so::to_model_proto(g);
+            if (g.opset <= so::checker_max_opset()) so::check(written);
+            ir::Graph back = so::from_model_proto(written, lo);
+            if (auto d = surgery::test::graph_difference(g, back); !d.empty()) return set_name + ": round trip changed the graph: " + d;
 
-        std::vector<ir::Tensor> expected;
-        for (std::size_t i = 0; i < ds.outputs.size(); ++i) expected.push_back(so::from_tensor_proto(ds.outputs[i], "expected output " + std::to_string(i)));
-        if (expected.size() != g.outputs().size())
-            return set_name + ": " + std::to_string(expected.size()) + " expected outputs for " + std::to_string(g.outputs().size()) + " graph outputs";
+            std::vector<ir::Tensor> expected;
+            for (std::size_t i = 0; i < ds.outputs.size(); ++i) expected.push_back(so::from_tensor_proto(ds.outputs[i], "expected output " + std::to_string(i)));
+            if (expected.size() != g.outputs().size())
+                return set_name + ": " + std::to_string(expected.size()) + " expected outputs for " + std::to_string(g.outputs().size()) + " graph outputs";
 #if SURGERY_HAVE_EXECUTOR
-        std::vector<ir::Tensor> inputs;
-        for (ir::ValueId v : g.inputs()) {
-            auto it = feeds.find(g.value(v).name);
-            if (it == feeds.end()) return set_name + ": no data for graph input '" + g.value(v).name + "'";
-            inputs.push_back(it->second);
-        }
-        const std::vector<ir::Tensor> actual = surgery::reference::run(g, inputs);
-        if (actual.size() != expected.size()) return set_name + ": the executor returned " + std::to_string(actual.size()) + " outputs";
-        for (std::size_t i = 0; i < expected.size() && problem.empty(); ++i)
-            problem = compare(actual[i], expected[i], set_name + " output " + std::to_string(i) + " ('" + g.value(g.outputs()[i]).name + "')");
-        if (problem.empty()) {
-            const std::vector<ir::Tensor> again = surgery::reference::run(back, inputs);
-            for (std::size_t i = 0; i < actual.size() && problem.empty(); ++i)
-                if (!same_values(again[i], actual[i])) problem = set_name + ": output " + std::to_string(i) + " changes after a save/load round trip";
-        }
+            std::vector<ir::Tensor> inputs;
+            for (ir::ValueId v : g.inputs()) {
+                auto it = feeds.find(g.value(v).name);
+                if (it == feeds.end()) return set_name + ": no data for graph input '" + g.value(v).name + "'";
+                inputs.push_back(it->second);
+            }
+            const std::vector<ir::Tensor> actual = surgery::reference::run(g, inputs);
+            if (actual.size() != expected.size()) return set_name + ": the executor returned " + std::to_string(actual.size()) + " outputs";
+            for (std::size_t i = 0; i < expected.size() && problem.empty(); ++i)
+                problem = compare(actual[i], expected[i], set_name + " output " + std::to_string(i) + " ('" + g.value(g.outputs()[i]).name + "')");
+            if (problem.empty()) {
+                const std::vector<ir::Tensor> again = surgery::reference::run(back, inputs);
+                for (std::size_t i = 0; i < actual.size() && problem.empty(); ++i)
+                    if (!same_values(again[i], actual[i])) problem = set_name + ": output " + std::to_string(i) + " changes after a save/load round trip";
+            }
 #endif
+        }
     }
     return problem;
 }

@@ -74,8 +74,8 @@ TEST_CASE("Reshape, Split and Resize constants beyond the limits are rejected") 
 
     ops::Split split;
     split.axis = 1;
-    split.split = {big, big};
-    CHECK(contains(rejection(g, split, {x}, 2), "split"));
+    const ValueId sizes = g.add_constant("split_sizes", Tensor::vector({big, big}));
+    CHECK(contains(rejection(g, split, {x, sizes}, 2), "split"));
 
     const ValueId empty = ValueId{};
     int k = 0;

@@ -41,16 +41,12 @@ inline ir::Graph zoo(std::int64_t opset) {
     rz.coordinate_transformation_mode = "align_corners";
     auto up = b.apply(rz, {cat, ir::ValueId::none(), b.constant(ir::Tensor::floats({4}, {1, 1, 2, 2}))}); // [1,16,16,16]
     auto sl = b.slice(up, {0, 0}, {8, 16}, {1, 3}, {1, 2});                                           // [1,8,16,8]
-    ir::ops::Split sp; // sizes as the opset has them: attribute below 13, input from 13
+    ir::ops::Split sp; // sizes as an input (the writer makes them an attribute below opset 13)
     sp.axis = 1;
-    std::vector<ir::ValueId> split_in{sl};
-    if (opset < 13) sp.split = {3, 5};
-    else split_in.push_back(b.ints({3, 5}));
-    auto parts = b.apply_n(sp, split_in, 2);
-    ir::ops::ReduceMean rm;
-    rm.axes = {2, 3};
+    auto parts = b.apply_n(sp, {sl, b.ints({3, 5})}, 2);
+    ir::ops::ReduceMean rm; // axes as an input (an attribute below opset 18)
     rm.keepdims = 1;
-    auto mean = b.apply(rm, {parts[1]}); // [1,5,1,1]
+    auto mean = b.apply(rm, {parts[1], b.ints({2, 3})}); // [1,5,1,1]
     auto sq = b.apply(ir::ops::Squeeze{}, {mean, b.ints({2, 3})});     // [1,5]
     auto us = b.apply(ir::ops::Unsqueeze{}, {sq, b.ints({2})});        // [1,5,1]
     auto tr = b.transpose(us, {0, 2, 1});                              // [1,1,5]
@@ -64,11 +60,8 @@ inline ir::Graph zoo(std::int64_t opset) {
     y = b.apply(ir::ops::Pow{}, {b.apply(ir::ops::Sigmoid{}, {y}), b.scalar(2.0f)});
     y = b.apply(ir::ops::Sqrt{}, {y});
     y = b.apply(ir::ops::Erf{}, {b.apply(ir::ops::Tanh{}, {y})});
-    ir::ops::Dropout dr; // ratio as the opset has it: attribute below 12, input from 12
-    std::vector<ir::ValueId> dropout_in{b.identity(y)};
-    if (opset < 12) dr.ratio = 0.25f;
-    else dropout_in.push_back(b.scalar(0.25f));
-    y = b.apply(dr, dropout_in);
+    // ratio as an input (an attribute below opset 12)
+    y = b.apply(ir::ops::Dropout{}, {b.identity(y), b.scalar(0.25f)});
     if (opset >= 17) y = b.layer_norm(y);
     ir::ops::Softmax sm;
     sm.axis = -1;

@@ -84,10 +84,11 @@ TEST_CASE("apply is all-or-nothing: a failing rule leaves the graph as it was") 
 TEST_CASE("text rules: parsing and errors") {
     CHECK(rewrite::parse_rule("HardSwish=>Relu").name == "HardSwish=>Relu");
     CHECK(rewrite::parse_rule("Conv,Relu => identity").pattern_text == "Conv,Relu");
-    CHECK_THROWS_WITH_AS((void)rewrite::parse_rule("HardSwish"), doctest::Contains("expected 'PATTERN=>REPLACEMENT'"), pattern_error);
-    CHECK_THROWS_WITH_AS((void)rewrite::parse_rule("Foo=>Relu"), doctest::Contains("op 'Foo' at position 1"), pattern_error);
+    CHECK_THROWS_WITH_AS((void)rewrite::parse_rule("HardSwish"), doctest::Contains("expected 'PATTERN => REPLACEMENT'"), pattern_error);
+    // Names outside the catalogue are ops a model may carry as opaque nodes: accepted in patterns.
+    CHECK(rewrite::parse_rule("Foo=>Relu").pattern_text == "Foo");
     CHECK_THROWS_WITH_AS((void)rewrite::parse_rule("Relu=>Bar"), doctest::Contains("replacement op 'Bar'"), pattern_error);
-    CHECK_THROWS_WITH_AS((void)rewrite::parse_rule("Relu=>Conv"), doctest::Contains("only single-input ops"), pattern_error);
+    CHECK_THROWS_WITH_AS((void)rewrite::parse_rule("Relu=>Conv"), doctest::Contains("needs more than one input"), pattern_error);
     rewrite::dictionary d;
     d.add(rules::silu_to_relu());
     CHECK_THROWS_AS(d.add(rules::silu_to_relu()), error);

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <queue>
@@ -39,7 +40,7 @@ struct Value {
     ValueKind kind = ValueKind::node_output;
     NodeId producer;            ///< valid for node outputs
     std::uint32_t slot = 0;     ///< output index in the producer
-    std::shared_ptr<const Tensor> data; ///< set for constants; shared so graph copies do not copy weights
+    std::shared_ptr<const Tensor> data; ///< constants: the value; inputs: the default (or null); shared, not copied with the graph
     std::vector<Use> uses;
     bool alive = true;
 
@@ -91,6 +92,10 @@ public:
     std::string name;
     std::int64_t opset = 17;                 ///< default-domain opset the graph was built for
     std::string producer_name = "model-surgery"; ///< ONNX producer_name kept across a round trip
+    /// Opsets imported for other domains (vendor ops), kept across a round trip.
+    std::vector<std::pair<std::string, std::int64_t>> domain_opsets;
+    /// The model's metadata_props, kept across a round trip.
+    std::vector<std::pair<std::string, std::string>> metadata;
 
     // ---- construction ----------------------------------------------------------------------
 
@@ -159,6 +164,26 @@ public:
         ++alive_nodes_;
         invalidate();
         return id;
+    }
+
+    /// Gives graph input `v` a default value (ONNX: an initializer of the same name), used when a
+    /// run does not provide the input. The value stays an input: rules do not treat it as constant.
+    void set_default(ValueId v, std::shared_ptr<const Tensor> t) {
+        check_value(v, "set_default");
+        if (!values_[v.index()].is_input()) throw error("ir::Graph::set_default: '" + label(v) + "' is not a graph input");
+        values_[v.index()].data = std::move(t);
+    }
+
+    /// Removes value `v`, a graph input or constant that nothing reads and that is not a graph output.
+    void erase_value(ValueId v) {
+        check_value(v, "erase_value");
+        Value& val = values_[v.index()];
+        if (val.kind == ValueKind::node_output) throw error("ir::Graph::erase_value: '" + label(v) + "' is a node output (erase its node)");
+        if (!val.uses.empty() || is_output(v)) throw error("ir::Graph::erase_value: '" + label(v) + "' is still read");
+        if (val.is_input()) inputs_.erase(std::find(inputs_.begin(), inputs_.end(), v));
+        val.alive = false;
+        val.data.reset();
+        invalidate();
     }
 
     /// Marks `v` as a graph output (a value may be listed once).
@@ -230,11 +255,18 @@ public:
             if (nodes_[i].alive && nodes_[i].name == node_name) return NodeId{i};
         return std::nullopt;
     }
-    /// Number of live nodes of each op kind.
+    /// Number of live nodes of each op kind (all opaque ops count under `opaque_kind`).
     [[nodiscard]] std::array<std::size_t, op_count> op_histogram() const {
         std::array<std::size_t, op_count> h{};
         for (const Node& n : nodes_)
             if (n.alive) ++h[n.kind()];
+        return h;
+    }
+    /// Number of live nodes of each op, by qualified name (`qualified_name_of`), opaque ops included.
+    [[nodiscard]] std::map<std::string, std::size_t> op_counts() const {
+        std::map<std::string, std::size_t> h;
+        for (const Node& n : nodes_)
+            if (n.alive) ++h[qualified_name_of(n.op)];
         return h;
     }
 

@@ -20,8 +20,10 @@ using Shape = std::vector<std::int64_t>;
 using Ints = std::vector<std::int64_t>;
 using Floats = std::vector<float>;
 
-/// Element types the IR understands. Others are rejected at import with a clear error.
-enum class DType : std::uint8_t { undefined, f32, i64, i32, boolean };
+/// Element types. Tensors hold data of the computing types (float32, and int64, int32 and bool,
+/// stored as int64); values of the other ONNX types (as outputs of ops outside the catalogue) are
+/// carried with their type but no data.
+enum class DType : std::uint8_t { undefined, f32, i64, i32, boolean, f16, f64, bf16, i8, u8, i16, u16, u32, u64, string, c64, c128 };
 
 [[nodiscard]] constexpr std::string_view to_string(DType t) noexcept {
     switch (t) {
@@ -29,9 +31,26 @@ enum class DType : std::uint8_t { undefined, f32, i64, i32, boolean };
     case DType::i64: return "int64";
     case DType::i32: return "int32";
     case DType::boolean: return "bool";
+    case DType::f16: return "float16";
+    case DType::f64: return "float64";
+    case DType::bf16: return "bfloat16";
+    case DType::i8: return "int8";
+    case DType::u8: return "uint8";
+    case DType::i16: return "int16";
+    case DType::u16: return "uint16";
+    case DType::u32: return "uint32";
+    case DType::u64: return "uint64";
+    case DType::string: return "string";
+    case DType::c64: return "complex64";
+    case DType::c128: return "complex128";
     case DType::undefined: break;
     }
     return "undefined";
+}
+
+/// Whether tensors of type `t` hold data in the IR (float32 in `Tensor::f`; int64, int32, bool in `Tensor::i`).
+[[nodiscard]] constexpr bool has_storage(DType t) noexcept {
+    return t == DType::f32 || t == DType::i64 || t == DType::i32 || t == DType::boolean;
 }
 
 /// True when every dimension is known.

@@ -15,10 +15,14 @@
 #include <utility>
 #include <vector>
 
+#include <onnx/defs/schema.h>
+#include <onnx/shape_inference/implementation.h>
+
 #include "surgery/error.hpp"
 #include "surgery/ir/graph.hpp"
 #include "surgery/ir/ops.hpp"
 #include "surgery/ir/shape_inference.hpp"
+
 #include "surgery/onnx/detail/attributes.hpp"
 #include "surgery/onnx/detail/proto.hpp"
 #include "surgery/onnx/tensor.hpp"
@@ -26,16 +30,6 @@
 namespace surgery::onnx {
 
 namespace detail {
-
-/// Opset that introduced an op of the catalogue, where later than opset 1.
-[[nodiscard]] constexpr std::int64_t since_opset(std::string_view op) noexcept {
-    if (op == "Erf") return 9;
-    if (op == "Resize") return 10;
-    if (op == "HardSwish") return 14;
-    if (op == "LayerNormalization") return 17;
-    if (op == "Gelu") return 20;
-    return 1;
-}
 
 /// An element type and (possibly partial) shape declared by a ValueInfoProto.
 struct declared_type {
@@ -53,10 +47,25 @@ struct declared_type {
     return true;
 }
 
+} // namespace detail
+
+/// Options of `load` and `from_model_proto`.
+struct load_options {
+    /// Graph inputs that also have an initializer become constants (their value frozen). By
+    /// default they stay inputs, with the initializer as their default value, so the model's
+    /// interface is unchanged.
+    bool freeze_inputs = false;
+    /// Run ONNX's shape inference first when the model has ops outside the catalogue, so that
+    /// their outputs get shapes even where the model declares none.
+    bool onnx_shape_inference = true;
+};
+
+namespace detail {
+
 /// Turns one ModelProto into an ir::Graph; every error names the node (name and index) or value.
 class model_reader {
 public:
-    explicit model_reader(const pb::ModelProto& m) : m_(m) {}
+    explicit model_reader(const pb::ModelProto& m, load_options options = {}) : m_(m), options_(options) {}
 
     ir::Graph run() {
         if (!m_.has_graph()) throw io_error("the model has no graph");
@@ -65,6 +74,9 @@ public:
         g_.name = gp.name();
         g_.producer_name = m_.producer_name();
         g_.opset = std::max(opset_, std::int64_t{11}); // older forms are converted to opset-11 ones below
+        for (const auto& os : m_.opset_import())
+            if (!os.domain().empty() && os.domain() != "ai.onnx") g_.domain_opsets.emplace_back(os.domain(), os.version());
+        for (const auto& kv : m_.metadata_props()) g_.metadata.emplace_back(kv.key(), kv.value());
         if (gp.sparse_initializer_size() > 0) throw io_error("sparse initializers are not supported");
 
         const std::unordered_set<std::string> placeholders = empty_placeholders(gp);
@@ -82,14 +94,22 @@ public:
         for (const auto& vi : gp.input()) {
             if (vi.name().empty()) throw io_error("a graph input has no name");
             if (values_.count(vi.name())) {
-                // Also an initializer: a constant for us. Its declared shape must match the data.
+                // Also an initializer: a constant when freezing, else an input whose default is the initializer.
                 const declared_type d = declared("graph input '" + vi.name() + "'", vi, true);
-                const ir::Value& v = g_.value(values_.at(vi.name()));
+                const ir::ValueId cv = values_.at(vi.name());
+                const ir::Value& v = g_.value(cv);
                 if (d.shape && v.shape) {
                     ir::Shape s = *v.shape;
                     if (!merge_shapes(s, *d.shape))
                         throw io_error("graph input '" + vi.name() + "' is declared " + ir::to_string(*d.shape) + " but its initializer is " +
                                        ir::to_string(*v.shape));
+                }
+                if (!options_.freeze_inputs) {
+                    std::shared_ptr<const ir::Tensor> data = v.data;
+                    const ir::ValueId id = g_.add_input(vi.name(), d.shape.value_or(data->shape), data->dtype);
+                    g_.set_default(id, std::move(data));
+                    g_.erase_value(cv);
+                    values_[vi.name()] = id;
                 }
                 continue;
             }
@@ -191,6 +211,7 @@ private:
 
     void define(const std::string& name, ir::ValueId id, const char* kind) {
         if (!values_.emplace(name, id).second) throw io_error(std::string(kind) + " '" + name + "' is defined twice");
+        journal_.push_back(name);
     }
 
     /// Node indices in topological order (file order when the file is already sorted, as ONNX requires;
@@ -250,18 +271,16 @@ private:
     }
 
     /// Attributes of older opsets that the converters below handle instead of the generic table.
-    [[nodiscard]] bool legacy_attribute(std::string_view op, std::string_view a) const {
-        const bool binary = op == "Add" || op == "Sub" || op == "Mul" || op == "Div" || op == "Pow";
+    [[nodiscard]] bool legacy_attribute(const ir::Op& op, std::string_view type, std::string_view a) const {
+        for (const ir::legacy_input& li : ir::legacy_inputs_of(op))
+            if (li.attribute == a && opset_ < li.before) return true;
+        const bool binary = type == "Add" || type == "Sub" || type == "Mul" || type == "Div" || type == "Pow";
         if (a == "consumed_inputs" && opset_ < 7) return true;
-        if (op == "BatchNormalization" && ((a == "is_test" && opset_ < 7) || (a == "spatial" && opset_ < 9))) return true;
-        if (op == "Dropout" && a == "is_test" && opset_ < 7) return true;
+        if (type == "BatchNormalization" && ((a == "is_test" && opset_ < 7) || (a == "spatial" && opset_ < 9))) return true;
+        if (type == "Dropout" && a == "is_test" && opset_ < 7) return true;
         if (binary && (a == "broadcast" || a == "axis") && opset_ < 7) return true;
-        if (op == "Gemm" && a == "broadcast" && opset_ < 7) return true;
-        if (op == "Clip" && (a == "min" || a == "max") && opset_ < 11) return true;
-        if (op == "Slice" && (a == "starts" || a == "ends" || a == "axes") && opset_ < 10) return true;
-        if ((op == "Squeeze" || op == "Unsqueeze") && a == "axes" && opset_ < 13) return true;
-        if (op == "Reshape" && a == "shape" && opset_ < 5) return true;
-        if (op == "Resize" && (a == "antialias" || a == "keep_aspect_ratio_policy" || a == "axes") && opset_ >= 18) return true;
+        if (type == "Gemm" && a == "broadcast" && opset_ < 7) return true;
+        if (type == "Resize" && (a == "antialias" || a == "keep_aspect_ratio_policy" || a == "axes") && opset_ >= 18) return true;
         return false;
     }
 
@@ -275,37 +294,57 @@ private:
     ir::ValueId new_constant(const std::string& base, ir::Tensor t) {
         std::string name = fresh_name(base);
         ir::ValueId id = g_.add_constant(name, std::move(t));
+        journal_.push_back(name);
         values_.emplace(std::move(name), id);
         return id;
     }
 
     static ir::Ints ints_of(const pb::AttributeProto& a) { return ir::Ints(a.ints().begin(), a.ints().end()); }
 
+    /// A form of a catalogue op that the IR does not represent: the node is carried as opaque.
+    struct unsupported_form {
+        std::string why;
+    };
+
     void read_node(const pb::NodeProto& n, std::size_t index) {
         const std::string what = node_label(n, index);
         const std::string& type = n.op_type();
-        if (!n.domain().empty() && n.domain() != "ai.onnx")
-            throw io_error(what + ": op '" + type + "' of domain '" + n.domain() +
-                           "' is not supported (model-surgery reads the default ONNX domain only)");
-        if (type == "Constant") return fold_constant(n, what);
-        const auto kind = ir::kind_from_name(type);
-        if (!kind) throw io_error(what + ": op '" + type + "' is not supported by model-surgery");
-        if (opset_ < since_opset(type))
-            throw io_error(what + ": op '" + type + "' needs opset " + std::to_string(since_opset(type)) + " or later, but the model imports opset " +
-                           std::to_string(opset_));
-        if (type == "Resize" && opset_ < 11)
-            throw io_error(what + ": op 'Resize' before opset 11 (the scales-only form) is not supported");
+        const std::string domain = n.domain() == "ai.onnx" ? std::string{} : n.domain();
+        if (type.empty()) throw io_error(what + ": the node has no op_type");
+        if (domain.empty() && type == "Constant") return fold_constant(n, what);
+        const auto kind = ir::kind_from_name(type, domain);
+        if (!kind) return read_opaque(n, what, domain);
         const std::string op_what = what + ": op '" + type + "'";
+        if (domain.empty() && opset_ < ir::since_of(*kind))
+            throw io_error(op_what + " exists from opset " + std::to_string(ir::since_of(*kind)) + " on, but the model imports opset " +
+                           std::to_string(opset_));
+        const ir::Checkpoint cp = g_.checkpoint();
+        journal_.clear();
+        try {
+            read_catalogue_node(n, *kind, op_what);
+        } catch (const unsupported_form& u) {
+            // Undo what the attempt added (helper constants), then carry the node unchanged.
+            g_.rollback(cp);
+            for (const std::string& name : journal_) values_.erase(name);
+            opaque_reasons_.push_back(op_what + ": " + u.why);
+            read_opaque(n, what, domain);
+        }
+    }
 
-        ir::Op op = ir::make_op(*kind);
+    void read_catalogue_node(const pb::NodeProto& n, ir::OpKind kind, const std::string& op_what) {
+        const std::string& type = n.op_type();
+        ir::Op op = ir::make_op(kind);
         // Defaults that older opsets define differently from the IR (the IR holds the newest form).
-        if (auto* s = std::get_if<ir::ops::Softmax>(&op); s && opset_ < 13) s->axis = 1;
+        if (auto* sm = std::get_if<ir::ops::Softmax>(&op); sm && opset_ < 13) sm->axis = 1;
+        if (auto* ls = std::get_if<ir::ops::LogSoftmax>(&op); ls && opset_ < 13) ls->axis = 1;
         if (auto* c = std::get_if<ir::ops::Concat>(&op); c && opset_ < 4) c->axis = 1;
+        if (type == "Resize" && opset_ < 11) throw unsupported_form{"the opset-10 Resize (scales only) is not in the IR"};
 
+        std::unordered_set<std::string> seen_attrs;
         for (const auto& a : n.attribute()) {
-            if (legacy_attribute(type, a.name())) continue;
-            if (!read_attribute(op, a, op_what))
-                throw io_error(op_what + " has attribute '" + a.name() + "', which model-surgery does not know for this op");
+            if (!seen_attrs.insert(a.name()).second) throw io_error(op_what + " has attribute '" + a.name() + "' twice");
+            if (legacy_attribute(op, type, a.name())) continue;
+            if (!read_attribute(op, a, op_what)) throw unsupported_form{"attribute '" + a.name() + "' is not one the IR knows for this op"};
         }
 
         std::vector<ir::ValueId> inputs;
@@ -321,23 +360,96 @@ private:
         std::vector<std::string> outputs(n.output().begin(), n.output().end());
         while (!outputs.empty() && outputs.back().empty()) outputs.pop_back();
 
-        convert_legacy(n, inputs, op_what);
+        convert_legacy(n, op, inputs, op_what);
         while (!inputs.empty() && !inputs.back()) inputs.pop_back();
 
-        // BatchNormalization before opset 14 has up to 5 outputs (running and saved statistics, for
-        // training); they are dropped when nothing reads them.
-        if (std::holds_alternative<ir::ops::BatchNormalization>(op) && opset_ < 14) {
-            while (outputs.size() > 1 && (outputs.back().empty() || !consumed_.count(outputs.back()))) outputs.pop_back();
-            if (outputs.size() > 1) throw io_error(op_what + ": the training-mode outputs (mean, variance) are used, which is not supported");
+        if (std::holds_alternative<ir::ops::BatchNormalization>(op) && opset_ < 14 && outputs.size() > 1) {
+            // Before opset 14 the number of outputs selects training mode (batch statistics).
+            throw unsupported_form{"the training form (statistics outputs) of opset " + std::to_string(opset_) + " is not in the IR"};
         }
         check_arity(op, inputs.size(), outputs.size(), op_what);
         if (auto* sp = std::get_if<ir::ops::Split>(&op); sp && sp->num_outputs == static_cast<std::int64_t>(outputs.size()))
             sp->num_outputs = 0; // opset 18 spells out what the output count says; the IR leaves it implicit
 
         if (auto* sm = std::get_if<ir::ops::Softmax>(&op); sm && opset_ < 13) {
-            if (legacy_softmax(n, *sm, inputs[0], outputs.at(0), op_what)) return;
+            if (legacy_softmax(n, op, sm->axis, inputs[0], outputs.at(0), op_what)) return;
+        }
+        if (auto* ls = std::get_if<ir::ops::LogSoftmax>(&op); ls && opset_ < 13) {
+            if (legacy_softmax(n, op, ls->axis, inputs[0], outputs.at(0), op_what)) return;
         }
         add(std::move(op), std::move(inputs), outputs, n.name(), op_what);
+    }
+
+    /// A node of an op outside the catalogue (or of a form the IR does not hold): its op_type,
+    /// domain and attributes kept exactly; its output shapes from the model's declarations.
+    void read_opaque(const pb::NodeProto& n, const std::string& what, const std::string& domain) {
+        const std::string op_what = what + ": op '" + (domain.empty() ? n.op_type() : domain + "::" + n.op_type()) + "'";
+        ir::ops::Opaque op;
+        op.op_type = n.op_type();
+        op.op_domain = domain;
+        std::unordered_set<std::string> seen_attrs;
+        for (const auto& a : n.attribute()) {
+            if (!seen_attrs.insert(a.name()).second) throw io_error(op_what + " has attribute '" + a.name() + "' twice");
+            ir::ops::opaque_attribute oa;
+            oa.name = a.name();
+            oa.type = effective_type(a, pb::AttributeProto_AttributeType_UNDEFINED);
+            if (!a.SerializeToString(&oa.encoded)) throw io_error(op_what + ": attribute '" + a.name() + "' cannot be serialized");
+            switch (oa.type) {
+            case pb::AttributeProto_AttributeType_INT: oa.i = a.i(); break;
+            case pb::AttributeProto_AttributeType_FLOAT: oa.f = a.f(); break;
+            case pb::AttributeProto_AttributeType_STRING: oa.s = a.s(); break;
+            case pb::AttributeProto_AttributeType_INTS: oa.ints.assign(a.ints().begin(), a.ints().end()); break;
+            case pb::AttributeProto_AttributeType_FLOATS: oa.floats.assign(a.floats().begin(), a.floats().end()); break;
+            default: break;
+            }
+            op.attrs.push_back(std::move(oa));
+        }
+        std::vector<ir::ValueId> inputs;
+        for (const auto& in : n.input()) {
+            if (in.empty()) {
+                inputs.push_back(ir::ValueId::none());
+                continue;
+            }
+            auto it = values_.find(in);
+            if (it == values_.end()) throw io_error(op_what + " reads '" + in + "', which is not defined");
+            inputs.push_back(it->second);
+        }
+        // Values its subgraphs read from this graph stay alive through implicit uses.
+        for (const std::string& name : outer_references(n)) {
+            auto it = values_.find(name);
+            if (it == values_.end()) continue; // defined further out, or an error ONNX's checker reports
+            inputs.push_back(it->second);
+            ++op.implicit_inputs;
+        }
+        std::vector<std::string> outputs(n.output().begin(), n.output().end());
+        add(std::move(op), std::move(inputs), outputs, n.name(), op_what);
+    }
+
+    /// Names read by the subgraphs of `n` (If/Loop/Scan bodies, at any depth) that they do not define.
+    static std::vector<std::string> outer_references(const pb::NodeProto& n) {
+        std::vector<std::string> out;
+        std::unordered_set<std::string> seen;
+        std::vector<std::pair<const pb::GraphProto*, std::unordered_set<std::string>>> work;
+        auto push_graphs = [&](const pb::NodeProto& node, const std::unordered_set<std::string>& scope) {
+            for (const auto& a : node.attribute()) {
+                if (a.has_g()) work.emplace_back(&a.g(), scope);
+                for (const auto& g : a.graphs()) work.emplace_back(&g, scope);
+            }
+        };
+        push_graphs(n, {});
+        while (!work.empty()) {
+            auto [g, scope] = std::move(work.back());
+            work.pop_back();
+            for (const auto& vi : g->input()) scope.insert(vi.name());
+            for (const auto& t : g->initializer()) scope.insert(t.name());
+            for (const auto& node : g->node()) {
+                for (const auto& in : node.input())
+                    if (!in.empty() && !scope.count(in) && seen.insert(in).second) out.push_back(in);
+                push_graphs(node, scope);
+                for (const auto& o : node.output()) scope.insert(o);
+            }
+        }
+        return out;
     }
 
     static void check_arity(const ir::Op& op, std::size_t ins, std::size_t outs, const std::string& op_what) {
@@ -352,10 +464,12 @@ private:
             throw io_error(op_what + " produces " + range(ar.min_outputs, ar.max_outputs) + " outputs, got " + std::to_string(outs));
     }
 
-    /// Adds a node, names its outputs, infers their shapes and merges the declared ones.
+    /// Adds a node, names its outputs, sets the declared shapes and types, infers its shapes and
+    /// checks them against the declared ones.
     void add(ir::Op op, std::vector<ir::ValueId> inputs, const std::vector<std::string>& outputs, const std::string& node_name,
              const std::string& op_what) {
         const std::size_t arity_inputs = inputs.size();
+        const bool opaque = std::holds_alternative<ir::ops::Opaque>(op);
         for (std::size_t s = 0; s < arity_inputs; ++s)
             if (!inputs[s] && s < ir::arity_of(op).min_inputs) throw io_error(op_what + ": required input " + std::to_string(s) + " is empty");
         ir::NodeId id;
@@ -368,7 +482,14 @@ private:
         for (std::size_t o = 0; o < outputs.size(); ++o) {
             g_.set_value_name(nd.outputs[o], outputs[o]);
             if (!outputs[o].empty()) define(outputs[o], nd.outputs[o], "value");
+            if (opaque) { // what the model says is all there is
+                auto d = declared_.find(outputs[o]);
+                const bool has = !outputs[o].empty() && d != declared_.end();
+                g_.set_shape(nd.outputs[o], has ? d->second.shape : std::nullopt);
+                g_.set_dtype(nd.outputs[o], has ? d->second.dtype : ir::DType::undefined);
+            }
         }
+        if (opaque) return;
         ir::inferred_outputs r;
         try {
             r = ir::infer_node(g_, id);
@@ -423,44 +544,42 @@ private:
 
     // ---- conversions of older opsets to the IR's forms ------------------------------------
 
-    void convert_legacy(const pb::NodeProto& n, std::vector<ir::ValueId>& inputs, const std::string& op_what) {
+    void convert_legacy(const pb::NodeProto& n, const ir::Op& op, std::vector<ir::ValueId>& inputs, const std::string& op_what) {
         const std::string& type = n.op_type();
         const std::string base = (n.name().empty() ? type : n.name()) + "/";
-        auto pad_inputs = [&](std::size_t k) {
-            if (inputs.size() < k) inputs.resize(k, ir::ValueId::none());
-        };
-        if (opset_ < 11 && type == "Clip") {
-            pad_inputs(1);
-            inputs.resize(1);
-            const pb::AttributeProto* lo = find_attr(n, "min");
-            const pb::AttributeProto* hi = find_attr(n, "max");
-            inputs.push_back(lo ? new_constant(base + "min", ir::Tensor::scalar(lo->f())) : ir::ValueId::none());
-            inputs.push_back(hi ? new_constant(base + "max", ir::Tensor::scalar(hi->f())) : ir::ValueId::none());
-        } else if (opset_ < 10 && type == "Slice") {
-            const pb::AttributeProto* s = find_attr(n, "starts");
-            const pb::AttributeProto* e = find_attr(n, "ends");
-            const pb::AttributeProto* ax = find_attr(n, "axes");
-            if (!s || !e) throw io_error(op_what + " (opset < 10) needs the 'starts' and 'ends' attributes");
-            pad_inputs(1);
-            inputs.resize(1);
-            inputs.push_back(new_constant(base + "starts", ir::Tensor::vector(ints_of(*s))));
-            inputs.push_back(new_constant(base + "ends", ir::Tensor::vector(ints_of(*e))));
-            if (ax) inputs.push_back(new_constant(base + "axes", ir::Tensor::vector(ints_of(*ax))));
-        } else if (opset_ < 13 && (type == "Squeeze" || type == "Unsqueeze")) {
-            if (const pb::AttributeProto* ax = find_attr(n, "axes")) {
-                pad_inputs(1);
-                inputs.resize(1);
-                inputs.push_back(new_constant(base + "axes", ir::Tensor::vector(ints_of(*ax))));
+        // Inputs that older opsets took as attributes (the op's own table).
+        for (const ir::legacy_input& li : ir::legacy_inputs_of(op)) {
+            if (opset_ >= li.before) continue;
+            const pb::AttributeProto* a = find_attr(n, li.attribute);
+            if (inputs.size() <= li.slot) inputs.resize(li.slot + 1, ir::ValueId::none());
+            if (!a) continue;
+            if (inputs[li.slot]) throw io_error(op_what + ": '" + std::string(li.attribute) + "' is given both as attribute and as input");
+            const std::string attr_name(li.attribute);
+            if (li.kind == ir::legacy_kind::ints) {
+                if (effective_type(*a, pb::AttributeProto_AttributeType_INTS) != pb::AttributeProto_AttributeType_INTS)
+                    throw io_error(op_what + ": attribute '" + attr_name + "' must be ints");
+                inputs[li.slot] = new_constant(base + attr_name, ir::Tensor::vector(ints_of(*a)));
+            } else {
+                if (effective_type(*a, pb::AttributeProto_AttributeType_FLOAT) != pb::AttributeProto_AttributeType_FLOAT)
+                    throw io_error(op_what + ": attribute '" + attr_name + "' must be a float");
+                inputs[li.slot] = new_constant(base + attr_name, ir::Tensor::scalar(a->f()));
             }
-        } else if (opset_ < 5 && type == "Reshape") {
-            if (const pb::AttributeProto* sh = find_attr(n, "shape")) {
-                pad_inputs(1);
-                inputs.resize(1);
-                inputs.push_back(new_constant(base + "shape", ir::Tensor::vector(ints_of(*sh))));
-            }
-        } else if (opset_ < 9 && type == "BatchNormalization") {
+        }
+        if (opset_ < 10 && type == "Slice" && (!find_attr(n, "starts") || !find_attr(n, "ends")))
+            throw io_error(op_what + " (opset < 10) needs the 'starts' and 'ends' attributes");
+        if (opset_ < 9 && type == "BatchNormalization") {
             if (const pb::AttributeProto* sp = find_attr(n, "spatial"); sp && sp->i() == 0)
-                throw io_error(op_what + ": spatial = 0 (per-activation statistics) is not supported");
+                throw unsupported_form{"spatial = 0 (per-activation statistics) is not in the IR"};
+        }
+        if (opset_ < 7 && type == "PRelu" && inputs.size() == 2 && inputs[0] && inputs[1]) {
+            // Before opset 7 a 1-D slope of the channel count applies per channel (axis 1).
+            const std::optional<ir::Shape> xs = g_.value(inputs[0]).shape;
+            const ir::Tensor* slope = g_.constant(inputs[1]);
+            if (xs && xs->size() > 2 && slope && slope->shape.size() == 1 && slope->shape[0] == (*xs)[1] && slope->shape[0] > 1) {
+                ir::Tensor t = *slope;
+                t.shape.resize(xs->size() - 1, 1);
+                inputs[1] = new_constant(base + "slope", std::move(t));
+            }
         } else if (opset_ < 7 && (type == "Add" || type == "Sub" || type == "Mul" || type == "Div" || type == "Pow")) {
             legacy_broadcast(n, inputs, base, op_what);
         } else if (opset_ >= 18 && type == "Resize") {
@@ -468,7 +587,7 @@ private:
             const pb::AttributeProto* kp = find_attr(n, "keep_aspect_ratio_policy");
             const pb::AttributeProto* ax = find_attr(n, "axes");
             if ((aa && aa->i() != 0) || (kp && kp->s() != "stretch") || (ax && ax->ints_size() > 0))
-                throw io_error(op_what + ": antialias, axes and keep_aspect_ratio_policy other than their defaults are not supported");
+                throw unsupported_form{"antialias, axes and keep_aspect_ratio_policy other than their defaults are not in the IR"};
         }
         if (type == "Resize") {
             // Empty roi/scales (e.g. from a folded Constant node) also mean "not given".
@@ -497,28 +616,29 @@ private:
         inputs[1] = new_constant(base + "broadcast", std::move(b));
     }
 
-    /// Softmax before opset 13 flattens the input to 2-D at `axis`. Equal to the IR's (opset 13)
-    /// Softmax when `axis` is the last one; otherwise written as Flatten -> Softmax -> Reshape.
+    /// Softmax and LogSoftmax before opset 13 flatten the input to 2-D at `axis`. Equal to the IR's
+    /// (opset 13) form when `axis` is the last one; otherwise written as Flatten -> op -> Reshape.
     /// Returns true when it added the nodes itself.
-    bool legacy_softmax(const pb::NodeProto& n, ir::ops::Softmax& sm, ir::ValueId x, const std::string& out, const std::string& op_what) {
+    bool legacy_softmax(const pb::NodeProto& n, const ir::Op& op, std::int64_t axis_attr, ir::ValueId x, const std::string& out,
+                        const std::string& op_what) {
         const std::optional<ir::Shape> xs = g_.value(x).shape; // a copy: adding nodes below moves the graph's values
-        if (!xs) throw io_error(op_what + " (opset < 13) needs the input's rank to convert its 2-D semantics");
+        if (!xs) throw unsupported_form{"the 2-D semantics of opset < 13 need the input's rank"};
         const auto r = static_cast<std::int64_t>(xs->size());
-        const std::int64_t axis = sm.axis < 0 ? sm.axis + r : sm.axis;
-        if (axis < 0 || axis >= r) throw io_error(op_what + ": axis " + std::to_string(sm.axis) + " is out of range for rank " + std::to_string(r));
+        const std::int64_t axis = axis_attr < 0 ? axis_attr + r : axis_attr;
+        if (axis < 0 || axis >= r) throw io_error(op_what + ": axis " + std::to_string(axis_attr) + " is out of range for rank " + std::to_string(r));
         if (axis == r - 1) return false;
-        if (!ir::is_static(*xs))
-            throw io_error(op_what + " (opset < 13) over axis " + std::to_string(sm.axis) + " of a tensor of unknown shape " + ir::to_string(*xs) +
-                           " cannot be converted");
-        const std::string base = n.name().empty() ? "softmax" : n.name();
+        if (!ir::is_static(*xs)) throw unsupported_form{"the 2-D semantics of opset < 13 over an inner axis need a static input shape"};
+        const std::string base = n.name().empty() ? std::string(ir::name_of(op)) : n.name();
         ir::ops::Flatten fl;
         fl.axis = axis;
         const std::string flat = fresh_name(base + "/flatten");
         add(fl, {x}, {flat}, base + "/flatten", op_what);
-        ir::ops::Softmax s2;
-        s2.axis = 1;
-        const std::string soft = fresh_name(base + "/softmax2d");
-        add(s2, {values_.at(flat)}, {soft}, n.name(), op_what);
+        ir::Op two_d = op;
+        std::visit([](auto& o) {
+            if constexpr (requires { o.axis; }) o.axis = 1;
+        }, two_d);
+        const std::string soft = fresh_name(base + "/2d");
+        add(two_d, {values_.at(flat)}, {soft}, n.name(), op_what);
         const ir::ValueId shape = new_constant(base + "/shape", ir::Tensor::vector(*xs));
         add(ir::ops::Reshape{}, {values_.at(soft), shape}, {out}, base + "/reshape", op_what);
         return true;
@@ -531,7 +651,20 @@ private:
     std::unordered_set<std::string> consumed_;
     std::unordered_set<std::string> placeholders_;
     std::unordered_map<std::string, declared_type> declared_;
+    load_options options_;
+    std::vector<std::string> journal_;        ///< names defined while reading the current node
+    std::vector<std::string> opaque_reasons_; ///< catalogue ops carried as opaque, and why
 };
+
+/// Whether a node of `g` (top level) is outside the catalogue, so that ONNX's shape inference is
+/// worth running to give its outputs shapes.
+[[nodiscard]] inline bool has_foreign_nodes(const pb::GraphProto& g) {
+    for (const auto& n : g.node()) {
+        const std::string_view d = n.domain() == "ai.onnx" ? std::string_view{} : std::string_view(n.domain());
+        if (!(d.empty() && n.op_type() == "Constant") && !ir::kind_from_name(n.op_type(), d)) return true;
+    }
+    return false;
+}
 
 } // namespace detail
 
@@ -541,9 +674,21 @@ private:
 /// IR's, and shapes are inferred and checked against the declared ones. The graph's opset is the
 /// model's (at least 11: older models are converted to opset-11 forms).
 /// Throws `io_error` naming the node (name and index) and op for anything the IR cannot represent.
-[[nodiscard]] inline ir::Graph from_model_proto(const ::onnx::ModelProto& model) {
+[[nodiscard]] inline ir::Graph from_model_proto(const ::onnx::ModelProto& model, const load_options& options = {}) {
     try {
-        return detail::model_reader(model).run();
+        if (options.onnx_shape_inference && model.has_graph() && detail::has_foreign_nodes(model.graph())) {
+            // ONNX's own inference knows the standard ops the catalogue does not; what it cannot
+            // infer (vendor ops, errors in the model) is simply left to the model's declarations.
+            ::onnx::ModelProto copy = model;
+            try {
+                ::onnx::shape_inference::InferShapes(copy, ::onnx::OpSchemaRegistry::Instance(),
+                                                     ::onnx::ShapeInferenceOptions{false, 0, true});
+            } catch (const std::exception&) {
+                return detail::model_reader(model, options).run();
+            }
+            return detail::model_reader(copy, options).run();
+        }
+        return detail::model_reader(model, options).run();
     } catch (const io_error&) {
         throw;
     } catch (const surgery::error& e) { // e.g. a graph_error of the IR: still a problem of the file
@@ -552,11 +697,11 @@ private:
 }
 
 /// Reads an ONNX file. Errors are `io_error`s whose message starts with the file name.
-[[nodiscard]] inline ir::Graph load(const std::filesystem::path& path) {
+[[nodiscard]] inline ir::Graph load(const std::filesystem::path& path, const load_options& options = {}) {
     ::onnx::ModelProto model;
     detail::parse(model, detail::read_file(path), detail::quoted(path));
     try {
-        return from_model_proto(model);
+        return from_model_proto(model, options);
     } catch (const io_error& e) {
         throw io_error(detail::quoted(path) + ": " + e.what());
     }

@@ -73,7 +73,7 @@ void append_le(std::string& raw, const T& v) {
     }
     if (t.has_segment()) throw io_error(what + ": segmented tensors are not supported");
     const ir::DType dt = detail::to_dtype(t.data_type());
-    if (dt == ir::DType::undefined)
+    if (!ir::has_storage(dt))
         throw io_error(what + ": element type " + std::string(detail::elem_type_name(t.data_type())) +
                        " is not supported (model-surgery handles float32, int64, int32 and bool)");
     ir::Tensor out;
@@ -127,7 +127,7 @@ void append_le(std::string& raw, const T& v) {
             for (std::int32_t v : t.int32_data()) out.i.push_back(v != 0 ? 1 : 0);
         }
         break;
-    case ir::DType::undefined: break;
+    default: break;
     }
     return out;
 }
@@ -137,7 +137,7 @@ void append_le(std::string& raw, const T& v) {
     ::onnx::TensorProto p;
     p.set_name(name);
     p.set_data_type(detail::to_elem_type(t.dtype));
-    if (t.dtype == ir::DType::undefined) throw io_error("tensor '" + name + "': element type is undefined");
+    if (!ir::has_storage(t.dtype)) throw io_error("tensor '" + name + "': element type " + std::string(ir::to_string(t.dtype)) + " has no data in the IR");
     for (std::int64_t d : t.shape) p.add_dims(d);
     const auto n = static_cast<std::size_t>(t.size());
     const std::size_t have = t.dtype == ir::DType::f32 ? t.f.size() : t.i.size();
@@ -165,7 +165,7 @@ void append_le(std::string& raw, const T& v) {
         raw.reserve(n);
         for (std::int64_t v : t.i) raw.push_back(v != 0 ? char{1} : char{0});
         break;
-    case ir::DType::undefined: break;
+    default: break;
     }
     return p;
 }

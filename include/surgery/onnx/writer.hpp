@@ -44,6 +44,16 @@ public:
         auto* os = m.add_opset_import();
         os->set_domain("");
         os->set_version(opset_);
+        for (const auto& [domain, version] : g_.domain_opsets) {
+            auto* extra = m.add_opset_import();
+            extra->set_domain(domain);
+            extra->set_version(version);
+        }
+        for (const auto& [key, value] : g_.metadata) {
+            auto* kv = m.add_metadata_props();
+            kv->set_key(key);
+            kv->set_value(value);
+        }
         gp_ = m.mutable_graph();
         gp_->set_name(g_.name.empty() ? "graph" : g_.name);
 
@@ -64,9 +74,13 @@ public:
             if (val.alive && val.is_constant() && (read.count(names_.at(i)) || val.uses.empty()))
                 *gp_->add_initializer() = to_tensor_proto(*val.data, names_.at(i));
         }
+        // Inputs with a default value: an initializer of the same name (ONNX's form).
+        for (ir::ValueId v : g_.inputs())
+            if (const ir::Value& val = g_.value(v); val.data) *gp_->add_initializer() = to_tensor_proto(*val.data, names_.at(v.index()));
         for (ir::NodeId n : order)
             for (ir::ValueId v : g_.node(n).outputs)
-                if (!g_.is_output(v) && g_.value(v).shape) *gp_->add_value_info() = value_info(v);
+                if (!g_.is_output(v) && (g_.value(v).shape || g_.value(v).dtype != ir::DType::undefined) && !names_[v.index()].empty())
+                    *gp_->add_value_info() = value_info(v);
         return m;
     }
 
@@ -116,7 +130,7 @@ private:
         pb::ValueInfoProto vi;
         vi.set_name(names_.at(v.index()));
         auto* tt = vi.mutable_type()->mutable_tensor_type();
-        tt->set_elem_type(to_elem_type(val.dtype));
+        if (val.dtype != ir::DType::undefined) tt->set_elem_type(to_elem_type(val.dtype));
         if (val.shape) {
             auto* shape = tt->mutable_shape();
             for (std::int64_t d : *val.shape) {
@@ -176,11 +190,26 @@ private:
         return a;
     }
 
+    /// An opaque node, written as it was read: op_type, domain, attributes byte for byte.
+    void write_opaque(const ir::ops::Opaque& op, const ir::Node& nd, const std::string& what, std::vector<std::string> ins,
+                      std::vector<std::string> outs) {
+        ins.resize(ins.size() - std::min<std::size_t>(ins.size(), op.implicit_inputs)); // subgraph captures are not node inputs
+        pb::NodeProto& p = *gp_->add_node();
+        p.set_op_type(op.op_type);
+        if (!op.op_domain.empty()) p.set_domain(op.op_domain);
+        p.set_name(nd.name);
+        for (auto& x : ins) p.add_input(std::move(x));
+        for (auto& x : outs) p.add_output(std::move(x));
+        for (const auto& a : op.attrs)
+            if (!p.add_attribute()->ParseFromString(a.encoded))
+                throw io_error(what + ": attribute '" + a.name + "' does not decode (was the graph changed by hand?)");
+    }
+
     void write_node(ir::NodeId id) {
         const ir::Node& nd = g_.node(id);
         const std::string label = g_.label(id); // for messages and the names of helper values
         const std::string& name = nd.name;      // written as is: an unnamed node stays unnamed
-        const std::string what = "node '" + label + "': op '" + std::string(ir::name_of(nd.op)) + "'";
+        const std::string what = "node '" + label + "': op '" + ir::qualified_name_of(nd.op) + "'";
         const std::string at = " cannot be written at opset " + std::to_string(opset_);
         std::vector<std::string> ins, outs;
         for (std::size_t s = 0; s < nd.inputs.size(); ++s) {
@@ -190,82 +219,54 @@ private:
             ins.push_back(v ? names_[v.index()] : std::string{});
         }
         for (ir::ValueId v : nd.outputs) outs.push_back(names_.at(v.index()));
+        if (const auto* op = nd.as<ir::ops::Opaque>()) return write_opaque(*op, nd, what, std::move(ins), std::move(outs));
         std::vector<pb::AttributeProto> attrs = non_default_attributes(nd.op);
 
-        // Input `slot` as constant integers, or an error saying why the opset needs it constant.
-        auto const_ints = [&](std::size_t slot, const char* role) {
-            const ir::Tensor* t = slot < nd.inputs.size() ? g_.constant(nd.inputs[slot]) : nullptr;
-            if (!t) throw io_error(what + ": " + role + " must be a constant to be written as an attribute at opset " + std::to_string(opset_));
-            return t->as_ints();
-        };
         auto has_input = [&](std::size_t slot) { return slot < nd.inputs.size() && nd.inputs[slot]; };
-        auto drop_inputs_from = [&](std::size_t slot) {
-            if (ins.size() > slot) ins.resize(slot);
-        };
+        // Inputs that this opset takes as attributes (the op's own table).
+        std::size_t first_legacy = ins.size();
+        for (const ir::legacy_input& li : ir::legacy_inputs_of(nd.op)) {
+            if (opset_ >= li.before) continue;
+            first_legacy = std::min<std::size_t>(first_legacy, li.slot);
+            if (!has_input(li.slot)) continue;
+            const ir::Tensor* t = g_.constant(nd.inputs[li.slot]);
+            const std::string attr_name(li.attribute);
+            if (!t) throw io_error(what + ": " + attr_name + " (input " + std::to_string(li.slot) + ") must be a constant to be written as an attribute at opset " + std::to_string(opset_));
+            if (li.kind == ir::legacy_kind::ints) {
+                attrs.push_back(ints_attr(attr_name, t->as_ints()));
+            } else {
+                if (t->size() != 1) throw io_error(what + ": " + attr_name + " must be a scalar to be written as an attribute at opset " + std::to_string(opset_));
+                attrs.push_back(float_attr(attr_name, t->as_floats()[0]));
+            }
+        }
+        if (first_legacy < ins.size()) {
+            for (std::size_t s = first_legacy; s < nd.inputs.size(); ++s) {
+                bool legacy = false;
+                for (const ir::legacy_input& li : ir::legacy_inputs_of(nd.op)) legacy = legacy || (li.slot == s && opset_ < li.before);
+                if (legacy || !has_input(s)) continue;
+                // A later input that is not an attribute at this opset (Dropout's training_mode below 12).
+                const ir::Tensor* t = g_.constant(nd.inputs[s]);
+                if (!t || t->size() != 1 || t->as_ints()[0] != 0)
+                    throw io_error(what + ": input " + std::to_string(s) + at);
+            }
+            ins.resize(first_legacy);
+        }
 
         const std::string base = label + "/";
-        if (nd.is<ir::ops::Squeeze>() || nd.is<ir::ops::Unsqueeze>()) {
-            if (opset_ < 13 && has_input(1)) {
-                attrs.push_back(ints_attr("axes", const_ints(1, "axes")));
-                drop_inputs_from(1);
-            }
-        } else if (const auto* sp = nd.as<ir::ops::Split>()) {
-            if (opset_ >= 13 && !sp->split.empty()) {
-                erase_attr(attrs, "split");
-                if (!has_input(1)) {
-                    ins.resize(1);
-                    ins.push_back(add_initializer(base + "split", ir::Tensor::vector(sp->split)));
-                }
-            } else if (opset_ < 13 && has_input(1)) {
-                erase_attr(attrs, "split");
-                attrs.push_back(ints_attr("split", const_ints(1, "split")));
-                drop_inputs_from(1);
-            }
+        if (const auto* sp = nd.as<ir::ops::Split>()) {
             erase_attr(attrs, "num_outputs");
-            if (opset_ >= 18 && sp->split.empty() && !has_input(1))
-                attrs.push_back(int_attr("num_outputs", static_cast<std::int64_t>(nd.outputs.size())));
+            if (opset_ >= 18 && !has_input(1)) attrs.push_back(int_attr("num_outputs", static_cast<std::int64_t>(nd.outputs.size())));
+            (void)sp;
         } else if (const auto* rm = nd.as<ir::ops::ReduceMean>()) {
-            if (opset_ >= 18 && !rm->axes.empty()) {
-                erase_attr(attrs, "axes");
-                if (!has_input(1)) ins.push_back(add_initializer(base + "axes", ir::Tensor::vector(rm->axes)));
-            } else if (opset_ < 18) {
-                if (has_input(1)) {
-                    erase_attr(attrs, "axes");
-                    attrs.push_back(ints_attr("axes", const_ints(1, "axes")));
-                    drop_inputs_from(1);
-                }
-                if (rm->noop_with_empty_axes != 0) throw io_error(what + ": noop_with_empty_axes" + at + " (needs 18)");
-            }
-        } else if (const auto* dr = nd.as<ir::ops::Dropout>()) {
-            if (opset_ >= 12) {
-                erase_attr(attrs, "ratio");
-                if (dr->ratio != ir::ops::Dropout{}.ratio && !has_input(1)) {
-                    ins.resize(1);
-                    ins.push_back(add_initializer(base + "ratio", ir::Tensor::scalar(dr->ratio)));
-                }
-            } else {
-                erase_attr(attrs, "seed");
-                if (has_input(1)) {
-                    const ir::Tensor* t = g_.constant(nd.inputs[1]);
-                    if (!t || t->size() != 1) throw io_error(what + ": ratio must be a constant scalar" + at);
-                    erase_attr(attrs, "ratio");
-                    attrs.push_back(float_attr("ratio", t->as_floats()[0]));
-                }
-                if (has_input(2)) {
-                    const ir::Tensor* t = g_.constant(nd.inputs[2]);
-                    if (!t || t->size() != 1 || t->as_ints()[0] != 0) throw io_error(what + ": training_mode" + at);
-                }
-                drop_inputs_from(1);
-            }
-        } else if (const auto* sm = nd.as<ir::ops::Softmax>()) {
-            if (opset_ < 13) {
-                // Before opset 13 Softmax flattens to 2-D at `axis` (default 1): equal only over the last axis.
-                const auto& xs = g_.value(nd.inputs[0]).shape;
-                const bool last = sm->axis == -1 || (xs && sm->axis == static_cast<std::int64_t>(xs->size()) - 1);
-                if (!last) throw io_error(what + ": a Softmax over axis " + std::to_string(sm->axis) + " other than the last" + at + " (needs 13)");
-                erase_attr(attrs, "axis");
-                attrs.push_back(int_attr("axis", sm->axis));
-            }
+            if (opset_ < 18 && rm->noop_with_empty_axes != 0) throw io_error(what + ": noop_with_empty_axes" + at + " (needs 18)");
+        } else if (const auto* sm = nd.as<ir::ops::Softmax>(); sm && opset_ < 13) {
+            if (!last_axis(nd, sm->axis)) throw io_error(what + ": a Softmax over axis " + std::to_string(sm->axis) + " other than the last" + at + " (needs 13)");
+            erase_attr(attrs, "axis");
+            attrs.push_back(int_attr("axis", sm->axis));
+        } else if (const auto* ls = nd.as<ir::ops::LogSoftmax>(); ls && opset_ < 13) {
+            if (!last_axis(nd, ls->axis)) throw io_error(what + ": a LogSoftmax over axis " + std::to_string(ls->axis) + " other than the last" + at + " (needs 13)");
+            erase_attr(attrs, "axis");
+            attrs.push_back(int_attr("axis", ls->axis));
         } else if (const auto* bn = nd.as<ir::ops::BatchNormalization>()) {
             if (opset_ < 14) {
                 if (bn->training_mode != 0 || nd.outputs.size() > 1) throw io_error(what + ": training mode" + at + " (needs 14)");
@@ -273,8 +274,6 @@ private:
             }
         } else if (const auto* rs = nd.as<ir::ops::Reshape>()) {
             if (opset_ < 14 && rs->allowzero != 0) throw io_error(what + ": allowzero" + at + " (needs 14)");
-        } else if (nd.is<ir::ops::LayerNormalization>()) {
-            if (opset_ < 17) throw io_error(what + at + " (needs 17)");
         } else if (nd.is<ir::ops::Resize>()) {
             if (opset_ < 13) { // roi and scales are required inputs before opset 13: empty tensors say "not given"
                 ins.resize(std::max<std::size_t>(ins.size(), 3));
@@ -293,8 +292,15 @@ private:
             return;
         }
 
+        if (opset_ < ir::since_of(nd.kind())) throw io_error(what + at + " (needs " + std::to_string(ir::since_of(nd.kind())) + ")");
         pb::NodeProto& p = add_node_proto(ir::name_of(nd.op), name, std::move(ins), std::move(outs));
         for (auto& a : attrs) *p.add_attribute() = std::move(a);
+    }
+
+    /// Whether `axis` is the last axis of node `nd`'s input 0 (for the 2-D semantics before opset 13).
+    [[nodiscard]] bool last_axis(const ir::Node& nd, std::int64_t axis) const {
+        const auto& xs = g_.value(nd.inputs[0]).shape;
+        return axis == -1 || (xs && axis == static_cast<std::int64_t>(xs->size()) - 1);
     }
 
     /// Gelu (opset 20) decomposed into the ops older opsets have, as exporters write it.

@@ -9,8 +9,11 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
+#include <string_view>
 #include <type_traits>
+#include <variant>
 
 #include "surgery/graph_traits.hpp"
 #include "surgery/ir/ops.hpp"
@@ -118,6 +121,83 @@ struct any_op : single_node_tag {
     template <searchable_graph G>
     static bool test(const G&, node_t<G>) {
         return true;
+    }
+};
+
+/// A string usable as a template argument: `named_op<"MyNpuOp">`.
+template <std::size_t N>
+struct fixed_string {
+    char data[N]{};
+    constexpr fixed_string(const char (&s)[N]) noexcept { // NOLINT: implicit on purpose, from a literal
+        for (std::size_t i = 0; i < N; ++i) data[i] = s[i];
+    }
+    [[nodiscard]] constexpr std::string_view view() const noexcept { return {data, N - 1}; }
+};
+
+namespace detail {
+template <fixed_string Name>
+inline constexpr std::optional<ir::OpKind> catalogue_kind = ir::kind_from_name(Name.view());
+template <fixed_string Name>
+struct named_attrs {
+    using type = ir::ops::Opaque;
+};
+template <fixed_string Name>
+    requires(catalogue_kind<Name>.has_value())
+struct named_attrs<Name> {
+    using type = std::variant_alternative_t<*catalogue_kind<Name>, ir::Op>;
+};
+} // namespace detail
+
+/// Matches a node by ONNX op_type: a catalogue op (then the same as `op<ThatOp, Preds...>`), or an
+/// op outside the catalogue, such as a vendor op that reaches the graph as `ir::ops::Opaque`
+/// (then predicates receive the `ir::ops::Opaque`, whose `attribute(name)` reads its attributes).
+template <fixed_string Name, class... Preds>
+struct named_op : single_node_tag {
+    static_assert(Name.view().size() > 0, "surgery::pattern::named_op<Name>: the op name is empty");
+    using op_type = typename detail::named_attrs<Name>::type;
+    static constexpr std::string_view op_name = Name.view();
+    static constexpr bool in_catalogue = detail::catalogue_kind<Name>.has_value();
+    static constexpr ir::OpKind kind = in_catalogue ? *detail::catalogue_kind<Name> : ir::opaque_kind;
+    static constexpr bool has_predicates = sizeof...(Preds) > 0;
+
+    static constexpr bool accepts_kind(ir::OpKind k) noexcept { return k == kind; }
+    /// Opaque nodes always need their name compared, so they are never unconditional.
+    static constexpr bool unconditional(ir::OpKind k) noexcept { return in_catalogue && !has_predicates && k == kind; }
+
+    template <searchable_graph G>
+    static bool test(const G& g, node_t<G> n) {
+        if (std::string_view(graph_traits<G>::op_name(g, n)) != op_name) return false;
+        if constexpr (!has_predicates) {
+            return true;
+        } else {
+            static_assert(graph_with_attributes<G, op_type>,
+                          "surgery::pattern::named_op<Name, Preds...>: attribute predicates need typed attributes from the graph; "
+                          "add `template <class Op> static const Op* attributes(const G&, node_type)` to your "
+                          "surgery::graph_traits specialisation, or drop the predicates");
+            const op_type* a = graph_traits<G>::template attributes<op_type>(g, n);
+            if (!a) return false;
+            return (detail::eval_predicate<Preds>(*a, g, n) && ...);
+        }
+    }
+};
+
+/// Predicate on an opaque op: attribute `Attr` is an INT or FLOAT equal to `Value`.
+template <fixed_string Attr, auto Value>
+struct attribute_is {
+    bool operator()(const ir::ops::Opaque& o) const {
+        const ir::ops::opaque_attribute* a = o.attribute(Attr.view());
+        if (!a) return false;
+        if constexpr (std::is_integral_v<decltype(Value)>) return a->i && *a->i == static_cast<std::int64_t>(Value);
+        else return a->f && *a->f == static_cast<float>(Value);
+    }
+};
+
+/// Predicate on an opaque op: attribute `Attr` is the STRING `Value`.
+template <fixed_string Attr, fixed_string Value>
+struct attribute_equals {
+    bool operator()(const ir::ops::Opaque& o) const {
+        const ir::ops::opaque_attribute* a = o.attribute(Attr.view());
+        return a && a->s && *a->s == Value.view();
     }
 };
 

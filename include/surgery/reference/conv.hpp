@@ -315,6 +315,87 @@ inline void conv(node_io& io, const ir::ops::Conv& op) {
     }
 }
 
+/// ConvTranspose(X, W[, B]) per the ONNX operator, float32, 1-3 spatial dims, groups, strides,
+/// dilations, pads, output_padding, output_shape and auto_pad (resolved by the op's own geometry
+/// rule, ir::ops::resolve_conv_transpose). Per image and group, the products of every input pixel
+/// with the kernel are one GEMM (W^T X), then scattered into the output (col2im).
+inline void conv_transpose(node_io& io, const ir::ops::ConvTranspose& op) {
+    const Tensor& x = io.float_input(0);
+    const Tensor& w = io.float_input(1);
+    const Tensor* b = io.has(2) ? &io.float_input(2) : nullptr;
+    if (x.shape.size() < 3 || x.shape.size() > 5) io.fail("input X must be N x C x spatial (1-3 dims), got shape " + ir::to_string(x.shape));
+    if (w.shape.size() != x.shape.size()) io.fail("weight W " + ir::to_string(w.shape) + " must have the rank of X " + ir::to_string(x.shape));
+    if (op.group <= 0) io.fail("group must be positive, got " + std::to_string(op.group));
+    const std::int64_t n = x.shape[0], c = x.shape[1], groups = op.group;
+    if (w.shape[0] != c) io.fail("X has " + std::to_string(c) + " channels but W " + ir::to_string(w.shape) + " expects " + std::to_string(w.shape[0]));
+    if (c % groups != 0) io.fail("input channels " + std::to_string(c) + " are not divisible by group " + std::to_string(groups));
+    const std::int64_t cg = c / groups, mg = w.shape[1], m = mg * groups;
+    if (b && (b->shape.size() != 1 || b->shape[0] != m)) io.fail("bias B " + ir::to_string(b->shape) + " must have shape [" + std::to_string(m) + "]");
+    const std::string op_name(io.op);
+    const ir::infer_context ctx(io.node, op_name, {}, {});
+    const ir::ops::conv_transpose_geometry geo = ir::ops::resolve_conv_transpose(op, x.shape, w.shape, ctx);
+    const std::size_t sp = x.shape.size() - 2;
+    for (std::size_t i = 0; i < sp; ++i)
+        if (geo.kernel[i] != w.shape[2 + i]) io.fail("kernel_shape " + ir::to_string(op.kernel_shape) + " differs from the weight " + ir::to_string(w.shape));
+    // Three spatial axes, the missing ones of size 1.
+    std::array<std::int64_t, 3> in{1, 1, 1}, out{1, 1, 1}, k{1, 1, 1}, st{1, 1, 1}, dl{1, 1, 1}, pb{0, 0, 0};
+    for (std::size_t i = 0; i < sp; ++i) {
+        in[3 - sp + i] = x.shape[2 + i];
+        out[3 - sp + i] = geo.out[i];
+        k[3 - sp + i] = geo.kernel[i];
+        st[3 - sp + i] = geo.strides[i];
+        dl[3 - sp + i] = geo.dilations[i];
+        pb[3 - sp + i] = geo.pads[i];
+    }
+    Shape yshape{n, m};
+    for (std::size_t i = 0; i < sp; ++i) yshape.push_back(geo.out[i]);
+    const std::int64_t S = in[0] * in[1] * in[2], O = out[0] * out[1] * out[2], K = k[0] * k[1] * k[2];
+    float* y = io.alloc_floats(0, std::move(yshape));
+    std::fill(y, y + n * m * O, 0.0f);
+    if (n == 0 || m == 0 || O == 0 || S == 0) {
+        for (std::int64_t q = 0; q < n * m; ++q) apply_epilogue(io.epilogue, y + q * O, static_cast<std::size_t>(O), q % std::max<std::int64_t>(m, 1), b ? b->f[static_cast<std::size_t>(q % m)] : 0.0f);
+        return;
+    }
+    float* col = io.scratch_floats(static_cast<std::size_t>(mg * K * S));
+    for (std::int64_t img = 0; img < n; ++img) {
+        for (std::int64_t gr = 0; gr < groups; ++gr) {
+            detail::ConstMatrixMap X(x.f.data() + (img * c + gr * cg) * S, cg, S);
+            detail::ConstMatrixMap W(w.f.data() + gr * cg * mg * K, cg, mg * K);
+            detail::MatrixMap C(col, mg * K, S);
+            C.noalias() = W.transpose() * X;
+            float* yg = y + (img * m + gr * mg) * O;
+            for (std::int64_t mm = 0; mm < mg; ++mm) {
+                float* ym = yg + mm * O;
+                for (std::int64_t kd = 0; kd < k[0]; ++kd)
+                    for (std::int64_t kh = 0; kh < k[1]; ++kh)
+                        for (std::int64_t kw = 0; kw < k[2]; ++kw) {
+                            const float* row = col + (mm * K + (kd * k[1] + kh) * k[2] + kw) * S;
+                            for (std::int64_t id = 0; id < in[0]; ++id) {
+                                const std::int64_t od = id * st[0] - pb[0] + kd * dl[0];
+                                if (od < 0 || od >= out[0]) continue;
+                                for (std::int64_t ih = 0; ih < in[1]; ++ih) {
+                                    const std::int64_t oh = ih * st[1] - pb[1] + kh * dl[1];
+                                    if (oh < 0 || oh >= out[1]) continue;
+                                    const float* r = row + (id * in[1] + ih) * in[2];
+                                    float* yr = ym + (od * out[1] + oh) * out[2];
+                                    for (std::int64_t iw = 0; iw < in[2]; ++iw) {
+                                        const std::int64_t ow = iw * st[2] - pb[2] + kw * dl[2];
+                                        if (ow >= 0 && ow < out[2]) yr[ow] += r[iw];
+                                    }
+                                }
+                            }
+                        }
+                const std::int64_t channel = gr * mg + mm;
+                apply_epilogue(io.epilogue, ym, static_cast<std::size_t>(O), channel, b ? b->f[static_cast<std::size_t>(channel)] : 0.0f);
+            }
+        }
+    }
+}
+
 } // namespace kernels
+
+/// The kernels of this family, as overloads of `kernel` (found by kernels.hpp's dispatch).
+inline void kernel(const ir::ops::Conv& op, node_io& io) { kernels::conv(io, op); }
+inline void kernel(const ir::ops::ConvTranspose& op, node_io& io) { kernels::conv_transpose(io, op); }
 
 } // namespace surgery::reference

@@ -278,4 +278,24 @@ inline void binary(node_io& io, detail::binary_op op) {
 
 } // namespace kernels
 
+/// Every unary element-wise op with an `eval` (ir/ops/elementwise.hpp): its math over a float tensor,
+/// in place when the input dies here.
+template <class T>
+    requires(ir::is_elementwise_v<T> && requires(const T& op, const detail::ConstArrayMap& x, detail::ArrayMap& y) { op.eval(x, y); })
+void kernel(const T& op, node_io& io) {
+    const Tensor& x = io.float_input(0);
+    const float* xp = x.f.data();
+    const auto n = static_cast<detail::Index>(x.f.size());
+    float* y = io.reuse_or_alloc(0, 0, x.shape); // may take x's storage: then y == xp
+    if (n == 0) return;
+    detail::ArrayMap Y(y, n);
+    op.eval(detail::ConstArrayMap(xp, n), Y);
+}
+inline void kernel(const ir::ops::Clip&, node_io& io) { kernels::clip(io); }
+inline void kernel(const ir::ops::Add&, node_io& io) { kernels::binary(io, detail::binary_op::add); }
+inline void kernel(const ir::ops::Sub&, node_io& io) { kernels::binary(io, detail::binary_op::sub); }
+inline void kernel(const ir::ops::Mul&, node_io& io) { kernels::binary(io, detail::binary_op::mul); }
+inline void kernel(const ir::ops::Div&, node_io& io) { kernels::binary(io, detail::binary_op::div); }
+inline void kernel(const ir::ops::Pow&, node_io& io) { kernels::binary(io, detail::binary_op::pow); }
+
 } // namespace surgery::reference

@@ -47,6 +47,9 @@ struct executor_options {
     int threads = 1;
     /// Kernel options (conv algorithm; the opset is taken from the graph).
     conv_algorithm conv = conv_algorithm::automatic;
+    /// Most bytes of intermediate tensors and work memory held at once during a run (0: no limit).
+    /// A step that would go beyond fails before allocating, naming the node and the tensor.
+    std::size_t max_memory = 0;
 };
 
 /// Time per step, summed over the runs since the last `reset_profile()`.
@@ -108,20 +111,26 @@ public:
     /// Runs on `inputs` given in graph-input order; returns the outputs in graph-output order.
     /// Throws `surgery::error` naming the input when the count, a dtype or a static dim differs
     /// from the graph's, and `graph_error` naming the node when a kernel rejects its inputs.
+    /// Inputs that have a default value (an ONNX initializer of the same name) may be left out:
+    /// give either every input, or only those without a default, in graph-input order.
     [[nodiscard]] std::vector<Tensor> run(const std::vector<Tensor>& inputs) {
-        check_inputs(inputs);
-        for (std::size_t k = 0; k < inputs.size(); ++k) view_[input_slots_[k]] = &inputs[k];
+        const std::vector<std::size_t> slots = given_slots(inputs.size());
+        check_inputs(inputs, slots);
+        for (std::size_t k = 0; k < inputs.size(); ++k) view_[input_slots_[slots[k]]] = &inputs[k];
+        bind_defaults(slots);
         return execute();
     }
     /// As above; the inputs' storage is reused for intermediates.
     [[nodiscard]] std::vector<Tensor> run(std::vector<Tensor>&& inputs) {
-        check_inputs(inputs);
+        const std::vector<std::size_t> slots = given_slots(inputs.size());
+        check_inputs(inputs, slots);
         for (std::size_t k = 0; k < inputs.size(); ++k) {
-            const std::uint32_t s = input_slots_[k];
+            const std::uint32_t s = input_slots_[slots[k]];
             store_[s] = std::move(inputs[k]);
             view_[s] = &store_[s];
             owned_[s] = 1;
         }
+        bind_defaults(slots);
         return execute();
     }
     /// Inputs by name; every graph input must be given, and no other name. (A template only so
@@ -131,9 +140,14 @@ public:
     [[nodiscard]] std::vector<Tensor> run(const Map& inputs) {
         std::vector<Tensor> ordered;
         ordered.reserve(input_specs_.size());
+        const bool all = std::all_of(input_specs_.begin(), input_specs_.end(), [&](const input_spec& spec) { return inputs.count(spec.name) > 0; });
         for (const auto& spec : input_specs_) {
             auto it = inputs.find(spec.name);
-            if (it == inputs.end()) throw error("reference::executor: graph input '" + spec.name + "' is not given");
+            if (it == inputs.end()) {
+                if (spec.default_value && !all) continue;
+                throw error("reference::executor: graph input '" + spec.name + "' is not given");
+            }
+            if (!all && spec.default_value) throw error("reference::executor: give every input, or only those without a default ('" + spec.name + "' has one)");
             ordered.push_back(it->second);
         }
         for (const auto& [name, t] : inputs) {
@@ -149,6 +163,7 @@ public:
         std::string name;
         DType dtype = DType::f32;
         std::optional<Shape> shape;
+        std::shared_ptr<const Tensor> default_value; ///< used when the run does not give the input
     };
     [[nodiscard]] const std::vector<input_spec>& input_specs() const noexcept { return input_specs_; }
     [[nodiscard]] const std::vector<std::string>& output_names() const noexcept { return output_names_; }
@@ -193,7 +208,7 @@ private:
         opset_ = g.opset;
         for (ir::ValueId v : g.inputs()) {
             const ir::Value& val = g.value(v);
-            input_specs_.push_back({g.label(v), val.dtype, val.shape});
+            input_specs_.push_back({g.label(v), val.dtype, val.shape, val.data});
             input_slots_.push_back(static_cast<std::uint32_t>(v.index()));
         }
         for (ir::ValueId v : g.outputs()) {
@@ -203,10 +218,28 @@ private:
         for (std::size_t i = 0; i < nv; ++i)
             if (const ir::Value& val = g.value(ir::ValueId{i}); val.alive && val.is_constant()) constants_[i] = val.data;
 
+        // Only the nodes the outputs depend on run: a dead branch (even one holding an op the
+        // executor cannot run) costs nothing.
+        std::vector<char> needed(g.node_bound(), 0);
+        {
+            std::vector<ir::ValueId> work(g.outputs().begin(), g.outputs().end());
+            while (!work.empty()) {
+                const ir::ValueId v = work.back();
+                work.pop_back();
+                const ir::NodeId p = g.value(v).producer;
+                if (!p || needed[p.index()]) continue;
+                needed[p.index()] = 1;
+                for (ir::ValueId in : g.node(p).inputs)
+                    if (in) work.push_back(in);
+            }
+        }
         std::vector<char> skip(g.node_bound(), 0);
         for (ir::NodeId n : order) {
-            if (skip[n.index()]) continue;
+            if (skip[n.index()] || !needed[n.index()]) continue;
             const ir::Node& nd = g.node(n);
+            if (const auto* o = nd.as<ir::ops::Opaque>())
+                throw graph_error(g.label(n), "op '" + o->qualified_name() + "' is not in model-surgery's op catalogue: it is carried through "
+                                              "rewrites unchanged, but the reference executor cannot run it");
             if (const auto* c = nd.as<ir::ops::Constant>()) { // a constant by definition: no kernel call
                 if (!c->value) throw graph_error(g.label(n), "Constant: has no value");
                 constants_[nd.outputs[0].index()] = c->value;
@@ -438,13 +471,30 @@ private:
 
     // ---- running -------------------------------------------------------------------------
 
+    /// Which graph inputs `n` given tensors stand for: all of them, or those without a default.
+    [[nodiscard]] std::vector<std::size_t> given_slots(std::size_t n) const {
+        std::vector<std::size_t> all, required;
+        for (std::size_t k = 0; k < input_specs_.size(); ++k) {
+            all.push_back(k);
+            if (!input_specs_[k].default_value) required.push_back(k);
+        }
+        if (n == all.size()) return all;
+        if (n == required.size()) return required;
+        throw error("reference::executor: the graph has " + std::to_string(all.size()) + " inputs (" + std::to_string(all.size() - required.size()) +
+                    " with a default), " + std::to_string(n) + " given");
+    }
+
+    void bind_defaults(const std::vector<std::size_t>& given) {
+        if (given.size() == input_specs_.size()) return;
+        for (std::size_t k = 0; k < input_specs_.size(); ++k)
+            if (input_specs_[k].default_value && std::find(given.begin(), given.end(), k) == given.end())
+                view_[input_slots_[k]] = input_specs_[k].default_value.get();
+    }
+
     template <class Inputs>
-    void check_inputs(const Inputs& inputs) const {
-        if (inputs.size() != input_specs_.size())
-            throw error("reference::executor: the graph has " + std::to_string(input_specs_.size()) + " inputs, " + std::to_string(inputs.size()) +
-                        " given");
+    void check_inputs(const Inputs& inputs, const std::vector<std::size_t>& slots) const {
         for (std::size_t k = 0; k < inputs.size(); ++k) {
-            const input_spec& spec = input_specs_[k];
+            const input_spec& spec = input_specs_[slots[k]];
             const Tensor& t = inputs[k];
             if (t.dtype != spec.dtype)
                 throw error("reference::executor: input '" + spec.name + "' must be " + std::string(ir::to_string(spec.dtype)) + ", got " +
@@ -496,6 +546,8 @@ private:
                 io.scratch = &scratch_;
                 io.epilogue = s.epilogue;
                 io.options = {options_.conv, opset_};
+                io.live_bytes = live_bytes + scratch_.capacity() * sizeof(float);
+                io.max_bytes = options_.max_memory;
                 const auto t0 = timed ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
                 s.fn(s.op, io);
                 if (timed) {

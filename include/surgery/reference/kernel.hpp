@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <climits>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -133,29 +134,34 @@ using ConstMatrixMap = Eigen::Map<const RowMatrix>;
 using StridedMatrixMap = Eigen::Map<RowMatrix, 0, Eigen::OuterStride<>>;
 using ConstStridedMatrixMap = Eigen::Map<const RowMatrix, 0, Eigen::OuterStride<>>;
 
-/// Calls `f(fn)` with `fn` a functor mapping an Eigen array expression to the activation's expression.
+/// Calls `f(fn)` with `fn(x, y)` assigning the activation of Eigen array expression `x` to `y`.
+/// The math is the ops' own `eval` (ir/ops/elementwise.hpp), so fused and stand-alone agree.
 template <class F>
 void visit_activation(const activation& a, F&& f) {
+    namespace ops = ir::ops;
     const float al = a.alpha, be = a.beta;
     switch (a.kind) {
-    case activation_kind::none: f([](const auto& x) { return x; }); return;
-    case activation_kind::relu: f([](const auto& x) { return x.max(0.0f); }); return;
-    case activation_kind::clip: f([al, be](const auto& x) { return x.max(al).min(be); }); return;
-    // Exact: x + alpha * 0 == x for x > 0 and 0 + alpha * x == alpha * x for x < 0.
-    case activation_kind::leaky_relu: f([al](const auto& x) { return x.max(0.0f) + al * x.min(0.0f); }); return;
-    case activation_kind::hard_sigmoid: f([al, be](const auto& x) { return (al * x + be).max(0.0f).min(1.0f); }); return;
-    case activation_kind::hard_swish: f([al, be](const auto& x) { return x * (al * x + be).max(0.0f).min(1.0f); }); return;
-    case activation_kind::sigmoid: f([](const auto& x) { return x.logistic(); }); return;
-    case activation_kind::swish: f([](const auto& x) { return x * x.logistic(); }); return;
-    case activation_kind::tanh: f([](const auto& x) { return x.tanh(); }); return;
-    case activation_kind::gelu:
-        f([](const auto& x) { return 0.5f * x * (1.0f + (x * 0.70710678118654752f).erf()); });
+    case activation_kind::none: f([](const auto& x, auto& y) { y = x; }); return;
+    case activation_kind::relu: f([](const auto& x, auto& y) { ops::Relu{}.eval(x, y); }); return;
+    case activation_kind::clip: f([al, be](const auto& x, auto& y) { y = x.max(al).min(be); }); return;
+    case activation_kind::leaky_relu: f([al](const auto& x, auto& y) { ops::LeakyRelu{al}.eval(x, y); }); return;
+    case activation_kind::hard_sigmoid: f([al, be](const auto& x, auto& y) { ops::HardSigmoid{al, be}.eval(x, y); }); return;
+    case activation_kind::hard_swish: f([al, be](const auto& x, auto& y) { y = x * (al * x + be).max(0.0f).min(1.0f); }); return;
+    case activation_kind::sigmoid: f([](const auto& x, auto& y) { ops::Sigmoid{}.eval(x, y); }); return;
+    case activation_kind::swish: f([](const auto& x, auto& y) { y = x * x.logistic(); }); return;
+    case activation_kind::tanh: f([](const auto& x, auto& y) { ops::Tanh{}.eval(x, y); }); return;
+    case activation_kind::gelu: {
+        static const ops::Gelu erf_form{};
+        f([](const auto& x, auto& y) { erf_form.eval(x, y); });
         return;
-    case activation_kind::gelu_tanh:
-        f([](const auto& x) { return 0.5f * x * (1.0f + (0.79788456080286536f * (x + 0.044715f * x.cube())).tanh()); });
+    }
+    case activation_kind::gelu_tanh: {
+        static const ops::Gelu tanh_form{"tanh"};
+        f([](const auto& x, auto& y) { tanh_form.eval(x, y); });
         return;
-    case activation_kind::sqrt: f([](const auto& x) { return x.sqrt(); }); return;
-    case activation_kind::erf: f([](const auto& x) { return x.erf(); }); return;
+    }
+    case activation_kind::sqrt: f([](const auto& x, auto& y) { ops::Sqrt{}.eval(x, y); }); return;
+    case activation_kind::erf: f([](const auto& x, auto& y) { ops::Erf{}.eval(x, y); }); return;
     }
 }
 
@@ -166,7 +172,7 @@ inline void apply_activation(const activation& a, const float* x, float* y, std:
     if (n == 0 || (a.kind == activation_kind::none && x == y)) return;
     detail::ArrayMap Y(y, static_cast<detail::Index>(n));
     detail::ConstArrayMap X(x, static_cast<detail::Index>(n));
-    detail::visit_activation(a, [&](auto fn) { Y = fn(X); });
+    detail::visit_activation(a, [&](auto fn) { fn(X, Y); });
 }
 
 /// y[i] = act(y[i] + bias) for i < n (the per-channel epilogue of Conv).
@@ -175,9 +181,9 @@ inline void apply_bias_activation(const activation& a, float* y, std::size_t n, 
     detail::ArrayMap Y(y, static_cast<detail::Index>(n));
     if (bias == 0.0f) {
         if (a.kind == activation_kind::none) return;
-        detail::visit_activation(a, [&](auto fn) { Y = fn(Y); });
+        detail::visit_activation(a, [&](auto fn) { fn(Y, Y); });
     } else {
-        detail::visit_activation(a, [&](auto fn) { Y = fn(Y + bias); });
+        detail::visit_activation(a, [&](auto fn) { fn(Y + bias, Y); });
     }
 }
 
@@ -296,6 +302,10 @@ struct node_io {
     std::vector<float>* scratch = nullptr;      ///< reusable work memory (im2col, padded planes)
     reference::epilogue epilogue;               ///< fused element-wise work (Conv, Gemm, MatMul only)
     kernel_options options;
+    /// Memory budget: bytes the executor holds in live tensors before this step, and the most it
+    /// may hold (0: no limit). An output or scratch allocation beyond it fails before allocating.
+    std::size_t live_bytes = 0;
+    std::size_t max_bytes = 0;
 
     [[nodiscard]] std::size_t num_inputs() const noexcept { return inputs.size(); }
     [[nodiscard]] std::size_t num_outputs() const noexcept { return outputs.size(); }
@@ -310,10 +320,32 @@ struct node_io {
         throw graph_error(std::string(node), std::string(op) + ": " + message);
     }
 
+    /// Fails, naming the output and the budget, when `count` elements of `width` bytes would take
+    /// the executor beyond its memory budget; otherwise counts them.
+    void reserve(std::size_t count, std::size_t width, const std::string& what) {
+        if (count > (std::size_t{1} << 60) / width) fail(what + " would need more than 2^60 bytes");
+        const std::size_t bytes = count * width;
+        if (max_bytes && (bytes > max_bytes || live_bytes > max_bytes - bytes))
+            fail(what + " needs " + std::to_string(bytes) + " bytes, with " + std::to_string(live_bytes) +
+                 " already live: beyond the memory budget of " + std::to_string(max_bytes) + " bytes (--max-memory)");
+        live_bytes += bytes;
+    }
+    static std::size_t checked_count(const Shape& s) {
+        std::size_t n = 1;
+        for (auto d : s) {
+            if (d < 0) return SIZE_MAX;
+            if (d != 0 && n > (std::size_t{1} << 60) / static_cast<std::size_t>(d)) return SIZE_MAX;
+            n *= static_cast<std::size_t>(d);
+        }
+        return n;
+    }
+
     /// Float output `o` of shape `s`; its contents are unspecified.
     float* alloc_floats(std::size_t o, Shape s) {
         Tensor& t = outputs[o];
-        const auto n = static_cast<std::size_t>(ir::numel(s));
+        const std::size_t n = checked_count(s);
+        if (n == SIZE_MAX) fail("output " + std::to_string(o) + " has shape " + ir::to_string(s) + ", too large or unknown");
+        reserve(n, sizeof(float), "output " + std::to_string(o) + " " + ir::to_string(s));
         recycle(t);
         t.dtype = DType::f32;
         t.shape = std::move(s);
@@ -323,7 +355,9 @@ struct node_io {
     /// Integer (int64, int32 or bool, stored as int64) output `o` of shape `s`; contents unspecified.
     std::int64_t* alloc_ints(std::size_t o, Shape s, DType type = DType::i64) {
         Tensor& t = outputs[o];
-        const auto n = static_cast<std::size_t>(ir::numel(s));
+        const std::size_t n = checked_count(s);
+        if (n == SIZE_MAX) fail("output " + std::to_string(o) + " has shape " + ir::to_string(s) + ", too large or unknown");
+        reserve(n, sizeof(std::int64_t), "output " + std::to_string(o) + " " + ir::to_string(s));
         recycle(t);
         t.dtype = type;
         t.shape = std::move(s);
@@ -361,6 +395,7 @@ struct node_io {
 
     /// Scratch memory of at least `n` floats (contents unspecified).
     float* scratch_floats(std::size_t n) {
+        if (!scratch || scratch->size() < n) reserve(n - (scratch ? scratch->size() : 0), sizeof(float), "work memory");
         if (!scratch) {
             local_scratch_.resize(n);
             return local_scratch_.data();

@@ -1,4 +1,4 @@
-// The kernel of every op of ir::Op, as a table indexed by op kind, and `evaluate` to run one op.
+// The kernel of every op of ir::Op, found by overload of `kernel(const Op&, node_io&)`, and `evaluate` to run one op.
 #pragma once
 
 #include <array>
@@ -10,10 +10,14 @@
 
 #include "surgery/reference/conv.hpp"
 #include "surgery/reference/elementwise.hpp"
+#include "surgery/reference/indexing.hpp"
 #include "surgery/reference/kernel.hpp"
 #include "surgery/reference/linalg.hpp"
+#include "surgery/reference/logic.hpp"
+#include "surgery/reference/math.hpp"
 #include "surgery/reference/normalization.hpp"
 #include "surgery/reference/pool.hpp"
+#include "surgery/reference/reduce.hpp"
 #include "surgery/reference/resize.hpp"
 #include "surgery/reference/shape_ops.hpp"
 
@@ -22,57 +26,36 @@ namespace surgery::reference {
 /// A kernel: reads `io.inputs`, fills `io.outputs`. `op` holds the alternative the kernel is for.
 using kernel_fn = void (*)(const ir::Op& op, node_io& io);
 
+/// Whether op type `T` has a reference kernel `kernel(const T&, node_io&)`.
+template <class T>
+concept has_kernel = requires(const T& op, node_io& io) { kernel(op, io); };
+
 namespace detail {
+template <class T>
+inline constexpr bool missing_kernel = false;
 
 template <class T>
 void run_kernel(const ir::Op& op, node_io& io) {
-    namespace ops = ir::ops;
-    [[maybe_unused]] const T& o = *std::get_if<T>(&op);
-    if constexpr (std::is_same_v<T, ops::Conv>) kernels::conv(io, o);
-    else if constexpr (std::is_same_v<T, ops::BatchNormalization>) kernels::batch_normalization(io, o);
-    else if constexpr (std::is_same_v<T, ops::LayerNormalization>) kernels::layer_normalization(io, o);
-    else if constexpr (std::is_same_v<T, ops::Clip>) kernels::clip(io);
-    else if constexpr (std::is_same_v<T, ops::Softmax>) kernels::softmax(io, o);
-    else if constexpr (std::is_same_v<T, ops::Dropout>) kernels::dropout(io, o);
-    else if constexpr (std::is_same_v<T, ops::Identity>) kernels::identity(io);
-    else if constexpr (std::is_same_v<T, ops::Add>) kernels::binary(io, binary_op::add);
-    else if constexpr (std::is_same_v<T, ops::Sub>) kernels::binary(io, binary_op::sub);
-    else if constexpr (std::is_same_v<T, ops::Mul>) kernels::binary(io, binary_op::mul);
-    else if constexpr (std::is_same_v<T, ops::Div>) kernels::binary(io, binary_op::div);
-    else if constexpr (std::is_same_v<T, ops::Pow>) kernels::binary(io, binary_op::pow);
-    else if constexpr (std::is_same_v<T, ops::GlobalAveragePool>) kernels::global_average_pool(io);
-    else if constexpr (std::is_same_v<T, ops::AveragePool>) kernels::average_pool(io, o);
-    else if constexpr (std::is_same_v<T, ops::MaxPool>) kernels::max_pool(io, o);
-    else if constexpr (std::is_same_v<T, ops::Gemm>) kernels::gemm(io, o);
-    else if constexpr (std::is_same_v<T, ops::MatMul>) kernels::matmul(io);
-    else if constexpr (std::is_same_v<T, ops::Flatten>) kernels::flatten(io, o);
-    else if constexpr (std::is_same_v<T, ops::Reshape>) kernels::reshape(io, o);
-    else if constexpr (std::is_same_v<T, ops::Transpose>) kernels::transpose(io, o);
-    else if constexpr (std::is_same_v<T, ops::Concat>) kernels::concat(io, o);
-    else if constexpr (std::is_same_v<T, ops::Slice>) kernels::slice(io);
-    else if constexpr (std::is_same_v<T, ops::Split>) kernels::split(io, o);
-    else if constexpr (std::is_same_v<T, ops::Squeeze>) kernels::squeeze(io);
-    else if constexpr (std::is_same_v<T, ops::Unsqueeze>) kernels::unsqueeze(io);
-    else if constexpr (std::is_same_v<T, ops::ReduceMean>) kernels::reduce_mean(io, o);
-    else if constexpr (std::is_same_v<T, ops::Resize>) kernels::resize(io, o);
-    else if constexpr (std::is_same_v<T, ops::Constant>) kernels::constant(io, o);
-    else {
-        // The element-wise activations: Relu, Sigmoid, HardSwish, Tanh, Sqrt, Erf, LeakyRelu, HardSigmoid, Gelu.
-        const auto a = activation_of(op);
-        if (!a) io.fail("unsupported attribute value (Gelu approximate must be 'none' or 'tanh')");
-        kernels::unary(io, *a);
+    if constexpr (has_kernel<T>) {
+        kernel(*std::get_if<T>(&op), io);
+    } else {
+        // The instantiation context names the op type that lacks its kernel.
+        static_assert(missing_kernel<T>,
+                      "surgery::reference: an op of the catalogue has no reference kernel; define "
+                      "`void kernel(const ir::ops::YourOp&, node_io&)` in the reference layer (or give an element-wise op an `eval`)");
     }
 }
 
+template <class L>
+struct kernel_table;
+template <class... Ts>
+struct kernel_table<ir::type_list<Ts...>> {
+    static constexpr std::array<kernel_fn, sizeof...(Ts)> value{&run_kernel<Ts>...};
+};
 } // namespace detail
 
 /// The kernel for op kind `k` (every kind of the catalogue has one).
-[[nodiscard]] inline kernel_fn kernel_for(ir::OpKind k) {
-    static constexpr auto table = []<std::size_t... I>(std::index_sequence<I...>) {
-        return std::array<kernel_fn, sizeof...(I)>{&detail::run_kernel<std::variant_alternative_t<I, ir::Op>>...};
-    }(std::make_index_sequence<ir::op_count>{});
-    return table[k];
-}
+[[nodiscard]] inline kernel_fn kernel_for(ir::OpKind k) { return detail::kernel_table<ir::catalogue>::value[k]; }
 
 /// Runs `op` once on `inputs` (nullptr for an omitted optional input) and returns its
 /// `num_outputs` outputs. Errors are `graph_error`s naming `node` (default: the op's name).

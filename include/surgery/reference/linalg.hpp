@@ -124,4 +124,8 @@ inline void matmul(node_io& io) {
 
 } // namespace kernels
 
+/// The kernels of this family, as overloads of `kernel` (found by kernels.hpp's dispatch).
+inline void kernel(const ir::ops::Gemm& op, node_io& io) { kernels::gemm(io, op); }
+inline void kernel(const ir::ops::MatMul&, node_io& io) { kernels::matmul(io); }
+
 } // namespace surgery::reference

@@ -128,13 +128,34 @@ inline void layer_normalization(node_io& io, const ir::ops::LayerNormalization& 
     }
 }
 
+/// InstanceNormalization: each (image, channel) plane normalised by its own mean and variance.
+inline void instance_normalization(node_io& io, const ir::ops::InstanceNormalization& op) {
+    const Tensor& x = io.float_input(0);
+    if (x.shape.size() < 3) io.fail("input must be N x C x spatial, got shape " + ir::to_string(x.shape));
+    const std::int64_t n = x.shape[0], c = x.shape[1], area = detail::product(x.shape, 2, x.shape.size());
+    const float* scale = detail::channel_param(io, 1, c, "scale");
+    const float* bias = detail::channel_param(io, 2, c, "B");
+    const float* xp = x.f.data();
+    float* y = io.reuse_or_alloc(0, 0, x.shape);
+    if (area == 0) return;
+    const float inv_n = 1.0f / static_cast<float>(area);
+    for (std::int64_t q = 0; q < n * c; ++q) {
+        detail::ConstArrayMap X(xp + q * area, area);
+        detail::ArrayMap Y(y + q * area, area);
+        const float mu = X.sum() * inv_n;
+        const float var = (X - mu).square().sum() * inv_n;
+        const float s = scale[q % c] / std::sqrt(var + op.epsilon);
+        Y = (X - mu) * s + bias[q % c];
+    }
+}
+
 /// Softmax along `axis` (opset 13). With `io.options.opset` < 13 the input is coerced to 2-D at
 /// `axis` and normalised over the flattened trailing dims, as those opsets define it.
-inline void softmax(node_io& io, const ir::ops::Softmax& op) {
+inline void softmax(node_io& io, std::int64_t axis, bool log) {
     const Tensor& x = io.float_input(0);
     const std::size_t r = x.shape.size();
     if (r == 0) io.fail("input must have rank >= 1");
-    const auto ax = static_cast<std::size_t>(detail::norm_axis(io, op.axis, r));
+    const auto ax = static_cast<std::size_t>(detail::norm_axis(io, axis, r));
     const bool legacy = io.options.opset < 13;
     const std::int64_t outer = detail::product(x.shape, 0, ax);
     const std::int64_t n = legacy ? detail::product(x.shape, ax, r) : x.shape[ax];
@@ -147,15 +168,26 @@ inline void softmax(node_io& io, const ir::ops::Softmax& op) {
             detail::ConstArrayMap X(xp + o * n, n);
             detail::ArrayMap Y(y + o * n, n);
             const float m = X.maxCoeff();
-            Y = (X - m).exp();
-            Y /= Y.sum();
+            if (log) {
+                const float lse = std::log((X - m).exp().sum());
+                Y = X - m - lse;
+            } else {
+                Y = (X - m).exp();
+                Y /= Y.sum();
+            }
         } else {
             detail::ConstMatrixMap X(xp + o * n * inner, n, inner);
             detail::MatrixMap Y(y + o * n * inner, n, inner);
             const Eigen::RowVectorXf m = X.colwise().maxCoeff();
-            Y = (X.rowwise() - m).array().exp().matrix();
-            const Eigen::RowVectorXf s = Y.colwise().sum();
-            Y.array().rowwise() /= s.array();
+            if (log) {
+                const Eigen::RowVectorXf lse = ((X.rowwise() - m).array().exp().colwise().sum()).log().matrix();
+                const Eigen::RowVectorXf shift = m + lse;
+                Y = X.rowwise() - shift;
+            } else {
+                Y = (X.rowwise() - m).array().exp().matrix();
+                const Eigen::RowVectorXf s = Y.colwise().sum();
+                Y.array().rowwise() /= s.array();
+            }
         }
     }
 }
@@ -165,7 +197,7 @@ inline void softmax(node_io& io, const ir::ops::Softmax& op) {
 inline void reduce_mean(node_io& io, const ir::ops::ReduceMean& op) {
     const Tensor& x = io.float_input(0);
     const std::size_t r = x.shape.size();
-    std::vector<std::int64_t> axes = op.axes;
+    std::vector<std::int64_t> axes;
     if (io.has(1)) {
         const Tensor& t = io.in(1);
         if (t.dtype == DType::f32) io.fail("axes (input 1) must be an integer tensor");
@@ -237,5 +269,13 @@ inline void reduce_mean(node_io& io, const ir::ops::ReduceMean& op) {
 }
 
 } // namespace kernels
+
+/// The kernels of this family, as overloads of `kernel` (found by kernels.hpp's dispatch).
+inline void kernel(const ir::ops::BatchNormalization& op, node_io& io) { kernels::batch_normalization(io, op); }
+inline void kernel(const ir::ops::LayerNormalization& op, node_io& io) { kernels::layer_normalization(io, op); }
+inline void kernel(const ir::ops::Softmax& op, node_io& io) { kernels::softmax(io, op.axis, false); }
+inline void kernel(const ir::ops::LogSoftmax& op, node_io& io) { kernels::softmax(io, op.axis, true); }
+inline void kernel(const ir::ops::InstanceNormalization& op, node_io& io) { kernels::instance_normalization(io, op); }
+inline void kernel(const ir::ops::ReduceMean& op, node_io& io) { kernels::reduce_mean(io, op); }
 
 } // namespace surgery::reference

@@ -67,6 +67,24 @@ inline void global_average_pool(node_io& io) {
     Eigen::Map<Eigen::VectorXf>(y, planes) = X.rowwise().sum() / static_cast<float>(area);
 }
 
+/// GlobalMaxPool: the maximum of every spatial plane.
+inline void global_max_pool(node_io& io) {
+    const Tensor& x = io.float_input(0);
+    if (x.shape.size() < 3) io.fail("input must be N x C x spatial, got shape " + ir::to_string(x.shape));
+    Shape out = x.shape;
+    for (std::size_t k = 2; k < out.size(); ++k) out[k] = 1;
+    const std::int64_t planes = x.shape[0] * x.shape[1];
+    const std::int64_t area = detail::product(x.shape, 2, x.shape.size());
+    const float* xp = x.f.data();
+    float* y = io.alloc_floats(0, std::move(out));
+    if (area == 0) {
+        std::fill(y, y + planes, std::numeric_limits<float>::quiet_NaN());
+        return;
+    }
+    detail::ConstMatrixMap X(xp, planes, area);
+    Eigen::Map<Eigen::VectorXf>(y, planes) = X.rowwise().maxCoeff();
+}
+
 /// AveragePool: count_include_pad counts the padding (but not the area past it that ceil_mode
 /// adds) in the divisor, as ONNX and PyTorch do.
 inline void average_pool(node_io& io, const ir::ops::AveragePool& op) {
@@ -160,5 +178,11 @@ inline void max_pool(node_io& io, const ir::ops::MaxPool& op) {
 }
 
 } // namespace kernels
+
+/// The kernels of this family, as overloads of `kernel` (found by kernels.hpp's dispatch).
+inline void kernel(const ir::ops::GlobalAveragePool&, node_io& io) { kernels::global_average_pool(io); }
+inline void kernel(const ir::ops::GlobalMaxPool&, node_io& io) { kernels::global_max_pool(io); }
+inline void kernel(const ir::ops::AveragePool& op, node_io& io) { kernels::average_pool(io, op); }
+inline void kernel(const ir::ops::MaxPool& op, node_io& io) { kernels::max_pool(io, op); }
 
 } // namespace surgery::reference

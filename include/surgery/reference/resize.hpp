@@ -181,4 +181,7 @@ inline void resize(node_io& io, const ir::ops::Resize& op) {
 
 } // namespace kernels
 
+/// The kernels of this family, as overloads of `kernel` (found by kernels.hpp's dispatch).
+inline void kernel(const ir::ops::Resize& op, node_io& io) { kernels::resize(io, op); }
+
 } // namespace surgery::reference

@@ -134,8 +134,8 @@ namespace kernels {
 inline void identity(node_io& io) { io.forward(0, 0, io.in(0).shape); }
 
 /// Dropout at inference: the identity; the optional mask output is all true.
-inline void dropout(node_io& io, const ir::ops::Dropout& op) {
-    float ratio = op.ratio;
+inline void dropout(node_io& io, const ir::ops::Dropout&) {
+    float ratio = 0.5f;
     if (io.has(1) && io.in(1).size() == 1) ratio = io.in(1).as_floats()[0];
     const bool training = io.has(2) && io.in(2).size() == 1 && io.in(2).as_ints()[0] != 0;
     if (training && ratio != 0.0f) io.fail("training mode (random dropout) is not supported by the reference executor");
@@ -298,21 +298,10 @@ inline void slice(node_io& io) {
         seen[ax] = true;
         const std::int64_t dim = x.shape[ax], st = steps[k];
         if (st == 0) io.fail("steps cannot be 0");
-        std::int64_t s = starts[k], e = ends[k];
-        if (s < 0) s += dim;
-        if (e < 0) e += dim;
-        std::int64_t count = 0;
-        if (st > 0) {
-            s = std::clamp<std::int64_t>(s, 0, dim);
-            e = std::clamp<std::int64_t>(e, 0, dim);
-            count = e > s ? (e - s - 1) / st + 1 : 0;
-        } else {
-            s = std::clamp<std::int64_t>(s, 0, dim - 1);
-            e = std::clamp<std::int64_t>(e, -1, dim - 1);
-            count = s > e ? (s - e - 1) / (-st) + 1 : 0;
-        }
+        const ir::ops::slice_axis sa = ir::ops::slice_bounds(starts[k], ends[k], st, dim);
+        const std::int64_t s = sa.start, count = sa.count;
         first[ax] = s;
-        step[ax] = st;
+        step[ax] = count <= 1 ? 1 : st; // a step never taken stays out of the offset arithmetic (INT64_MAX steps)
         out[ax] = count;
     }
     const std::vector<std::int64_t> in_st = detail::strides_of(x.shape);
@@ -342,7 +331,7 @@ inline void slice(node_io& io) {
     });
 }
 
-/// Split into the node's outputs: sizes from the `split` input, else the attribute, else equal
+/// Split into the node's outputs: sizes from the `split` input, else equal
 /// parts of ceil(dim / outputs) (the last one smaller, as opset 18's num_outputs).
 inline void split(node_io& io, const ir::ops::Split& op) {
     const Tensor& x = io.in(0);
@@ -354,7 +343,6 @@ inline void split(node_io& io, const ir::ops::Split& op) {
     const auto nout = static_cast<std::int64_t>(io.num_outputs());
     std::vector<std::int64_t> sizes;
     if (io.has(1) && io.in(1).size() > 0) sizes = detail::int_input(io, 1, "split");
-    else if (!op.split.empty()) sizes = op.split;
     else {
         if (op.num_outputs != 0 && op.num_outputs != nout)
             io.fail("num_outputs is " + std::to_string(op.num_outputs) + " but the node has " + std::to_string(nout) + " outputs");
@@ -426,5 +414,23 @@ inline void constant(node_io& io, const ir::ops::Constant& op) {
 }
 
 } // namespace kernels
+
+/// The kernels of this family, as overloads of `kernel` (found by kernels.hpp's dispatch).
+inline void kernel(const ir::ops::Identity&, node_io& io) { kernels::identity(io); }
+inline void kernel(const ir::ops::Dropout& op, node_io& io) { kernels::dropout(io, op); }
+inline void kernel(const ir::ops::Flatten& op, node_io& io) { kernels::flatten(io, op); }
+inline void kernel(const ir::ops::Reshape& op, node_io& io) { kernels::reshape(io, op); }
+inline void kernel(const ir::ops::Transpose& op, node_io& io) { kernels::transpose(io, op); }
+inline void kernel(const ir::ops::Concat& op, node_io& io) { kernels::concat(io, op); }
+inline void kernel(const ir::ops::Slice&, node_io& io) { kernels::slice(io); }
+inline void kernel(const ir::ops::Split& op, node_io& io) { kernels::split(io, op); }
+inline void kernel(const ir::ops::Squeeze&, node_io& io) { kernels::squeeze(io); }
+inline void kernel(const ir::ops::Unsqueeze&, node_io& io) { kernels::unsqueeze(io); }
+inline void kernel(const ir::ops::Constant& op, node_io& io) { kernels::constant(io, op); }
+/// Ops outside the catalogue have no kernel: running one is an error naming it.
+inline void kernel(const ir::ops::Opaque& op, node_io& io) {
+    io.fail("op '" + op.qualified_name() + "' is not in model-surgery's op catalogue: it is carried through rewrites unchanged, but the "
+            "reference executor cannot run it");
+}
 
 } // namespace surgery::reference

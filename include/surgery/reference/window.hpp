@@ -65,7 +65,7 @@ struct window_geometry {
             if (g.pb[j] < 0 || g.pe[j] < 0) io.fail("negative pads are not supported");
             if (g.in[j] + g.pb[j] + g.pe[j] < eff)
                 io.fail("the window (" + std::to_string(eff) + " wide with dilation) is larger than the padded input " + ir::to_string(x));
-            g.out[j] = ir::detail::pool_out(g.in[j], g.k[j], g.s[j], g.d[j], g.pb[j], g.pe[j], ceil_mode);
+            g.out[j] = ir::pool_out(g.in[j], g.k[j], g.s[j], g.d[j], g.pb[j], g.pe[j], ceil_mode);
         }
     }
     return g;

@@ -1,7 +1,11 @@
 // The replacement dictionary: ordered, named rules `pattern -> replacement`, applied to a fixpoint with a report.
 #pragma once
 
+#include <algorithm>
 #include <array>
+#include <map>
+#include <cctype>
+#include <memory>
 #include <cstddef>
 #include <functional>
 #include <sstream>
@@ -20,6 +24,9 @@
 #include "surgery/rewrite/replacer.hpp"
 #include "surgery/search/chain.hpp"
 #include "surgery/search/dag.hpp"
+#include "surgery/search/program.hpp"
+#include "surgery/pattern/text.hpp"
+#include "surgery/rewrite/text_rule.hpp"
 
 namespace surgery::rewrite {
 
@@ -74,6 +81,18 @@ template <class P>
     return r;
 }
 
+/// A rule whose replacement is built by `fn(typed_context<P>&)`, which reads the matched nodes by
+/// position with their types deduced (`c.op<1>()`) and returns the new value(s), or none to decline.
+template <class P, class F>
+    requires std::is_invocable_v<F&, typed_context<P>&>
+[[nodiscard]] rule make_rule(std::string name, P p, F fn, exactness kind, std::string description = {}) {
+    return make_rule(std::move(name), p, generate([fn = std::move(fn)](context& c) mutable {
+                         typed_context<P> tc(c);
+                         return fn(tc);
+                     }),
+                     kind, std::move(description));
+}
+
 /// A rule from a chain given as text ("HardSwish", "Conv,Relu").
 [[nodiscard]] inline rule make_rule(std::string name, const pattern::runtime_chain& pat, replacement with, exactness kind,
                                     std::string description = {}) {
@@ -87,36 +106,65 @@ template <class P>
     return r;
 }
 
-/// Parses a rule given as text, `OpA,OpB=>OpC[,OpD]` or `OpA,OpB=>identity` (weightless replacement
-/// ops with default attributes). The rule is named after the text. Throws `pattern_error`.
+/// A rule from a pattern given as text (chain or DAG, see pattern/text.hpp).
+[[nodiscard]] inline rule make_rule(std::string name, const pattern::text_pattern& pat, replacement with, exactness kind,
+                                    std::string description = {}) {
+    rule r;
+    r.name = std::move(name);
+    r.pattern_text = pat.text();
+    auto shared = std::make_shared<const pattern::text_pattern>(pat);
+    r.find = [shared](const ir::Graph& g) { return search::find_program(g, shared->view()); };
+    r.kind = kind;
+    r.with = std::move(with);
+    r.description = std::move(description);
+    return r;
+}
+
+/// Parses a rule given as text: `PATTERN => REPLACEMENT` in the text pattern language (see
+/// rewrite/text_rule.hpp for examples): a DAG pattern with named captures, constant operands and
+/// attribute constraints, or a chain of op names; the replacement is an expression over the
+/// captures (ops with attributes and several operands, numbers), `identity`, or a chain of
+/// single-input op names applied to the match's input. The rule is named after the text and
+/// counted as approximate. Throws `pattern_error` pointing at the column.
 [[nodiscard]] inline rule parse_rule(std::string_view text) {
     const auto arrow = text.find("=>");
     if (arrow == std::string_view::npos)
-        throw pattern_error("rule '" + std::string(text) + "': expected 'PATTERN=>REPLACEMENT', e.g. 'HardSwish=>Relu'");
-    pattern::runtime_chain pat(text.substr(0, arrow), true);
+        throw pattern_error("rule '" + std::string(text) + "': expected 'PATTERN => REPLACEMENT', e.g. 'HardSwish => Relu' or 'Mul(x, Sigmoid(x)) => Relu(x)'");
+    const pattern::text_pattern pat(text.substr(0, arrow), text, 0);
     std::string_view rhs = text.substr(arrow + 2);
-    while (!rhs.empty() && rhs.front() == ' ') rhs.remove_prefix(1);
-    while (!rhs.empty() && rhs.back() == ' ') rhs.remove_suffix(1);
-    if (rhs == "identity") return make_rule(std::string(text), pat, identity(), exactness::approximate, "from the command line");
-    std::vector<ir::Op> ops;
-    std::size_t start = 0;
-    while (start <= rhs.size()) {
-        auto end = rhs.find(',', start);
-        if (end == std::string_view::npos) end = rhs.size();
-        std::string_view nm = rhs.substr(start, end - start);
-        while (!nm.empty() && nm.front() == ' ') nm.remove_prefix(1);
-        while (!nm.empty() && nm.back() == ' ') nm.remove_suffix(1);
-        const auto k = ir::kind_from_name(nm);
-        if (!k) throw pattern_error("rule '" + std::string(text) + "': replacement op '" + std::string(nm) + "' is not in the op catalogue");
-        const auto ar = ir::arity_of(ir::make_op(*k));
-        if (ar.min_inputs != 1)
-            throw pattern_error("rule '" + std::string(text) + "': replacement op '" + std::string(nm) +
-                                "' needs more than one input (weights); only single-input ops can be given as text");
-        ops.push_back(ir::make_op(*k));
-        start = end + 1;
+    std::size_t offset = arrow + 2;
+    while (!rhs.empty() && std::isspace(static_cast<unsigned char>(rhs.front()))) rhs.remove_prefix(1), ++offset;
+    while (!rhs.empty() && std::isspace(static_cast<unsigned char>(rhs.back()))) rhs.remove_suffix(1);
+    if (rhs.empty()) pattern::detail::text_parser({}, text, offset).fail("the replacement is empty (write 'identity' to remove the match)", 0);
+    const std::string rule_name(text);
+    if (rhs == "identity") return make_rule(rule_name, pat, identity(), exactness::approximate, "from text");
+    const bool legacy_chain = rhs.find('(') == std::string_view::npos && std::isupper(static_cast<unsigned char>(rhs.front()));
+    if (legacy_chain) {
+        // `OpA,OpB`: weightless single-input catalogue ops with default attributes, applied to the match's input.
+        std::vector<ir::Op> ops;
+        std::size_t start = 0;
+        while (start <= rhs.size()) {
+            auto end = rhs.find(',', start);
+            if (end == std::string_view::npos) end = rhs.size();
+            std::string_view nm = rhs.substr(start, end - start);
+            while (!nm.empty() && nm.front() == ' ') nm.remove_prefix(1);
+            while (!nm.empty() && nm.back() == ' ') nm.remove_suffix(1);
+            const auto k = ir::kind_from_name(nm);
+            if (!k)
+                pattern::detail::text_parser({}, text, offset).fail("replacement op '" + std::string(nm) + "' is not in the op catalogue", start);
+            const auto ar = ir::arity_of(ir::make_op(*k));
+            if (ar.min_inputs != 1)
+                pattern::detail::text_parser({}, text, offset)
+                    .fail("replacement op '" + std::string(nm) + "' needs more than one input: write it with its operands, e.g. " +
+                              std::string(nm) + "(x, ...)",
+                          start);
+            ops.push_back(ir::make_op(*k));
+            start = end + 1;
+        }
+        return make_rule(rule_name, pat, ops.size() == 1 ? with_op(ops[0]) : with_chain(std::move(ops)), exactness::approximate, "from text");
     }
-    return make_rule(std::string(text), pat, ops.size() == 1 ? with_op(ops[0]) : with_chain(std::move(ops)), exactness::approximate,
-                     "from the command line");
+    auto built = std::make_shared<const detail::text_replacement>(pattern::parse_expression(rhs, text, offset), pat, text, offset);
+    return make_rule(rule_name, pat, generate([built](context& c) { return built->build(c); }), exactness::approximate, "from text");
 }
 
 /// An ordered list of rules. Order matters: Squeeze-and-Excitation removal must run before its
@@ -152,11 +200,16 @@ struct report {
         exactness kind = exactness::exact;
         std::size_t matches = 0;  ///< occurrences found, over all iterations
         std::size_t replaced = 0; ///< occurrences replaced
+        /// Matches made only of nodes this rule created: its replacement matches its own pattern
+        /// (it would rewrite forever). They are skipped and counted here.
+        std::size_t self_matches = 0;
     };
     std::string dictionary;
     std::vector<rule_entry> rules;
     std::array<std::size_t, ir::op_count> ops_before{};
     std::array<std::size_t, ir::op_count> ops_after{};
+    /// Node counts by op name (`domain::` prefixed outside the default domain), opaque ops included.
+    std::map<std::string, std::size_t> op_counts_before, op_counts_after;
     std::size_t nodes_before = 0;
     std::size_t nodes_after = 0;
     std::size_t removed_constants = 0;
@@ -173,13 +226,16 @@ struct report {
         std::ostringstream os;
         os << "dictionary '" << dictionary << "': " << total_replaced() << " replacements in " << iterations << " iteration(s), "
            << (converged ? "converged" : "NOT converged (iteration cap reached)") << "\n";
-        for (const auto& r : rules)
-            os << "  " << r.name << " (" << rewrite::to_string(r.kind) << "): " << r.matches << " matches, " << r.replaced << " replaced\n";
+        for (const auto& r : rules) {
+            os << "  " << r.name << " (" << rewrite::to_string(r.kind) << "): " << r.matches << " matches, " << r.replaced << " replaced";
+            if (r.self_matches) os << ", " << r.self_matches << " skipped: the rule's replacement matches its own pattern";
+            os << "\n";
+        }
         os << "  nodes: " << nodes_before << " -> " << nodes_after << "\n";
-        for (std::size_t k = 0; k < ir::op_count; ++k)
-            if (ops_before[k] || ops_after[k])
-                os << "    " << ir::op_names[k] << ": " << ops_before[k] << " -> " << ops_after[k]
-                   << (ops_before[k] != ops_after[k] ? "  *" : "") << "\n";
+        std::map<std::string, std::pair<std::size_t, std::size_t>> both;
+        for (const auto& [n, c] : op_counts_before) both[n].first = c;
+        for (const auto& [n, c] : op_counts_after) both[n].second = c;
+        for (const auto& [n, c] : both) os << "    " << n << ": " << c.first << " -> " << c.second << (c.first != c.second ? "  *" : "") << "\n";
         return os.str();
     }
 };
@@ -188,33 +244,71 @@ struct report {
 struct apply_options {
     int max_iterations = 8;   ///< passes over the whole dictionary before giving up on a fixpoint
     bool verify = true;       ///< run ir::verify on the result before committing it
+    /// Most nodes the graph may reach while rules run: a rule that grows it beyond (a replacement
+    /// bigger than what it replaces, applied again and again) stops the rewrite with an error
+    /// naming the rule. 0: twice the initial node count plus 10,000.
+    std::size_t max_nodes = 0;
 };
+
+namespace detail {
+/// A short identifier for rule `r` at position `i`, for the names of the nodes it creates: its
+/// name when that is a short identifier, else `rule<i>` (text rules are named after their text).
+inline std::string rule_id(const rule& r, std::size_t i) {
+    const bool ident = !r.name.empty() && r.name.size() <= 48 &&
+                       std::all_of(r.name.begin(), r.name.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+    return ident ? r.name : "rule" + std::to_string(i);
+}
+} // namespace detail
 
 /// Applies the rules of `dict` to `g` in order, repeating the whole list until nothing matches
 /// (a fixpoint) or `max_iterations` passes were made. Strong guarantee: if any replacement fails
-/// (`rewrite_error` naming the rule and the node) or the result does not verify, `g` is unchanged.
+/// (`rewrite_error` naming the rule and the node), the graph outgrows `max_nodes`, or the result
+/// does not verify, `g` is unchanged. New nodes are named `<rule id>_<n>/<op>_<k>`: short, and
+/// stable from run to run. A match made only of nodes the same rule created is skipped and
+/// reported (`self_matches`): the rule would otherwise rewrite its own output forever.
 inline report apply(ir::Graph& g, const dictionary& dict, apply_options opts = {}) {
     report rep;
     rep.dictionary = dict.name();
     rep.ops_before = g.op_histogram();
+    rep.op_counts_before = g.op_counts();
     rep.nodes_before = g.num_nodes();
-    for (const auto& r : dict.rules()) rep.rules.push_back({r.name, r.kind, 0, 0});
+    for (const auto& r : dict.rules()) rep.rules.push_back({r.name, r.kind, 0, 0, 0});
+    const std::size_t max_nodes = opts.max_nodes ? opts.max_nodes : 2 * g.num_nodes() + 10000;
 
     ir::Graph work = g; // constants are shared, so this copies structure, not weights
     ir::infer_shapes(work, false);
+    std::vector<std::uint32_t> created_by; // node index -> 1 + the rule that created it (0: the input's)
+    std::size_t counter = 0;
     for (int it = 0; it < std::max(1, opts.max_iterations); ++it) {
         bool changed = false;
         rep.iterations = it + 1;
         for (std::size_t i = 0; i < dict.rules().size(); ++i) {
             const rule& r = dict.rules()[i];
-            const auto matches = r.find(work);
+            const std::string id = detail::rule_id(r, i);
+            auto matches = r.find(work);
+            // Skip matches made only of this rule's own output.
+            std::erase_if(matches, [&](const ir_match& m) {
+                const bool own = std::all_of(m.nodes.begin(), m.nodes.end(), [&](ir::NodeId n) {
+                    return n.index() < created_by.size() && created_by[n.index()] == i + 1;
+                });
+                if (own) ++rep.rules[i].self_matches;
+                return own;
+            });
             rep.rules[i].matches += matches.size();
             if (matches.empty()) continue;
             value_forwarding fwd;
             std::size_t replaced = 0;
+            const std::size_t first_new = work.node_bound();
             for (const auto& m : matches)
-                if (replace(work, m, r.with, r.name, &fwd)) ++replaced;
+                if (replace(work, m, r.with, r.name, &fwd, id + "_" + std::to_string(counter++) + "/")) ++replaced;
             rep.rules[i].replaced += replaced;
+            created_by.resize(work.node_bound(), 0);
+            for (std::size_t n = first_new; n < work.node_bound(); ++n) created_by[n] = static_cast<std::uint32_t>(i + 1);
+            if (work.num_nodes() > max_nodes)
+                throw rewrite_error(r.name, matches.front().nodes.empty() ? "?" : work.label(matches.front().nodes.front()),
+                                    "the graph grew from " + std::to_string(rep.nodes_before) + " to " + std::to_string(work.num_nodes()) +
+                                        " nodes, beyond the budget of " + std::to_string(max_nodes) +
+                                        " (does the replacement grow what it replaces, again and again?)");
             if (replaced == 0) continue; // every match declined: nothing changed
             rep.removed_constants += work.remove_dead().second;
             changed = true;
@@ -226,6 +320,7 @@ inline report apply(ir::Graph& g, const dictionary& dict, apply_options opts = {
     }
     if (opts.verify) ir::verify(work);
     rep.ops_after = work.op_histogram();
+    rep.op_counts_after = work.op_counts();
     rep.nodes_after = work.num_nodes();
     g = std::move(work);
     return rep;

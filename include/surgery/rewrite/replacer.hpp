@@ -67,7 +67,8 @@ inline bool used(const ir::Graph& g, ir::ValueId v) { return !g.value(v).uses.em
 /// values, which take over the exits' names, and the matched nodes are removed (their constants
 /// stay until `Graph::remove_dead`). A generator may decline a match (return no value: the match is
 /// not an instance it can rewrite); then nothing changes and `replace` returns false.
-inline bool replace(ir::Graph& g, const ir_match& m_in, const replacement& r, std::string_view rule, value_forwarding* fwd = nullptr) {
+inline bool replace(ir::Graph& g, const ir_match& m_in, const replacement& r, std::string_view rule, value_forwarding* fwd = nullptr,
+                    std::string name_prefix = {}) {
     if (m_in.nodes.empty()) throw rewrite_error(std::string(rule), "?", "empty match");
     for (ir::NodeId n : m_in.nodes)
         if (n.index() >= g.node_bound() || !g.node(n).alive)
@@ -82,7 +83,10 @@ inline bool replace(ir::Graph& g, const ir_match& m_in, const replacement& r, st
             if (c) c = fwd->resolve(*c);
 
     const ir::Checkpoint cp = g.checkpoint();
-    ir::Builder b(g, 0x5eed, first + "." + std::string(rule) + ".");
+    // New nodes are named by the caller's prefix (the dictionary: rule id and a counter), or after
+    // the match's first node; never after the rule's text, which may be long.
+    if (name_prefix.empty()) name_prefix = first + "/";
+    ir::Builder b(g, 0x5eed, std::move(name_prefix));
     std::vector<ir::ValueId> fresh;
     try {
         fresh = detail::build_replacement(g, b, m, r, rule);

@@ -21,7 +21,6 @@
 
 #include "surgery/graph_traits.hpp"
 #include "surgery/pattern/chain.hpp"
-#include "surgery/pattern/runtime_chain.hpp"
 #include "surgery/search/match.hpp"
 
 namespace surgery::search {
@@ -175,24 +174,6 @@ void for_each_chain(const G& g, P, Visit&& visit) {
     });
 }
 
-/// Same, for a chain whose op names arrived at run time.
-template <searchable_graph G, class Visit>
-void for_each_chain(const G& g, const pattern::runtime_chain& pat, Visit&& visit) {
-    detail::with_flow(g, [&](const detail::flow_ref<G>& fr) {
-        std::vector<node_t<G>> nodes(pat.size());
-        auto on_match = [&](std::span<const std::uint32_t> path) {
-            for (std::size_t j = 0; j < path.size(); ++j) nodes[j] = fr.order[path[j]];
-            visit(std::span<const node_t<G>>(nodes));
-        };
-        if (fr.kinds)
-            detail::scan<std::uint64_t>(fr.order.size(), fr.next, pat.size(),
-                                        [&](std::size_t p) { return pat.positions_of_kind(fr.kinds[p]); }, on_match);
-        else
-            detail::scan<std::uint64_t>(fr.order.size(), fr.next, pat.size(),
-                                        [&](std::size_t p) { return pat.positions(g, fr.order[p]); }, on_match);
-    });
-}
-
 /// Every match of chain pattern `P` in `g`: leftmost in topological order, non-overlapping, each
 /// with its nodes (in chain order), entry values and exit values.
 template <pattern::chain_pattern P, searchable_graph G>
@@ -201,19 +182,7 @@ template <pattern::chain_pattern P, searchable_graph G>
     for_each_chain(g, pat, [&](std::span<const node_t<G>> nodes) {
         match<G> m;
         m.nodes.assign(nodes.begin(), nodes.end());
-        detail::fill_boundary(g, m);
-        out.push_back(std::move(m));
-    });
-    return out;
-}
-
-/// Every match of a runtime chain pattern (same semantics as the compile-time one).
-template <searchable_graph G>
-[[nodiscard]] std::vector<match<G>> find_chains(const G& g, const pattern::runtime_chain& pat) {
-    std::vector<match<G>> out;
-    for_each_chain(g, pat, [&](std::span<const node_t<G>> nodes) {
-        match<G> m;
-        m.nodes.assign(nodes.begin(), nodes.end());
+        m.bound = m.nodes;
         detail::fill_boundary(g, m);
         out.push_back(std::move(m));
     });
@@ -229,3 +198,6 @@ template <class P, searchable_graph G>
 }
 
 } // namespace surgery::search
+
+// Chains given as text (runtime_chain) are searched through their pattern program.
+#include "surgery/search/program.hpp" // IWYU pragma: export

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 #include "surgery/graph_traits.hpp"
@@ -27,18 +28,28 @@ struct match {
     std::vector<value_type> entries;
     /// Outputs of the last (root) node: the values the rest of the graph reads.
     std::vector<value_type> exits;
-    /// DAG patterns: the value bound to each `pattern::bind<I>` slot.
-    std::array<std::optional<value_type>, pattern::max_captures> captures{};
+    /// The value bound to each capture slot (`pattern::bind<I>`, or a named capture of a text pattern).
+    std::vector<std::optional<value_type>> captures;
+    /// Programs: the node matched by each pattern node, by pattern-node index.
+    std::vector<node_type> bound;
+    /// The names of the capture slots, by slot (empty for numbered ones); views into the pattern.
+    std::vector<std::string_view> capture_names;
 
     [[nodiscard]] node_type first() const { return nodes.front(); }
     [[nodiscard]] node_type last() const { return nodes.back(); }
     /// The main data input: capture 0 when the pattern binds it, else the first node's first input.
     [[nodiscard]] std::optional<value_type> input() const {
-        if (captures[0]) return captures[0];
+        if (!captures.empty() && captures[0]) return captures[0];
         if (entries.empty()) return std::nullopt;
         return entries.front();
     }
     [[nodiscard]] bool contains(node_type n) const { return std::find(nodes.begin(), nodes.end(), n) != nodes.end(); }
+    /// The value captured under `name`, if the pattern has such a capture and it was bound.
+    [[nodiscard]] std::optional<value_type> capture(std::string_view name) const {
+        for (std::size_t i = 0; i < capture_names.size() && i < captures.size(); ++i)
+            if (capture_names[i] == name) return captures[i];
+        return std::nullopt;
+    }
 };
 
 namespace detail {

@@ -75,9 +75,7 @@ struct mobilenet_v3_options {
     x = b.hardswish(conv_bn(x, {.out_channels = 960, .kernel = 1}));
     x = b.flatten(b.global_average_pool(x));
     x = b.hardswish(b.linear(x, 1280));
-    ir::ops::Dropout dropout;
-    dropout.ratio = 0.2f;
-    x = b.apply(dropout, {x});
+    x = b.apply(ir::ops::Dropout{}, {x, b.scalar(0.2f)});
     x = b.linear(x, opt.num_classes);
     g.set_value_name(x, "logits");
     b.output(x);

@@ -64,13 +64,25 @@ inline constexpr std::int64_t max_write_opset = 20;
     }
 }
 
-/// The IR element type of an ONNX element type, or `undefined` when the IR does not carry it.
+/// The IR element type of an ONNX element type (`undefined` for UNDEFINED and unknown codes).
 [[nodiscard]] constexpr ir::DType to_dtype(std::int32_t t) noexcept {
     switch (t) {
     case pb::TensorProto_DataType_FLOAT: return ir::DType::f32;
     case pb::TensorProto_DataType_INT64: return ir::DType::i64;
     case pb::TensorProto_DataType_INT32: return ir::DType::i32;
     case pb::TensorProto_DataType_BOOL: return ir::DType::boolean;
+    case pb::TensorProto_DataType_FLOAT16: return ir::DType::f16;
+    case pb::TensorProto_DataType_DOUBLE: return ir::DType::f64;
+    case pb::TensorProto_DataType_BFLOAT16: return ir::DType::bf16;
+    case pb::TensorProto_DataType_INT8: return ir::DType::i8;
+    case pb::TensorProto_DataType_UINT8: return ir::DType::u8;
+    case pb::TensorProto_DataType_INT16: return ir::DType::i16;
+    case pb::TensorProto_DataType_UINT16: return ir::DType::u16;
+    case pb::TensorProto_DataType_UINT32: return ir::DType::u32;
+    case pb::TensorProto_DataType_UINT64: return ir::DType::u64;
+    case pb::TensorProto_DataType_STRING: return ir::DType::string;
+    case pb::TensorProto_DataType_COMPLEX64: return ir::DType::c64;
+    case pb::TensorProto_DataType_COMPLEX128: return ir::DType::c128;
     default: return ir::DType::undefined;
     }
 }
@@ -81,6 +93,18 @@ inline constexpr std::int64_t max_write_opset = 20;
     case ir::DType::i64: return pb::TensorProto_DataType_INT64;
     case ir::DType::i32: return pb::TensorProto_DataType_INT32;
     case ir::DType::boolean: return pb::TensorProto_DataType_BOOL;
+    case ir::DType::f16: return pb::TensorProto_DataType_FLOAT16;
+    case ir::DType::f64: return pb::TensorProto_DataType_DOUBLE;
+    case ir::DType::bf16: return pb::TensorProto_DataType_BFLOAT16;
+    case ir::DType::i8: return pb::TensorProto_DataType_INT8;
+    case ir::DType::u8: return pb::TensorProto_DataType_UINT8;
+    case ir::DType::i16: return pb::TensorProto_DataType_INT16;
+    case ir::DType::u16: return pb::TensorProto_DataType_UINT16;
+    case ir::DType::u32: return pb::TensorProto_DataType_UINT32;
+    case ir::DType::u64: return pb::TensorProto_DataType_UINT64;
+    case ir::DType::string: return pb::TensorProto_DataType_STRING;
+    case ir::DType::c64: return pb::TensorProto_DataType_COMPLEX64;
+    case ir::DType::c128: return pb::TensorProto_DataType_COMPLEX128;
     case ir::DType::undefined: break;
     }
     return pb::TensorProto_DataType_UNDEFINED;

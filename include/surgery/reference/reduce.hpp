@@ -1,0 +1,9 @@
+// Reference kernels of the ir/ops/reduce.hpp family, as overloads of `kernel(const ir::ops::X&, node_io&)`.
+#pragma once
+
+#include "surgery/ir/ops.hpp"
+#include "surgery/reference/kernel.hpp"
+
+namespace surgery::reference {
+
+} // namespace surgery::reference

@@ -1,0 +1,146 @@
+// Tests of the text pattern language: parsing, error columns, the programs it compiles to, and
+// the equality of text and C++ patterns (same tables, same matches).
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "surgery/ir.hpp"
+#include "surgery/pattern.hpp"
+#include "surgery/pattern/compile.hpp"
+#include "surgery/pattern/text.hpp"
+#include "surgery/search.hpp"
+#include "surgery/search/program.hpp"
+
+using namespace surgery;
+using namespace surgery::ir;
+namespace P = surgery::pattern;
+namespace L = surgery::pattern::library;
+
+namespace {
+std::string error_of(std::string_view text) {
+    try {
+        P::text_pattern p(text);
+    } catch (const pattern_error& e) {
+        return e.what();
+    }
+    return {};
+}
+} // namespace
+
+TEST_CASE("text patterns: chains and expressions compile to programs") {
+    const P::text_pattern chain("Conv[kernel=3], BatchNormalization -> Relu|Clip");
+    CHECK(chain.is_chain());
+    REQUIRE(chain.view().nodes.size() == 3);
+    CHECK(chain.view().nodes[0].num_attrs == 1);
+    CHECK(chain.view().nodes[2].num_kinds == 2);
+
+    const P::text_pattern silu("x * Sigmoid(x)");
+    CHECK_FALSE(silu.is_chain());
+    CHECK(silu.view().nodes.size() == 2);
+    CHECK(silu.view().num_captures == 1);
+    CHECK(silu.view().capture_slot("x") == 0);
+
+    const P::text_pattern clip("Clip(x, 0, 6)");
+    REQUIRE(clip.view().constants.size() == 2);
+    CHECK(clip.view().constants[1] == 6.0);
+
+    // Infix is sugar for the ops: the same program shape as the call form.
+    const P::text_pattern call("Mul(x, Sigmoid(x))");
+    CHECK(call.view().nodes.size() == silu.view().nodes.size());
+    CHECK(call.view().operands.size() == silu.view().operands.size());
+}
+
+TEST_CASE("text pattern errors name the column") {
+    CHECK(error_of("Mul(x, Sigmoid(x)").find("column 18") != std::string::npos);
+    CHECK(error_of("Mul(x, Sigmoid(x)").find("expected ')'") != std::string::npos);
+    CHECK(error_of("Conv[kernel 7](x)").find("column 13") != std::string::npos);
+    CHECK(error_of("Relu(x) Tanh(x)").find("unexpected 'T'") != std::string::npos);
+    CHECK(error_of("x").find("rooted at an op") != std::string::npos);
+    CHECK(error_of("Relu,,Conv").find("expected an op name") != std::string::npos);
+    CHECK(error_of("   ").find("empty") != std::string::npos);
+    CHECK(error_of("Mul(x, y:constant)").find("unknown capture modifier") != std::string::npos);
+    CHECK(error_of("Conv[kernel<(3,3)](x)").find("lists compare with") != std::string::npos);
+    CHECK(error_of("Conv[auto_pad>'SAME'](x)").find("strings compare") != std::string::npos);
+    // The message quotes the text and puts a caret under the column.
+    const std::string e = error_of("Relu(x");
+    CHECK(e.find("\n  Relu(x\n        ^") != std::string::npos);
+}
+
+TEST_CASE("a text DAG pattern finds what the C++ pattern finds") {
+    Graph g;
+    Builder b(g, 7);
+    auto x = b.input("x", {1, 8, 4, 4});
+    auto y = b.silu(b.conv(x, {.out_channels = 8, .kernel = 3}));
+    auto z = b.mul(b.sigmoid(y), y); // operands swapped
+    auto w = b.mul(y, b.sigmoid(x)); // not SiLU: different values
+    b.output(b.add(z, w));
+    const auto cpp = search::find_dags(g, L::silu<>{});
+    const P::text_pattern text("x * Sigmoid(x)");
+    const auto txt = search::find_program(g, text.view());
+    REQUIRE(cpp.size() == 2);
+    REQUIRE(txt.size() == cpp.size());
+    for (std::size_t i = 0; i < cpp.size(); ++i) {
+        CHECK(txt[i].nodes == cpp[i].nodes);
+        CHECK(txt[i].captures[0] == cpp[i].captures[0]);
+        CHECK(txt[i].capture("x") == cpp[i].captures[0]);
+    }
+}
+
+TEST_CASE("constant operands and attribute constraints") {
+    Graph g;
+    Builder b(g, 3);
+    auto x = b.input("x", {1, 4, 8, 8});
+    auto r6 = b.relu6(x);                                                  // Clip(x, 0, 6)
+    auto r1 = b.apply(ops::Clip{}, {r6, b.scalar(-1.0f), b.scalar(1.0f)}); // another Clip
+    auto c7 = b.conv(r1, {.out_channels = 4, .kernel = 7});
+    auto c3 = b.conv(c7, {.out_channels = 4, .kernel = 3, .stride = 2});
+    b.output(c3);
+    CHECK(search::find_program(g, P::text_pattern("Clip(x, 0, 6)").view()).size() == 1);
+    CHECK(search::find_program(g, P::text_pattern("Clip(x, -1, 1)").view()).size() == 1);
+    CHECK(search::find_program(g, P::text_pattern("Clip(x, lo:const, hi:const)").view()).size() == 2);
+    CHECK(search::find_program(g, P::text_pattern("Conv[kernel=7](x, w, b)").view()).size() == 1);
+    CHECK(search::find_program(g, P::text_pattern("Conv[kernel>=3](x, w, b)").view()).size() == 2);
+    CHECK(search::find_program(g, P::text_pattern("Conv[kernel=(3,3), stride=2](x, _, _)").view()).size() == 1);
+    CHECK(search::find_program(g, P::text_pattern("Conv[stride=1]").view()).size() == 1);
+    CHECK(search::find_program(g, P::text_pattern("Conv[kernel=7], Conv").view()).size() == 1);
+    CHECK(search::find_program(g, P::text_pattern("Conv[auto_pad='NOTSET'](x, w, b)").view()).size() == 2);
+    CHECK(search::find_program(g, P::text_pattern("Conv[group!=1](x, w, b)").view()).empty());
+}
+
+TEST_CASE("alternatives at the value level and op alternatives") {
+    Graph g;
+    Builder b(g, 5);
+    auto x = b.input("x", {1, 4, 2, 2});
+    auto a = b.relu(x);
+    auto s = b.apply(ops::Tanh{}, {x});
+    b.output(b.add(a, b.scalar(1.0f)));
+    b.output(b.add(s, b.scalar(1.0f)));
+    CHECK(search::find_program(g, P::text_pattern("Add((Relu(x) | Tanh(x)), 1)").view()).size() == 2);
+    CHECK(search::find_program(g, P::text_pattern("Add(Relu|Tanh(x), 1)").view()).size() == 2);
+    CHECK(search::find_program(g, P::text_pattern("Add(Relu(x), 1)").view()).size() == 1);
+}
+
+TEST_CASE("opaque ops are named in text patterns and in pattern::named_op") {
+    Graph g;
+    ops::Opaque vendor;
+    vendor.op_type = "MyNpuOp";
+    vendor.op_domain = "com.vendor";
+    vendor.attrs.push_back({"mode", 2, {}, 3, {}, {}, {}, {}});
+    const ValueId x = g.add_input("x", {1, 4});
+    const NodeId n = g.add_node(vendor, {x}, 1, "npu");
+    const ValueId v = g.node(n).outputs[0];
+    g.set_shape(v, Shape{1, 4});
+    const NodeId r = g.add_node(ops::Relu{}, {v}, 1, "relu");
+    g.add_output(g.node(r).outputs[0]);
+    CHECK(search::find_program(g, P::text_pattern("MyNpuOp, Relu").view()).size() == 1);
+    CHECK(search::find_program(g, P::text_pattern("Relu(MyNpuOp[mode=3](x))").view()).size() == 1);
+    CHECK(search::find_program(g, P::text_pattern("Relu(MyNpuOp[mode=4](x))").view()).empty());
+    CHECK(search::find_program(g, P::text_pattern("OtherOp, Relu").view()).empty());
+    using named = P::chain<P::named_op<"MyNpuOp", P::attribute_is<"mode", 3>>, P::op<ops::Relu>>;
+    CHECK(search::find_chains(g, named{}).size() == 1);
+    using wrong = P::chain<P::named_op<"MyNpuOp", P::attribute_is<"mode", 1>>, P::op<ops::Relu>>;
+    CHECK(search::find_chains(g, wrong{}).empty());
+    // named_op of a catalogue op is the same as op<T>.
+    static_assert(std::is_same_v<P::named_op<"Relu">::op_type, ops::Relu>);
+    CHECK(search::find_chains(g, P::chain<P::named_op<"Relu">>{}).size() == 1);
+}
