@@ -25,7 +25,7 @@ done
 jobs=${JOBS:-$(nproc)}
 
 groups=(core)
-((core)) || groups+=(onnx tests)
+((core)) || groups+=(onnx tests ort data)
 ((clang)) && groups+=(clang)
 scripts/deps.sh "${groups[@]}"
 
@@ -35,6 +35,7 @@ build=build
 ((core)) && build+=-core
 
 args=(-DCMAKE_BUILD_TYPE=Release -DSURGERY_WERROR=ON -DSURGERY_BUILD_TESTS=ON -DSURGERY_BUILD_EXAMPLES=ON)
+((core)) || args+=(-DSURGERY_REQUIRE_ORT=ON) # the ONNX Runtime oracle must be there: its tests are not optional
 if ((core)); then
   args+=(-DSURGERY_WITH_ONNX=OFF -DSURGERY_BUILD_TOOLS=OFF)
 else
