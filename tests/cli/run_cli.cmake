@@ -2,7 +2,7 @@
 #   [-DSTDOUT_MATCH=regex] [-DSTDERR_MATCH=regex] [-DSTDOUT_NOT_MATCH=regex] [-DONE_LINE_STDERR=ON]
 #   [-DREMOVE=f@@g] [-DFILES=f@@g] [-DNO_FILES=f@@g] [-DPRESERVE=file] [-DWORKDIR=dir] -P run_cli.cmake
 # PRESERVE: the file is written before the run and must be unchanged after it (a failed run keeps
-# an existing output); no temporary file may be left in WORKDIR.
+# an existing output); no temporary of a PRESERVE, FILES or NO_FILES file may be left behind.
 # Arguments are separated by "@@" (rule texts contain ',' '|' and ';' would split CMake lists).
 cmake_minimum_required(VERSION 3.23)
 function(split var)
@@ -68,11 +68,17 @@ if(PRESERVE)
       string(APPEND failed "'${PRESERVE}' was overwritten\n")
     endif()
   endif()
-  file(GLOB leftovers "${WORKDIR}/.*.tmp-*")
+endif()
+# No temporary of a file this test names may be left behind (only those: tests run in parallel in
+# WORKDIR, and another test's temporaries may be in flight).
+foreach(f IN LISTS PRESERVE FILES NO_FILES)
+  get_filename_component(dir "${f}" DIRECTORY)
+  get_filename_component(name "${f}" NAME)
+  file(GLOB leftovers "${dir}/.${name}.tmp-*")
   if(leftovers)
     string(APPEND failed "temporary files left behind: ${leftovers}\n")
   endif()
-endif()
+endforeach()
 if(failed)
   message(FATAL_ERROR "${failed}")
 endif()

@@ -304,6 +304,9 @@ case(A, "lite: everything written (control)", ["lite", "in.onnx", "-o", "out.onn
      files=IN, created={"out.onnx", "r.json", "d", "d/before.dot", "d/after.dot"}, json_files=["r.json"])
 case(A, "lite: --dot into an existing directory keeps its other files (control)", ["lite", "in.onnx", "-o", "out.onnx", "--dot", "d", "--no-svg"], 0,
      files={**IN, "d": Dir({"mine.txt": b"keep me", "before.dot": b"old"})}, created={"out.onnx", "d/after.dot"}, changed={"d/before.dot"})
+case(A, "lite: SVGs of an earlier run in --dot DIR are noted, not removed", ["lite", "in.onnx", "-o", "out.onnx", "--dot", "d", "--no-svg"], 0,
+     out=r"note: 'd/before\.svg' is from an earlier run, not this one", files={**IN, "d": Dir({"before.svg": b"<svg/>"})},
+     created={"out.onnx", "d/before.dot", "d/after.dot"})
 case(A, "lite: an existing output file is replaced (control)", ["lite", "in.onnx", "-o", "out.onnx"], 0, files={**IN, "out.onnx": b"old"},
      changed={"out.onnx"})
 case(A, "lite: -o a dangling symlink replaces the link, not its target (control)", ["lite", "in.onnx", "-o", "dangling.onnx"], 0,

@@ -53,9 +53,23 @@ enum class tensor_format { npy, pb };
         onnx::detail::parse(p, bytes, name);
         bytes = std::string();
         if (p.has_raw_data()) {
-            const std::size_t elem = p.data_type() == ::onnx::TensorProto_DataType_FLOAT || p.data_type() == ::onnx::TensorProto_DataType_INT32 ? 4
-                                     : p.data_type() == ::onnx::TensorProto_DataType_INT64                                                      ? 8
-                                                                                                                                                : 1;
+            namespace pb = ::onnx;
+            std::size_t elem = 1;
+            switch (p.data_type()) {
+            case pb::TensorProto_DataType_DOUBLE:
+            case pb::TensorProto_DataType_INT64:
+            case pb::TensorProto_DataType_UINT64:
+            case pb::TensorProto_DataType_COMPLEX64: elem = 8; break;
+            case pb::TensorProto_DataType_COMPLEX128: elem = 16; break;
+            case pb::TensorProto_DataType_FLOAT:
+            case pb::TensorProto_DataType_INT32:
+            case pb::TensorProto_DataType_UINT32: elem = 4; break;
+            case pb::TensorProto_DataType_FLOAT16:
+            case pb::TensorProto_DataType_BFLOAT16:
+            case pb::TensorProto_DataType_INT16:
+            case pb::TensorProto_DataType_UINT16: elem = 2; break;
+            default: break;
+            }
             if (p.raw_data().size() % elem != 0)
                 throw io_error(name + ": raw_data has " + std::to_string(p.raw_data().size()) + " bytes, not a whole number of " +
                                std::string(onnx::detail::elem_type_name(p.data_type())) + " values (" + std::to_string(elem) + " bytes each)");

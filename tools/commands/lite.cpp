@@ -254,8 +254,10 @@ int lite_main(const arguments& args) {
         const auto after_dot = tx.stage_file(staged / "after.dot", io::to_dot(g, ao));
         wrote.push_back("wrote " + io::quoted(dir / "before.dot") + " (" + std::to_string(removed.size()) + " removed nodes filled) and " +
                         io::quoted(dir / "after.dot") + " (" + std::to_string(created.size()) + " created nodes filled)");
+        bool svg = false;
         if (!args.has("no-svg")) {
             if (const auto dot = on_path("dot")) {
+                svg = true;
                 const auto before_svg = tx.stage_for_writer(staged / "before.svg"), after_svg = tx.stage_for_writer(staged / "after.svg");
                 const bool ok = run_dot(*dot, before_dot, before_svg) && run_dot(*dot, after_dot, after_svg);
                 if (!ok)
@@ -266,6 +268,9 @@ int lite_main(const arguments& args) {
                 wrote.push_back("note: Graphviz 'dot' is not on PATH, no SVG written");
             }
         }
+        if (!svg) // never removed (the tool deletes nothing it did not create), but said
+            for (const char* n : {"before.svg", "after.svg"})
+                if (std::filesystem::exists(dir / n)) wrote.push_back("note: " + io::quoted(dir / n) + " is from an earlier run, not this one");
     }
 
     tx.commit();
