@@ -1,4 +1,4 @@
-// Normalisation and reduction reference kernels: BatchNormalization, LayerNormalization, Softmax, ReduceMean.
+// Normalisation reference kernels: BatchNormalization, LayerNormalization, Softmax.
 #pragma once
 
 #include <cmath>
@@ -192,82 +192,6 @@ inline void softmax(node_io& io, std::int64_t axis, bool log) {
     }
 }
 
-/// ReduceMean over `axes` (attribute, or input from opset 18); empty axes reduce everything unless
-/// noop_with_empty_axes.
-inline void reduce_mean(node_io& io, const ir::ops::ReduceMean& op) {
-    const Tensor& x = io.float_input(0);
-    const std::size_t r = x.shape.size();
-    std::vector<std::int64_t> axes;
-    if (io.has(1)) {
-        const Tensor& t = io.in(1);
-        if (t.dtype == DType::f32) io.fail("axes (input 1) must be an integer tensor");
-        axes = t.i;
-    }
-    if (axes.empty() && op.noop_with_empty_axes != 0) {
-        io.forward(0, 0, x.shape);
-        return;
-    }
-    std::vector<bool> red(r, axes.empty());
-    for (auto a : axes) red[static_cast<std::size_t>(detail::norm_axis(io, a, r, "axes entry"))] = true;
-    Shape out;
-    std::int64_t count = 1;
-    for (std::size_t k = 0; k < r; ++k) {
-        if (red[k]) count *= x.shape[k];
-        if (!red[k]) out.push_back(x.shape[k]);
-        else if (op.keepdims != 0) out.push_back(1);
-    }
-    // Groups of adjacent dims with the same role (size-1 dims dropped), innermost last.
-    struct group {
-        std::int64_t n;
-        bool reduced;
-    };
-    std::vector<group> gs;
-    for (std::size_t k = 0; k < r; ++k) {
-        if (x.shape[k] == 1) continue;
-        if (!gs.empty() && gs.back().reduced == red[k]) gs.back().n *= x.shape[k];
-        else gs.push_back({x.shape[k], red[k]});
-    }
-    const float* xp = x.f.data();
-    const std::int64_t total_in = ir::numel(x.shape);
-    float* y = io.alloc_floats(0, out);
-    const std::int64_t total_out = ir::numel(out);
-    std::fill(y, y + total_out, 0.0f);
-    if (count == 0) {
-        std::fill(y, y + total_out, std::numeric_limits<float>::quiet_NaN());
-        return;
-    }
-    if (total_in == 0) return;
-    if (gs.empty()) {
-        y[0] = xp[0];
-        return;
-    }
-    // Output strides of the groups (0 for reduced ones).
-    std::vector<std::int64_t> ost(gs.size(), 0);
-    std::int64_t acc = 1;
-    for (std::size_t k = gs.size(); k-- > 0;)
-        if (!gs[k].reduced) {
-            ost[k] = acc;
-            acc *= gs[k].n;
-        }
-    const std::int64_t run = gs.back().n;
-    const bool inner_reduced = gs.back().reduced;
-    const std::size_t outer_groups = gs.size() - 1;
-    std::vector<std::int64_t> idx(outer_groups, 0);
-    std::int64_t yo = 0;
-    for (std::int64_t off = 0; off < total_in; off += run) {
-        detail::ConstArrayMap X(xp + off, run);
-        if (inner_reduced) y[yo] += X.sum();
-        else detail::ArrayMap(y + yo, run) += X;
-        for (std::size_t k = outer_groups; k-- > 0;) {
-            yo += ost[k];
-            if (++idx[k] < gs[k].n) break;
-            yo -= ost[k] * gs[k].n;
-            idx[k] = 0;
-        }
-    }
-    detail::ArrayMap(y, total_out) *= 1.0f / static_cast<float>(count);
-}
-
 } // namespace kernels
 
 /// The kernels of this family, as overloads of `kernel` (found by kernels.hpp's dispatch).
@@ -276,6 +200,5 @@ inline void kernel(const ir::ops::LayerNormalization& op, node_io& io) { kernels
 inline void kernel(const ir::ops::Softmax& op, node_io& io) { kernels::softmax(io, op.axis, false); }
 inline void kernel(const ir::ops::LogSoftmax& op, node_io& io) { kernels::softmax(io, op.axis, true); }
 inline void kernel(const ir::ops::InstanceNormalization& op, node_io& io) { kernels::instance_normalization(io, op); }
-inline void kernel(const ir::ops::ReduceMean& op, node_io& io) { kernels::reduce_mean(io, op); }
 
 } // namespace surgery::reference
