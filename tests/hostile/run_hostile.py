@@ -376,6 +376,9 @@ BIG = w.relu_model(shape=(1, 1 << 30))
 case(C, "run: a 100-byte model declaring a [1,2^30] input (no 4 GiB random tensor)", ["run", "big.onnx"], 1,
      r"'big\.onnx': random input 'x' of shape \[1,1073741824\] needs 4 GiB, more than the memory budget of 1\.5 GiB \(default: half of "
      r"the address-space limit \(ulimit -v\); raise it with --max-memory\); nothing was allocated", files={"big.onnx": BIG}, needs_as=True)
+case(C, "run: the same without a process limit: the default budget is at most 2 GiB", ["run", "big.onnx"], 1,
+     r"needs 4 GiB, more than the memory budget of [0-9.]+ [MG]iB \(default: half of [^;]*; raise it with --max-memory\)",
+     files={"big.onnx": BIG}, as_limit=None)
 case(C, "run: the same with --max-memory 1G", ["run", "big.onnx", "--max-memory", "1G"], 1, r"needs 4 GiB, more than the memory budget of 1 GiB \(--max-memory\)",
      files={"big.onnx": BIG})
 case(C, "run: --max-memory 8G lets it through to the process limit (out of memory, said)", ["run", "big.onnx", "--max-memory", "8G"], 1,

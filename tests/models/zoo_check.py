@@ -918,7 +918,10 @@ class Variant:
             diff = {op: (got.get(op), want.get(op)) for op in sorted(set(want) | set(got)) if got.get(op) != want.get(op)}
             raise Failure(f"surgery inspect --json: nodes {j.get('nodes')} and op histogram differ from "
                           f"the file's ({nodes} nodes besides Constant); (inspect, onnx) per op: {diff}", cmd=cmd)
-        rec["notes"].append(f"{j.get('nodes')} nodes, MACs {j.get('macs')}")
+        unknown = j.get("nodes_with_unknown_cost") or []
+        if unknown:
+            rec["notes"].append(f"inspect: {len(unknown)} node(s) of unknown cost (shapes not inferred by the library), so "
+                                f"MACs {j.get('macs')} is a lower bound; e.g. {', '.join(map(str, unknown[:3]))}")
         self.info["macs"] = j.get("macs")
         self.info["parameters"] = j.get("parameters")
 
@@ -1278,9 +1281,17 @@ def markdown(results, meta):
         ch = ", ".join(f"{op} {b.get(op, 0)}->{a.get(op, 0)}" for op in sorted(set(a) | set(b))
                        if b.get(op, 0) != a.get(op, 0))
         rules = ", ".join(f"{k} {v}" for k, v in (ls.get("rules") or {}).items())
-        warns = "; ".join(ls.get("notes", []))
+        warns = f"{len(ls.get('notes', []))} (below)" if ls.get("notes") else ""
         w(f"| {r['stem']} | {r.get('nodes', '-')} -> {ls.get('nodes_after', '-')} | {ch} | {rules} | {warns} |")
 
+    other = [(r, n, x) for r in results for n, s in r["steps"].items() for x in s.get("notes", [])
+             if "ONNX Runtime" not in x]
+    if other:
+        w("\n## Warnings and notes\n")
+        w("Not failures: shapes the library did not infer (inspect's MACs, shape-dependent clean-ups it "
+          "could not apply), rules that did not converge.\n")
+        for r, n, x in other:
+            w(f"- {r['stem']} [{n}]: {md_escape(x)}")
     notes = [(r, n, x) for r in results for n, s in r["steps"].items() for x in s.get("notes", [])
              if "ONNX Runtime" in x]
     if notes:
@@ -1357,6 +1368,7 @@ def main():
     ap.add_argument("--zoo", type=Path, help="export directory holding manifest.json")
     ap.add_argument("--manifest", type=Path, help="a manifest.json (its directory holds the files)")
     ap.add_argument("--models", help="comma-separated variants (STEM) or model names (all their variants)")
+    ap.add_argument("--stems", help="comma-separated variants (STEM) only: a model name selects its default-opset variant")
     ap.add_argument("--opsets", help="only the variants exported at these opsets (comma-separated)")
     ap.add_argument("--export-seconds", type=float, help="the export's wall time, for the report (zoo_sweep.sh)")
     ap.add_argument("--work", required=True, type=Path, help="directory for all temporary files (created)")
@@ -1408,6 +1420,13 @@ def main():
             print(f"zoo_check: error: not in {manifest_path}: {', '.join(unknown)}", file=sys.stderr)
             return 2
         stems = [s for s in stems if s in want or entries[s].get("name") in want]
+    if args.stems:
+        want = [m.strip() for m in args.stems.split(",") if m.strip()]
+        unknown = [m for m in want if m not in entries]
+        if unknown:
+            print(f"zoo_check: error: not in {manifest_path}: {', '.join(unknown)}", file=sys.stderr)
+            return 2
+        stems = [s for s in stems if s in want]
     if args.opsets:
         try:
             keep = {int(o) for o in args.opsets.split(",") if o.strip()}

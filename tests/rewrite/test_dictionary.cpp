@@ -16,11 +16,13 @@ TEST_CASE("the MobileNetV3 dictionary on MobileNetV3-Large: counts per rule and 
     const auto before = g.op_histogram();
     const auto rep = rewrite::apply(g, rules::mobilenet_v3_lite());
     CHECK(rep.converged);
-    REQUIRE(rep.rules.size() == 4);
+    REQUIRE(rep.rules.size() == 3);
     CHECK(rep.rules[0].name == "remove_squeeze_excitation");
     CHECK(rep.rules[0].replaced == 8);  // 8 SE blocks in MobileNetV3-Large
+    CHECK(rep.rules[1].name == "hardswish_to_relu");
     CHECK(rep.rules[1].replaced == 21); // HardSwish activations
-    CHECK(rep.rules[3].replaced == 0);  // every HardSigmoid was an SE gate, removed with its block
+    CHECK(rep.rules[2].name == "hardsigmoid_to_relu");
+    CHECK(rep.rules[2].replaced == 0);  // every HardSigmoid was an SE gate, removed with its block
     CHECK(rep.ops_before == before);
     CHECK(rep.ops_after[op_kind_v<ops::HardSwish>] == 0);
     CHECK(rep.ops_after[op_kind_v<ops::HardSigmoid>] == 0);
@@ -42,15 +44,30 @@ TEST_CASE("rule order matters: HardSigmoid first destroys the SE pattern") {
     CHECK(rep.rules[1].replaced == 0);
 }
 
-TEST_CASE("a rule that re-creates its own pattern stops at the iteration cap and says so") {
+TEST_CASE("a rule that re-creates its own pattern is detected and reported, not run to the iteration cap") {
     Graph g;
     Builder b(g);
     b.output(b.relu(b.input("x", {4})));
     rewrite::dictionary loop("loop", {rewrite::parse_rule("Relu=>Relu")});
     const auto rep = rewrite::apply(g, loop, {.max_iterations = 3, .verify = true});
+    CHECK(rep.converged);
+    CHECK(rep.iterations < 3);
+    CHECK(rep.rules[0].replaced == 1);
+    CHECK(rep.rules[0].self_matches >= 1);
+    CHECK(rep.to_string().find("matches its own pattern") != std::string::npos);
+    CHECK(g.num_nodes() == 1);
+}
+
+TEST_CASE("two rules that re-create each other's pattern stop at the iteration cap and say so") {
+    Graph g;
+    Builder b(g);
+    b.output(b.relu(b.input("x", {4})));
+    rewrite::dictionary loop("loop", {rewrite::parse_rule("Relu=>Sigmoid"), rewrite::parse_rule("Sigmoid=>Relu")});
+    const auto rep = rewrite::apply(g, loop, {.max_iterations = 3, .verify = true});
     CHECK_FALSE(rep.converged);
     CHECK(rep.iterations == 3);
     CHECK(rep.rules[0].replaced == 3);
+    CHECK(rep.rules[1].replaced == 3);
     CHECK(rep.to_string().find("NOT converged") != std::string::npos);
 }
 

@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -78,14 +79,26 @@ namespace surgery::cli {
     return best;
 }
 
+/// Most the default budget allows: a file of a few bytes must not make the tool allocate more than
+/// this unless the user says so (a model declaring a [1, 2^30] input asks for 4 GiB of random data).
+inline constexpr std::uint64_t default_budget_cap = std::uint64_t{2} << 30;
+
+/// The default budget: half of `available_memory()`, at most `default_budget_cap`; `origin` says so.
+[[nodiscard]] inline std::uint64_t default_budget(std::string* origin = nullptr) {
+    std::string source;
+    const std::uint64_t half = available_memory(&source) / 2;
+    if (origin) *origin = half > default_budget_cap ? "default: half of " + source + ", at most 2 GiB" : "default: half of " + source;
+    return std::min(half, default_budget_cap);
+}
+
 /// The tool's memory budget: what the tool itself may allocate for models and tensors. Given with
-/// `--max-memory`, else half of `available_memory()`. Handed to everything the tool calls that
+/// `--max-memory`, else `default_budget()`. Handed to everything the tool calls that
 /// allocates from sizes a file declares (the .npy reader, random inputs; the reference executor
 /// once it takes a budget).
 struct memory_budget {
     std::uint64_t limit = 0;
     std::uint64_t used = 0;
-    std::string origin; ///< "--max-memory" or "default: half of physical memory"
+    std::string origin; ///< "--max-memory" or "default: half of physical memory, at most 2 GiB; raise it with --max-memory"
 
     [[nodiscard]] std::uint64_t remaining() const noexcept { return used >= limit ? 0 : limit - used; }
 
@@ -104,10 +117,9 @@ struct memory_budget {
 
 /// The option every command takes.
 [[nodiscard]] inline option_spec max_memory_option() {
-    std::string source;
-    const std::uint64_t avail = available_memory(&source);
-    return {"max-memory", 0, "BYTES",
-            "memory budget for models and tensors, e.g. 512M, 4G (default: half of " + source + ", here " + io::format_bytes(avail / 2) + ")"};
+    std::string origin;
+    const std::uint64_t def = default_budget(&origin);
+    return {"max-memory", 0, "BYTES", "memory budget for models and tensors, e.g. 512M, 4G (" + origin + ": here " + io::format_bytes(def) + ")"};
 }
 
 /// The budget of a command from its `--max-memory` option.
@@ -117,9 +129,8 @@ struct memory_budget {
         b.limit = parse_size("max-memory", *v);
         b.origin = "--max-memory";
     } else {
-        std::string source;
-        b.limit = available_memory(&source) / 2;
-        b.origin = "default: half of " + source + "; raise it with --max-memory";
+        b.limit = default_budget(&b.origin);
+        b.origin += "; raise it with --max-memory";
     }
     return b;
 }

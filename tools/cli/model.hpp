@@ -20,7 +20,7 @@ namespace surgery::cli {
 /// Reads the ONNX model `path` like onnx::load, but refuses before reading a file that is not a
 /// regular file or is larger than 2 GB (protobuf's limit) or than what is left of the budget, and
 /// charges the file's size to the budget. Errors are io_errors that start with the file name.
-[[nodiscard]] inline ir::Graph load_model(const std::filesystem::path& path, memory_budget& budget) {
+[[nodiscard]] inline ir::Graph load_model(const std::filesystem::path& path, memory_budget& budget, const onnx::load_options& options = {}) {
     const std::string name = io::quoted(path);
     const doing ctx("reading the model " + name);
     const std::uint64_t limit = std::min(onnx::detail::max_message_bytes, budget.remaining());
@@ -37,7 +37,7 @@ namespace surgery::cli {
     onnx::detail::parse(model, bytes, name);
     bytes = std::string();
     try {
-        return onnx::from_model_proto(model);
+        return onnx::from_model_proto(model, options);
     } catch (const io_error& e) {
         throw io_error(name + ": " + e.what());
     }

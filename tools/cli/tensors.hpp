@@ -44,7 +44,7 @@ enum class tensor_format { npy, pb };
         } catch (const io_error& e) {
             const std::string msg = e.what();
             if (msg.find("memory limit") == std::string::npos && msg.find("allowed for") == std::string::npos) throw;
-            throw io_error(msg + " (the memory budget: " + budget.describe() + ")");
+            throw io_error(msg + "; that is what is left of the memory budget of " + budget.describe());
         }
     } else {
         std::string bytes = io::read_file(path, std::min(onnx::detail::max_message_bytes, budget.remaining()),

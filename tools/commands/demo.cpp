@@ -51,8 +51,9 @@ struct timing {
     std::vector<ir::Tensor> outputs;
 };
 
-timing time_network(const ir::Graph& g, const std::vector<ir::Tensor>& inputs, int repeat, int threads) {
+timing time_network(const ir::Graph& g, const std::vector<ir::Tensor>& inputs, int repeat, int threads, std::uint64_t max_memory) {
     reference::executor_options eo;
+    eo.max_memory = static_cast<std::size_t>(max_memory);
     eo.threads = threads;
     reference::executor ex(g, eo);
     timing t;
@@ -117,8 +118,8 @@ int demo_main(const arguments& args) {
     if (!args.has("no-run")) {
         charge_random_inputs(budget, original, "the demo network");
         const auto inputs = reference::random_inputs(original, 0);
-        const timing a = time_network(original, inputs, repeat, threads);
-        const timing b = time_network(net, inputs, repeat, threads);
+        const timing a = time_network(original, inputs, repeat, threads, budget.remaining() / 2);
+        const timing b = time_network(net, inputs, repeat, threads, budget.remaining() / 2);
         const auto d = reference::compare_tensors(a.outputs[0], b.outputs[0]);
         const auto ta = argmax_rows(a.outputs[0]), tb = argmax_rows(b.outputs[0]);
         std::cout << "reference executor, one random normal input (seed 0), median of " << repeat << " run(s), " << threads << " thread(s):\n";

@@ -46,7 +46,7 @@ const command_spec& lite_spec() {
         "--dot DIR: DIR may exist (only before/after.dot and .svg in it are replaced) or is created at the end.",
         {
             {"output", 'o', "OUT.onnx", "the rewritten model"},
-            {"preset", 0, "NAME", "mobilenet_v3 | exact | lite"},
+            {"preset", 0, "NAME", "exact | paper | lite | mobilenet_v3 (see --list-rules)"},
             {"rules", 0, "NAME,...", "built-in rules by name", true},
             {"rule", 0, "TEXT", "a text rule, e.g. 'HardSwish=>Relu' or 'Dropout=>identity'", true},
             {"report", 0, "R.json", "write a JSON report: rules with matches/replaced, op histograms, nodes, timing"},
@@ -55,6 +55,7 @@ const command_spec& lite_spec() {
             {"check", 0, "", "compare the input and the written model on seeded random inputs (reference executor)"},
             {"seed", 0, "S", "seed of the --check inputs (default 0)"},
             {"tolerance", 0, "T", "with --check: fail (and write nothing) when an output's max relative error exceeds T"},
+            {"freeze-inputs", 0, "", "graph inputs that have an initializer become constants (default: they stay inputs,\nwith the initializer as their default, and rules treat them as unknown)"},
             {"max-iterations", 0, "N", "passes over the rule list before giving up on a fixpoint (default 8)"},
             {"list-rules", 0, "", "list the built-in rules (name, exact/approximate, presets, description) and exit"},
             max_memory_option(),
@@ -152,7 +153,9 @@ int lite_main(const arguments& args) {
     plan.check();
 
     const auto t_load = clock::now();
-    ir::Graph g = load_model(in, budget);
+    onnx::load_options lo;
+    lo.freeze_inputs = args.has("freeze-inputs");
+    ir::Graph g = load_model(in, budget, lo);
     const double load_s = seconds_since(t_load);
     const ir::Graph before = g; // constants are shared: this copies structure only
 

@@ -165,7 +165,9 @@ int run_main(const arguments& args) {
     reference::executor_options eo;
     eo.threads = threads;
     eo.profile = args.has("profile");
-    // TODO(lead): hand budget.remaining() to the executor once it takes a memory budget.
+    // What is left of the budget bounds the executor's intermediate tensors (it fails before
+    // allocating beyond, naming the node).
+    eo.max_memory = static_cast<std::size_t>(budget.remaining());
     const doing ctx("running the model " + model);
     const auto t_plan = clock::now();
     reference::executor ex(g, eo);
@@ -252,14 +254,20 @@ int compare_main(const arguments& args) {
                            a.inputs().size(), a.outputs().size(), io::quoted(pb).c_str(), b.inputs().size(), b.outputs().size()));
     const auto in_bind = bind_files(input_names(a), args.all("input"), "input", "input");
     const doing ctx("running the models " + io::quoted(pa) + " and " + io::quoted(pb));
-    reference::executor ea(a), eb(b);
+    // One trial's inputs are charged first (each trial's are freed before the next); what is left is
+    // split between the two executors' intermediate tensors.
+    const memory_budget before_inputs = budget;
+    std::vector<std::string> origin;
+    std::vector<ir::Tensor> first = make_inputs(a, io::quoted(pa), in_bind, seed, origin, budget);
+    reference::executor_options eo;
+    eo.max_memory = static_cast<std::size_t>(budget.remaining() / 2);
+    reference::executor ea(a, eo), eb(b, eo);
     const auto names = output_names(a);
     std::vector<reference::output_deviation> dev(names.size());
     std::vector<std::size_t> rows(names.size(), 0), agree(names.size(), 0);
-    std::vector<std::string> origin;
     for (int t = 0; t < trials; ++t) {
-        memory_budget trial = budget; // each trial's inputs are freed before the next
-        const auto inputs = make_inputs(a, io::quoted(pa), in_bind, seed + static_cast<std::uint64_t>(t), origin, trial);
+        memory_budget trial = before_inputs;
+        const auto inputs = t == 0 ? std::move(first) : make_inputs(a, io::quoted(pa), in_bind, seed + static_cast<std::uint64_t>(t), origin, trial);
         const auto ya = ea.run(inputs), yb = eb.run(inputs);
         for (std::size_t k = 0; k < names.size(); ++k) {
             if (ya[k].shape != yb[k].shape || ya[k].dtype != yb[k].dtype)

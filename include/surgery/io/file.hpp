@@ -142,14 +142,14 @@ enum class escape_mode : unsigned char { name, text, line };
     return out;
 }
 
-/// 1536 -> "1.5 KiB"; 3221225472 -> "3 GiB".
+/// 1536 -> "1.5 KiB"; 3221225472 -> "3 GiB"; 1073741823 -> "1024 MiB" (four significant digits).
 [[nodiscard]] inline std::string format_bytes(std::uint64_t v) {
     char buf[48];
     const auto d = static_cast<double>(v);
-    if (v >= (std::uint64_t{1} << 40)) std::snprintf(buf, sizeof buf, "%.3g TiB", d / static_cast<double>(std::uint64_t{1} << 40));
-    else if (v >= (std::uint64_t{1} << 30)) std::snprintf(buf, sizeof buf, "%.3g GiB", d / static_cast<double>(std::uint64_t{1} << 30));
-    else if (v >= (std::uint64_t{1} << 20)) std::snprintf(buf, sizeof buf, "%.3g MiB", d / static_cast<double>(std::uint64_t{1} << 20));
-    else if (v >= (std::uint64_t{1} << 10)) std::snprintf(buf, sizeof buf, "%.3g KiB", d / 1024.0);
+    if (v >= (std::uint64_t{1} << 40)) std::snprintf(buf, sizeof buf, "%.4g TiB", d / static_cast<double>(std::uint64_t{1} << 40));
+    else if (v >= (std::uint64_t{1} << 30)) std::snprintf(buf, sizeof buf, "%.4g GiB", d / static_cast<double>(std::uint64_t{1} << 30));
+    else if (v >= (std::uint64_t{1} << 20)) std::snprintf(buf, sizeof buf, "%.4g MiB", d / static_cast<double>(std::uint64_t{1} << 20));
+    else if (v >= (std::uint64_t{1} << 10)) std::snprintf(buf, sizeof buf, "%.4g KiB", d / 1024.0);
     else std::snprintf(buf, sizeof buf, "%llu bytes", static_cast<unsigned long long>(v));
     return buf;
 }

@@ -82,6 +82,17 @@ struct legacy_input {
     legacy_kind kind = legacy_kind::ints;
 };
 
+/// A part of an op that ONNX added after the op itself: attribute `name` (any non-default value,
+/// or only `value` when given), or input `slot` when `input`. The writer refuses to write it below
+/// opset `since` instead of writing a model that opset does not define.
+struct newer_part {
+    std::string_view name;
+    std::int64_t since = 0;
+    bool input = false;
+    std::uint32_t slot = 0;
+    std::string_view value{}; ///< attributes: only this (string) value is newer
+};
+
 // ---- type lists ---------------------------------------------------------------------------
 
 template <class... Ts>
@@ -144,6 +155,15 @@ template <class T>
 [[nodiscard]] constexpr std::span<const legacy_input> legacy_inputs_of() noexcept {
     if constexpr (requires { T::legacy_inputs; })
         return std::span<const legacy_input>(T::legacy_inputs);
+    else
+        return {};
+}
+
+/// The newer-part table of op type `T` (empty when every part is as old as the op).
+template <class T>
+[[nodiscard]] constexpr std::span<const newer_part> newer_parts_of() noexcept {
+    if constexpr (requires { T::newer_parts; })
+        return std::span<const newer_part>(T::newer_parts);
     else
         return {};
 }

@@ -158,6 +158,11 @@ inline constexpr const std::array<std::string_view, op_count>& op_names = detail
     return std::visit([](const auto& o) { return legacy_inputs_of<std::decay_t<decltype(o)>>(); }, op);
 }
 
+/// The newer-part table of the op held by `op` (see `newer_part`).
+[[nodiscard]] inline std::span<const newer_part> newer_parts_of(const Op& op) noexcept {
+    return std::visit([](const auto& o) { return newer_parts_of<std::decay_t<decltype(o)>>(); }, op);
+}
+
 /// Calls `f(name, value)` for every attribute of `op` (typed: `value` is `const M&`).
 template <class F>
 void for_each_attribute(const Op& op, F&& f) {

@@ -78,6 +78,7 @@ public:
             if (!os.domain().empty() && os.domain() != "ai.onnx") g_.domain_opsets.emplace_back(os.domain(), os.version());
         for (const auto& kv : m_.metadata_props()) g_.metadata.emplace_back(kv.key(), kv.value());
         if (gp.sparse_initializer_size() > 0) throw io_error("sparse initializers are not supported");
+        if (gp.output_size() == 0) throw io_error("the graph has no outputs (ONNX requires at least one)");
 
         const std::unordered_set<std::string> placeholders = empty_placeholders(gp);
         for (int i = 0; i < gp.initializer_size(); ++i) {
@@ -312,15 +313,17 @@ private:
         const std::string domain = n.domain() == "ai.onnx" ? std::string{} : n.domain();
         if (type.empty()) throw io_error(what + ": the node has no op_type");
         if (domain.empty() && type == "Constant") return fold_constant(n, what);
+        if (domain.empty()) check_schema(n, what);
         const auto kind = ir::kind_from_name(type, domain);
         if (!kind) return read_opaque(n, what, domain);
         const std::string op_what = what + ": op '" + type + "'";
-        if (domain.empty() && opset_ < ir::since_of(*kind))
-            throw io_error(op_what + " exists from opset " + std::to_string(ir::since_of(*kind)) + " on, but the model imports opset " +
-                           std::to_string(opset_));
         const ir::Checkpoint cp = g_.checkpoint();
         journal_.clear();
         try {
+            // An op older than the form the IR holds (Tile before opset 6, ...) travels as opaque.
+            if (domain.empty() && opset_ < ir::since_of(*kind))
+                throw unsupported_form{"the IR holds its form from opset " + std::to_string(ir::since_of(*kind)) + " on; the model imports opset " +
+                                       std::to_string(opset_)};
             read_catalogue_node(n, *kind, op_what);
         } catch (const unsupported_form& u) {
             // Undo what the attempt added (helper constants), then carry the node unchanged.
@@ -329,6 +332,29 @@ private:
             opaque_reasons_.push_back(op_what + ": " + u.why);
             read_opaque(n, what, domain);
         }
+    }
+
+    /// What ONNX's checker refuses in a node of the default domain, when the linked libonnx knows
+    /// the model's opset: an op that exists only from a later opset, and an attribute its schema does
+    /// not have. Ops libonnx does not know, newer opsets and other domains are carried on trust
+    /// (as opaque nodes when outside the catalogue): no model is refused for an op it does not know.
+    void check_schema(const pb::NodeProto& n, const std::string& what) const {
+        const auto& map = ::onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map();
+        const auto range = map.find("");
+        if (range == map.end() || opset_ > range->second.second) return;
+        const std::string& type = n.op_type();
+        const ::onnx::OpSchema* schema = ::onnx::OpSchemaRegistry::Schema(type, static_cast<int>(opset_), "");
+        if (!schema) {
+            const ::onnx::OpSchema* later = ::onnx::OpSchemaRegistry::Schema(type, range->second.second, "");
+            if (later)
+                throw io_error(what + ": op '" + type + "' does not exist in opset " + std::to_string(opset_) + " (ONNX defines it from opset " +
+                               std::to_string(later->SinceVersion()) + ")");
+            return; // an op libonnx does not know at all (newer, or a custom op without a domain): opaque, on trust
+        }
+        for (const auto& a : n.attribute())
+            if (!schema->attributes().count(a.name()))
+                throw io_error(what + ": op '" + type + "' has no attribute '" + a.name() + "' in opset " + std::to_string(opset_) +
+                               " (ONNX's schema, version " + std::to_string(schema->SinceVersion()) + ")");
     }
 
     void read_catalogue_node(const pb::NodeProto& n, ir::OpKind kind, const std::string& op_what) {
@@ -363,6 +389,16 @@ private:
         convert_legacy(n, op, inputs, op_what);
         while (!inputs.empty() && !inputs.back()) inputs.pop_back();
 
+        bool bn_test_mode = false; // opset < 7: is_test = 1 says inference whatever outputs are declared
+        if (opset_ < 7)
+            for (const auto& a : n.attribute())
+                if (a.name() == "is_test" && a.i() != 0) bn_test_mode = true;
+        if (bn_test_mode && std::holds_alternative<ir::ops::BatchNormalization>(op)) {
+            for (std::size_t k = 1; k < outputs.size(); ++k)
+                if (!outputs[k].empty() && consumed_.count(outputs[k])) // read by a node or a graph output
+                    throw unsupported_form{"the statistics outputs of an is_test BatchNormalization are read"};
+            outputs.resize(1);
+        }
         if (std::holds_alternative<ir::ops::BatchNormalization>(op) && opset_ < 14 && outputs.size() > 1) {
             // Before opset 14 the number of outputs selects training mode (batch statistics).
             throw unsupported_form{"the training form (statistics outputs) of opset " + std::to_string(opset_) + " is not in the IR"};

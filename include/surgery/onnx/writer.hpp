@@ -293,6 +293,21 @@ private:
         }
 
         if (opset_ < ir::since_of(nd.kind())) throw io_error(what + at + " (needs " + std::to_string(ir::since_of(nd.kind())) + ")");
+        // Attributes, attribute values and inputs that ONNX added after the op (the op's own table).
+        for (const ir::newer_part& part : ir::newer_parts_of(nd.op)) {
+            if (opset_ >= part.since) continue;
+            const std::string needs = " (needs " + std::to_string(part.since) + ")";
+            if (part.input) {
+                if (part.slot < ins.size() && !ins[part.slot].empty())
+                    throw io_error(what + ": input " + std::to_string(part.slot) + " ('" + std::string(part.name) + "')" + at + needs);
+                continue;
+            }
+            const pb::AttributeProto* a = find_attr(attrs, part.name);
+            if (!a) continue;
+            if (part.value.empty()) throw io_error(what + ": attribute '" + std::string(part.name) + "'" + at + needs);
+            if (a->s() == part.value)
+                throw io_error(what + ": " + std::string(part.name) + " = '" + std::string(part.value) + "'" + at + needs);
+        }
         pb::NodeProto& p = add_node_proto(ir::name_of(nd.op), name, std::move(ins), std::move(outs));
         for (auto& a : attrs) *p.add_attribute() = std::move(a);
     }

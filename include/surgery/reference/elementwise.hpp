@@ -231,7 +231,7 @@ inline void binary(node_io& io, detail::binary_op op) {
                 detail::ArrayMap Y(y, static_cast<detail::Index>(n_out));
                 if (exponent == 2.0f) Y = X.square();
                 else if (exponent == 1.0f) Y = X;
-                else Y = X.sqrt();
+                else ir::ops::Sqrt{}.eval(X, Y);
             } else {
                 detail::scalar_binary(p, pa, pb, y, detail::pow_float);
             }
@@ -287,6 +287,18 @@ void kernel(const T& op, node_io& io) {
     const float* xp = x.f.data();
     const auto n = static_cast<detail::Index>(x.f.size());
     float* y = io.reuse_or_alloc(0, 0, x.shape); // may take x's storage: then y == xp
+    if (n == 0) return;
+    detail::ArrayMap Y(y, n);
+    op.eval(detail::ConstArrayMap(xp, n), Y);
+}
+/// Gelu: the generic element-wise kernel, once `approximate` is known to be one ONNX defines.
+inline void kernel(const ir::ops::Gelu& op, node_io& io) {
+    if (op.approximate != "none" && op.approximate != "tanh" && !op.approximate.empty())
+        io.fail("approximate must be 'none' or 'tanh', got '" + op.approximate + "'");
+    const Tensor& x = io.float_input(0);
+    const float* xp = x.f.data();
+    const auto n = static_cast<detail::Index>(x.f.size());
+    float* y = io.reuse_or_alloc(0, 0, x.shape);
     if (n == 0) return;
     detail::ArrayMap Y(y, n);
     op.eval(detail::ConstArrayMap(xp, n), Y);

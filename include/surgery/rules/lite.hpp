@@ -1,266 +1,250 @@
-// The paper's lite rules: Squeeze-and-Excitation removal and activations turned into ReLU.
+// The approximate ("lite") rules of the paper and beyond: Squeeze-and-Excitation removed; HardSwish,
+// HardSigmoid, SiLU/Swish, GELU, ReLU6, and on request Mish, LeakyReLU, PReLU and ELU turned into
+// ReLU; LayerNorm turned into BatchNorm; large kernels broken into 3x3 stacks. Every form exporters
+// emit is one pattern of pattern/library.hpp; each rule has one replacement for all its forms.
 #pragma once
 
+#include <algorithm>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "surgery/error.hpp"
 #include "surgery/ir/graph.hpp"
 #include "surgery/ir/ops.hpp"
-#include "surgery/pattern/chain.hpp"
-#include "surgery/pattern/dag.hpp"
+#include "surgery/ir/tensor_math.hpp"
 #include "surgery/pattern/library.hpp"
-#include "surgery/pattern/op.hpp"
 #include "surgery/rewrite/dictionary.hpp"
-#include "surgery/pattern/predicates.hpp"
+#include "surgery/rules/common.hpp"
 #include "surgery/rules/exact.hpp"
 
 namespace surgery::rules {
 
-/// Squeeze-and-Excitation block `x * gate(conv(act(conv(GlobalAveragePool(x)))))` removed: its output becomes x.
-[[nodiscard]] inline rewrite::rule remove_squeeze_excitation() {
-    return rewrite::make_rule("remove_squeeze_excitation", pattern::library::squeeze_excitation{}, rewrite::identity(),
-                              rewrite::exactness::approximate, "Squeeze-and-Excitation block removed (gate ReLU or SiLU, Sigmoid or HardSigmoid)");
-}
-
-/// HardSwish (opset 14 op) -> ReLU.
-[[nodiscard]] inline rewrite::rule hardswish_to_relu() {
-    return rewrite::make_rule("hardswish_to_relu", P::chain<P::op<ir::ops::HardSwish>>{}, rewrite::with_op(ir::ops::Relu{}),
-                              rewrite::exactness::approximate, "HardSwish becomes ReLU");
-}
-
-/// x * HardSigmoid(x) (HardSwish exported before opset 14) -> ReLU.
-[[nodiscard]] inline rewrite::rule hardswish_decomposed_to_relu() {
-    return rewrite::make_rule("hardswish_decomposed_to_relu", pattern::library::hardswish_decomposed<>{}, rewrite::with_op(ir::ops::Relu{}),
-                              rewrite::exactness::approximate, "x * HardSigmoid(x) becomes ReLU");
-}
-
-/// HardSigmoid -> ReLU.
-[[nodiscard]] inline rewrite::rule hardsigmoid_to_relu() {
-    return rewrite::make_rule("hardsigmoid_to_relu", P::chain<P::op<ir::ops::HardSigmoid>>{}, rewrite::with_op(ir::ops::Relu{}),
-                              rewrite::exactness::approximate, "HardSigmoid becomes ReLU");
-}
-
-/// x * Sigmoid(x) (SiLU / Swish as exported to ONNX) -> ReLU.
-[[nodiscard]] inline rewrite::rule silu_to_relu() {
-    return rewrite::make_rule("silu_to_relu", pattern::library::silu<>{}, rewrite::with_op(ir::ops::Relu{}), rewrite::exactness::approximate,
-                              "x * Sigmoid(x) becomes ReLU");
-}
+namespace defs {
 
 namespace detail {
-/// Clip(x, 0, 6): ReLU6 as PyTorch exports it (bounds as constant inputs).
-struct clip_0_6 {
-    bool operator()(const ir::ops::Clip&, const ir::Graph& g, ir::NodeId n) const {
-        const auto& ins = g.node(n).inputs;
-        if (ins.size() < 3) return false;
-        const ir::Tensor* lo = g.constant(ins[1]);
-        const ir::Tensor* hi = g.constant(ins[2]);
-        return lo && hi && lo->size() == 1 && hi->size() == 1 && lo->as_floats()[0] == 0.0f && hi->as_floats()[0] == 6.0f;
-    }
-};
-/// Transpose with the given permutation.
-template <std::int64_t... Perm>
-struct perm_is {
-    bool operator()(const ir::ops::Transpose& t) const { return t.perm == ir::Ints{Perm...}; }
-};
-/// LayerNormalization over the last axis only, with constant scale (and bias).
-struct last_axis_layernorm {
-    bool operator()(const ir::ops::LayerNormalization& ln, const ir::Graph& g, ir::NodeId n) const {
-        const auto& nd = g.node(n);
-        const auto& xs = g.value(nd.inputs[0]).shape;
-        if (!xs || xs->empty()) return false;
-        const auto rank = static_cast<std::int64_t>(xs->size());
-        if (ln.axis != -1 && ln.axis != rank - 1) return false;
-        for (std::size_t i = 1; i < nd.inputs.size(); ++i)
-            if (nd.inputs[i] && !g.constant(nd.inputs[i])) return false;
-        return nd.outputs.size() == 1 || (g.value(nd.outputs[1]).uses.empty() && (nd.outputs.size() < 3 || g.value(nd.outputs[2]).uses.empty()));
-    }
-};
-/// Square odd kernel of at least 5, dilation 1, "same" symmetric padding, no auto_pad.
-struct large_same_kernel {
-    template <class Op>
-    bool operator()(const Op& op, const ir::Graph& g, ir::NodeId n) const {
-        auto k = pattern::detail::kernel_of(op, &g, n);
-        if (!k || k->size() != 2 || (*k)[0] != (*k)[1] || (*k)[0] < 5 || (*k)[0] % 2 == 0) return false;
-        if (op.auto_pad != "NOTSET" && !op.auto_pad.empty()) return false;
-        for (auto d : op.dilations)
-            if (d != 1) return false;
-        const std::int64_t p = (*k)[0] / 2;
-        if (op.pads.size() != 4) return false;
-        for (auto x : op.pads)
-            if (x != p) return false;
-        return true;
-    }
-};
 
-/// The 3x3 kernel at the centre of a Conv weight [O, I, k, k].
-inline ir::Tensor centre_3x3(const ir::Tensor& w) {
-    const std::int64_t o = w.shape[0], i = w.shape[1], k = w.shape[2], off = (k - 3) / 2;
-    ir::Tensor out = ir::Tensor::zeros({o, i, 3, 3});
-    for (std::int64_t a = 0; a < o; ++a)
-        for (std::int64_t b = 0; b < i; ++b)
-            for (std::int64_t y = 0; y < 3; ++y)
-                for (std::int64_t x = 0; x < 3; ++x)
-                    out.f[static_cast<std::size_t>(((a * i + b) * 3 + y) * 3 + x)] = w.f[static_cast<std::size_t>(((a * i + b) * k + y + off) * k + x + off)];
-    return out;
+/// A rule replacing every form of an activation by ReLU of its input.
+inline definition to_relu(std::string name, std::string description, std::span<const pattern::form> forms) {
+    std::vector<rule_form> fs;
+    for (const auto& f : forms) fs.push_back(from_library(f));
+    return define(std::move(name), rewrite::exactness::approximate, std::move(description), std::move(fs), "Relu(x)",
+                  [](rewrite::context& c) -> std::optional<ir::ValueId> { return c.build.apply(ir::ops::Relu{}, {input_of(c)}); });
 }
+
+/// Normalised axis `a` of a rank-`rank` tensor, or nothing when out of range.
+inline std::optional<std::size_t> axis_of(std::int64_t a, std::size_t rank) {
+    const auto r = static_cast<std::int64_t>(rank);
+    if (a < -r || a >= r) return std::nullopt;
+    return static_cast<std::size_t>(a < 0 ? a + r : a);
+}
+
+/// `t` as one value per element of axis `axis` of a rank-`rank` tensor with `n` there (t may be
+/// [n], [n, 1, 1] for axis 1 of NCHW, or a scalar); nothing otherwise.
+inline std::optional<ir::Tensor> along_axis(const ir::Tensor& t, std::size_t axis, std::size_t rank, std::int64_t n) {
+    if (!t.is_float() || t.shape.size() > rank) return std::nullopt;
+    const std::size_t lead = rank - t.shape.size();
+    for (std::size_t i = 0; i < t.shape.size(); ++i)
+        if (t.shape[i] != 1 && !(lead + i == axis && t.shape[i] == n)) return std::nullopt;
+    if (t.size() == n) return ir::reshape(t, {n});
+    if (t.size() == 1) return ir::filled(n, t.f[0]);
+    return std::nullopt;
+}
+
 } // namespace detail
 
-/// ReLU6 (Clip(x, 0, 6)) -> ReLU.
-[[nodiscard]] inline rewrite::rule relu6_to_relu() {
-    return rewrite::make_rule("relu6_to_relu", P::chain<P::op<ir::ops::Clip, detail::clip_0_6>>{}, rewrite::with_op(ir::ops::Relu{}),
-                              rewrite::exactness::approximate, "ReLU6 (Clip 0..6) becomes ReLU");
+/// Squeeze-and-Excitation removed: `x * gate(conv(act(conv(squeeze(x)))))` becomes `x`.
+[[nodiscard]] inline definition remove_squeeze_excitation() {
+    namespace F = pattern::forms;
+    return define("remove_squeeze_excitation", rewrite::exactness::approximate,
+                  "Squeeze-and-Excitation block removed (its output becomes its input)",
+                  {from_library(F::se_relu), from_library(F::se_silu), from_library(F::se_relu_written_gate), from_library(F::se_silu_written_gate)},
+                  "x", [](rewrite::context& c) -> std::optional<ir::ValueId> {
+                      // A ReduceMean squeeze must be a mean over H and W that keeps them: the gate is per channel.
+                      for (ir::NodeId n : c.match.nodes) {
+                          const auto* rm = c.graph.node(n).as<ir::ops::ReduceMean>();
+                          if (!rm) continue;
+                          const ir::Tensor* axes = constant_input(c.graph, n, 1);
+                          if (rm->keepdims != 1 || !axes) return std::nullopt;
+                          std::vector<std::int64_t> a = axes->as_ints();
+                          for (auto& x : a) x = x < 0 ? x + 4 : x;
+                          std::sort(a.begin(), a.end());
+                          if (a != std::vector<std::int64_t>{2, 3}) return std::nullopt;
+                      }
+                      return pass_through(c, input_of(c));
+                  });
 }
 
-/// Gelu (opset 20 op) -> ReLU.
-[[nodiscard]] inline rewrite::rule gelu_to_relu() {
-    return rewrite::make_rule("gelu_to_relu", P::chain<P::op<ir::ops::Gelu>>{}, rewrite::with_op(ir::ops::Relu{}),
-                              rewrite::exactness::approximate, "Gelu becomes ReLU");
+[[nodiscard]] inline definition hardswish_to_relu() {
+    return detail::to_relu("hardswish_to_relu", "HardSwish becomes ReLU", pattern::forms::hardswish);
 }
 
-/// GELU as PyTorch exports it before opset 20, `(x * (erf(x / sqrt2) + 1)) * 0.5`, -> ReLU.
-[[nodiscard]] inline rewrite::rule gelu_erf_to_relu() {
-    return rewrite::make_rule("gelu_erf_to_relu", pattern::library::gelu_erf<>{}, rewrite::with_op(ir::ops::Relu{}),
-                              rewrite::exactness::approximate, "x * 0.5 * (1 + erf(x / sqrt(2))) becomes ReLU");
+[[nodiscard]] inline definition hardsigmoid_to_relu() {
+    const pattern::form fs[] = {pattern::forms::hardsigmoid_op, pattern::forms::hardsigmoid_written};
+    return detail::to_relu("hardsigmoid_to_relu", "HardSigmoid becomes ReLU", fs);
 }
 
-namespace detail {
-/// BatchNormalization over axis 1 of `x` with LayerNormalization's affine parameters (mean 0, var 1 - eps).
-inline ir::ValueId batchnorm_from_layernorm(rewrite::context& c, ir::ValueId x, std::size_t ln_index) {
-    const auto& ln = c.attrs<ir::ops::LayerNormalization>(ln_index);
-    const ir::Tensor& scale = c.weight(ln_index, 1);
-    const auto ch = static_cast<std::int64_t>(scale.f.size());
-    ir::Tensor bias = c.has_weight(ln_index, 2) ? c.weight(ln_index, 2) : ir::Tensor::zeros({ch});
-    const std::string base = c.graph.label(c.match.nodes[ln_index]);
-    ir::ops::BatchNormalization bn;
-    bn.epsilon = ln.epsilon;
-    return c.build.apply(bn,
-                         {x, c.build.constant(scale, base + ".bn_scale"), c.build.constant(bias, base + ".bn_bias"),
-                          c.build.constant(ir::Tensor::zeros({ch}), base + ".bn_mean"),
-                          c.build.constant(ir::Tensor::floats({ch}, std::vector<float>(static_cast<std::size_t>(ch), 1.0f - ln.epsilon)),
-                                           base + ".bn_var")});
-}
-} // namespace detail
-
-/// LayerNorm2d (Transpose NCHW->NHWC, LayerNormalization over C, Transpose back) -> BatchNormalization.
-[[nodiscard]] inline rewrite::rule layernorm2d_to_batchnorm() {
-    using pat = P::chain<P::op<ir::ops::Transpose, detail::perm_is<0, 2, 3, 1>>, P::op<ir::ops::LayerNormalization, detail::last_axis_layernorm>,
-                         P::op<ir::ops::Transpose, detail::perm_is<0, 3, 1, 2>>>;
-    return rewrite::make_rule("layernorm2d_to_batchnorm", pat{},
-                              rewrite::generate([](rewrite::context& c) { return detail::batchnorm_from_layernorm(c, c.input(), 1); }),
-                              rewrite::exactness::approximate, "channel LayerNorm on NCHW (as ConvNeXt's LayerNorm2d) becomes BatchNormalization");
+[[nodiscard]] inline definition silu_to_relu() {
+    return detail::to_relu("silu_to_relu", "SiLU / Swish (x * sigmoid(beta x)) becomes ReLU", pattern::forms::swish);
 }
 
-/// Transpose NCHW->NHWC then LayerNormalization over C (ConvNeXt blocks) -> BatchNormalization on NCHW, then the Transpose.
-[[nodiscard]] inline rewrite::rule layernorm_to_batchnorm() {
-    using pat = P::chain<P::op<ir::ops::Transpose, detail::perm_is<0, 2, 3, 1>>, P::op<ir::ops::LayerNormalization, detail::last_axis_layernorm>>;
-    return rewrite::make_rule("layernorm_to_batchnorm", pat{},
-                              rewrite::generate([](rewrite::context& c) {
-                                  ir::ValueId bn = detail::batchnorm_from_layernorm(c, c.input(), 1);
-                                  return c.build.transpose(bn, {0, 2, 3, 1});
-                              }),
-                              rewrite::exactness::approximate, "LayerNorm over the channels of an NHWC tensor becomes BatchNormalization before the Transpose");
+[[nodiscard]] inline definition gelu_to_relu() {
+    return detail::to_relu("gelu_to_relu", "GELU (erf or tanh approximation) becomes ReLU", pattern::forms::gelu);
 }
 
-/// Conv with a large odd kernel (k >= 5, "same" padding) -> a stack of (k-1)/2 3x3 convs: the first
-/// with the original's channels, groups and stride and the centre 3x3 of its weights, the others
-/// depthwise identities (so the initial function is the centre-cropped conv; retraining recovers
-/// the receptive field).
-[[nodiscard]] inline rewrite::rule large_kernel_to_3x3() {
-    using pat = P::chain<P::op<ir::ops::Conv, detail::large_same_kernel, detail::constant_weights>>;
-    return rewrite::make_rule(
-        "large_kernel_to_3x3", pat{},
-        rewrite::generate([](rewrite::context& c) {
-            const auto& conv = c.attrs<ir::ops::Conv>(0);
-            const ir::Tensor& w = c.weight(0, 1);
+/// ReLU6 -> ReLU. `Clip(Relu(x), min, 6)` only when min is absent or at most 0 (F.relu6's form).
+[[nodiscard]] inline definition relu6_to_relu() {
+    return define("relu6_to_relu", rewrite::exactness::approximate, "ReLU6 (Clip 0..6) becomes ReLU",
+                  {from_library(pattern::forms::relu6_clip), from_library(pattern::forms::relu6_relu_clip)}, "Relu(x)",
+                  [](rewrite::context& c) -> std::optional<ir::ValueId> {
+                      const ir::NodeId clip = c.matched(0);
+                      const ir::Tensor* lo = constant_input(c.graph, clip, 1);
+                      if (!absent_input(c.graph, clip, 1) && !(lo && lo->size() == 1 && lo->as_floats()[0] <= 0.0f)) return std::nullopt;
+                      return c.build.apply(ir::ops::Relu{}, {input_of(c)});
+                  });
+}
+
+[[nodiscard]] inline definition mish_to_relu() {
+    const pattern::form fs[] = {pattern::forms::mish_op, pattern::forms::mish_written};
+    return detail::to_relu("mish_to_relu", "Mish becomes ReLU (opt-in)", fs);
+}
+
+[[nodiscard]] inline definition leaky_relu_to_relu() {
+    const pattern::form fs[] = {pattern::forms::leaky_relu_op};
+    return detail::to_relu("leaky_relu_to_relu", "LeakyReLU becomes ReLU (opt-in)", fs);
+}
+
+[[nodiscard]] inline definition prelu_to_relu() {
+    const pattern::form fs[] = {pattern::forms::prelu_op};
+    return detail::to_relu("prelu_to_relu", "PReLU becomes ReLU (opt-in)", fs);
+}
+
+[[nodiscard]] inline definition elu_to_relu() {
+    const pattern::form fs[] = {pattern::forms::elu_op};
+    return detail::to_relu("elu_to_relu", "ELU, CELU and SELU become ReLU (opt-in)", fs);
+}
+
+/// LayerNorm over one axis -> BatchNormalization over that axis with LayerNorm's scale and bias,
+/// mean 0 and variance 1 - eps: at first an affine map (x * scale + bias) whose statistics
+/// calibration re-estimates. The axis is the last (tokens, NHWC: Transposes move it to axis 1 and
+/// back, which `merge_transposes` then cancels against ConvNeXt's permutes) or axis 1 of NCHW.
+[[nodiscard]] inline definition layernorm_to_batchnorm() {
+    namespace F = pattern::forms;
+    return define(
+        "layernorm_to_batchnorm", rewrite::exactness::approximate, "LayerNorm over one axis becomes BatchNormalization over that axis",
+        {from_library(F::layernorm_op), from_library(F::layernorm_decomposed), from_library(F::layernorm_decomposed_plain)},
+        "BatchNormalization(x, scale, bias, mean 0, var 1 - eps) over the normalised axis (between Transposes when it is not axis 1)",
+        [](rewrite::context& c) -> std::optional<ir::ValueId> {
+            const ir::Graph& g = c.graph;
+            const ir::ValueId x = input_of(c);
+            const auto& xs = g.value(x).shape;
+            if (!xs || xs->size() < 2) return std::nullopt;
+            const std::size_t rank = xs->size();
+            std::optional<std::size_t> axis;
+            float eps = 0.0f;
+            if (const auto* ln = c.node(0).as<ir::ops::LayerNormalization>()) {
+                axis = detail::axis_of(ln->axis, rank);
+                if (axis != rank - 1 || !outputs_unused_from(g, c.matched(0), 1)) return std::nullopt; // several axes, or the statistics are read
+                eps = ln->epsilon;
+            } else {
+                const auto a1 = captured(c, "axes").as_ints(), a2 = captured(c, "axes2").as_ints();
+                if (a1.size() != 1 || a2.size() != 1) return std::nullopt;
+                axis = detail::axis_of(a1[0], rank);
+                if (!axis || axis != detail::axis_of(a2[0], rank) || (*axis != rank - 1 && *axis != 1)) return std::nullopt;
+                for (ir::NodeId n : c.match.nodes)
+                    if (const auto* rm = g.node(n).as<ir::ops::ReduceMean>(); rm && rm->keepdims != 1) return std::nullopt;
+                const auto e = captured(c, "eps").as_floats();
+                if (e.size() != 1) return std::nullopt;
+                eps = e[0];
+            }
+            const std::int64_t ch = (*xs)[*axis];
+            if (ch <= 0 || *axis == 0 || !(eps >= 0.0f && eps < 1.0f)) return std::nullopt;
+            const ir::Tensor* bias = nullptr;
+            if (c.match.capture("bias")) bias = &captured(c, "bias");
+            else if (c.node(0).is<ir::ops::LayerNormalization>()) bias = constant_input(g, c.matched(0), 2);
+            if (!bias && c.node(0).is<ir::ops::LayerNormalization>() && !absent_input(g, c.matched(0), 2)) return std::nullopt;
+            const auto scale = c.match.capture("scale") ? detail::along_axis(captured(c, "scale"), *axis, rank, ch) : ir::filled(ch, 1.0f);
+            const auto shift = bias ? detail::along_axis(*bias, *axis, rank, ch) : ir::Tensor::zeros({ch});
+            if (!scale || !shift) return std::nullopt;
+
+            const std::string base = g.label(c.matched(0));
+            ir::ops::BatchNormalization bn;
+            bn.epsilon = eps;
+            auto batchnorm = [&](ir::ValueId v) {
+                return c.build.apply(bn, {v, c.build.constant(*scale, base + ".bn_scale"), c.build.constant(*shift, base + ".bn_bias"),
+                                          c.build.constant(ir::Tensor::zeros({ch}), base + ".bn_mean"),
+                                          c.build.constant(ir::filled(ch, 1.0f - eps), base + ".bn_var")});
+            };
+            if (*axis == 1) return batchnorm(x);
+            ir::Ints to_front{0, static_cast<std::int64_t>(*axis)}, back(rank);
+            for (std::size_t i = 1; i < rank; ++i)
+                if (i != *axis) to_front.push_back(static_cast<std::int64_t>(i));
+            for (std::size_t i = 0; i < rank; ++i) back[static_cast<std::size_t>(to_front[i])] = static_cast<std::int64_t>(i);
+            return c.build.transpose(batchnorm(c.build.transpose(x, to_front)), back);
+        });
+}
+
+/// Conv with a large odd square kernel (every dim >= `opts.large_kernel_min`, "same" padding,
+/// dilation 1) -> a stack of (k-1)/2 3x3 convs with the same receptive field: the first with the
+/// original's channels, groups and stride and the centre 3x3 of its weights, the others depthwise
+/// identities (the initial function is the centre-cropped conv; retraining recovers the rest).
+[[nodiscard]] inline definition large_kernel_to_3x3(const options& opts = {}) {
+    if (opts.large_kernel_min < 5)
+        throw error("rules::large_kernel_to_3x3: large_kernel_min must be at least 5 (got " + std::to_string(opts.large_kernel_min) +
+                    "); a 3x3 kernel is already what the rule produces");
+    return define(
+        "large_kernel_to_3x3", rewrite::exactness::approximate,
+        "a k x k Conv (odd k >= " + std::to_string(opts.large_kernel_min) + ", same padding) becomes (k-1)/2 stacked 3x3 convs",
+        {text_form("Conv[kernel>=" + std::to_string(opts.large_kernel_min) + "](x, w:const)",
+                   "ConvNeXt's 7x7 depthwise convs, ResNet's 7x7 stem, RepLKNet-style large kernels")},
+        "Conv 3x3 (centre of W, original stride and groups) then (k-3)/2 depthwise 3x3 identities",
+        [](rewrite::context& c) -> std::optional<ir::ValueId> {
+            const auto conv = c.attrs<ir::ops::Conv>(0); // a copy: new nodes may move the matched ones
+            const ir::Tensor& w = captured(c, "w");
+            if (w.shape.size() != 4 || w.shape[2] != w.shape[3] || w.shape[2] % 2 == 0 || (conv.auto_pad != "NOTSET" && !conv.auto_pad.empty()))
+                return std::nullopt;
             const std::int64_t k = w.shape[2], cout = w.shape[0];
-            const std::string base = c.graph.label(c.match.nodes[0]);
+            if (std::any_of(conv.dilations.begin(), conv.dilations.end(), [](auto d) { return d != 1; })) return std::nullopt;
+            if (conv.pads.size() != 4 || std::any_of(conv.pads.begin(), conv.pads.end(), [&](auto p) { return p != k / 2; })) return std::nullopt;
+            const ir::Graph& g = c.graph;
+            const ir::NodeId n = c.matched(0);
+            if (!constant_input(g, n, 2) && !absent_input(g, n, 2)) return std::nullopt;
+            const std::string base = g.label(n);
+            const std::int64_t layers = (k - 1) / 2;
+            auto with_bias = [&](std::vector<ir::ValueId> ins, std::int64_t layer) {
+                if (layer + 1 == layers && !absent_input(g, n, 2)) ins.push_back(g.node(n).inputs[2]);
+                return ins;
+            };
             ir::ops::Conv first = conv;
             first.kernel_shape = {3, 3};
             first.pads = {1, 1, 1, 1};
-            const std::int64_t layers = (k - 1) / 2;
-            std::vector<ir::ValueId> ins{c.input(), c.build.constant(detail::centre_3x3(w), base + ".w3x3_0")};
-            if (layers == 1 && c.has_weight(0, 2)) ins.push_back(c.node(0).inputs[2]);
-            ir::ValueId v = c.build.apply(first, ins);
-            for (std::int64_t l = 1; l < layers; ++l) {
-                ir::Tensor delta = ir::Tensor::zeros({cout, 1, 3, 3});
-                for (std::int64_t o = 0; o < cout; ++o) delta.f[static_cast<std::size_t>(o * 9 + 4)] = 1.0f;
-                ir::ops::Conv dw;
-                dw.kernel_shape = {3, 3};
-                dw.pads = {1, 1, 1, 1};
-                dw.strides = {1, 1};
-                dw.group = cout;
-                std::vector<ir::ValueId> dins{v, c.build.constant(std::move(delta), base + ".w3x3_" + std::to_string(l))};
-                if (l + 1 == layers && c.has_weight(0, 2)) dins.push_back(c.node(0).inputs[2]);
-                v = c.build.apply(dw, dins);
-            }
+            ir::ValueId v = c.build.apply(first, with_bias({input_of(c), c.build.constant(ir::centre_crop(w, {3, 3}), base + ".w3x3_0")}, 0));
+            ir::ops::Conv identity;
+            identity.kernel_shape = {3, 3};
+            identity.pads = {1, 1, 1, 1};
+            identity.strides = {1, 1};
+            identity.group = cout;
+            for (std::int64_t l = 1; l < layers; ++l)
+                v = c.build.apply(identity, with_bias({v, c.build.constant(ir::dirac(cout, 3), base + ".w3x3_" + std::to_string(l))}, l));
             return v;
-        }),
-        rewrite::exactness::approximate, "a k x k Conv (k >= 5, odd) becomes (k-1)/2 stacked 3x3 convs");
+        });
 }
 
-/// YOLO "Focus" (four stride-2 slices of x concatenated on channels) -> one Conv 2x2 stride 2 with
-/// one-hot weights (space-to-depth). Exact.
-[[nodiscard]] inline rewrite::rule focus_to_conv() {
-    return rewrite::make_rule(
-        "focus_to_conv", pattern::library::focus{},
-        rewrite::generate([](rewrite::context& c) -> std::vector<ir::ValueId> {
-            const ir::Graph& g = c.graph;
-            const ir::ValueId x = c.input();
-            const auto& xs = g.value(x).shape;
-            if (!xs || xs->size() != 4 || (*xs)[1] <= 0 || (*xs)[2] < 0 || (*xs)[3] < 0 || (*xs)[2] % 2 || (*xs)[3] % 2) return {};
-            const std::int64_t ch = (*xs)[1];
-            // One single-axis stride-2 slice: {axis, start} or nothing when it is not one.
-            auto slice_info = [&](ir::NodeId n) -> std::optional<std::pair<std::int64_t, std::int64_t>> {
-                const auto& ins = g.node(n).inputs;
-                if (ins.size() < 5) return std::nullopt;
-                const ir::Tensor *st = g.constant(ins[1]), *en = g.constant(ins[2]), *ax = g.constant(ins[3]), *sp = g.constant(ins[4]);
-                if (!st || !en || !ax || !sp || st->size() != 1 || en->size() != 1 || ax->size() != 1 || sp->size() != 1) return std::nullopt;
-                std::int64_t axis = ax->as_ints()[0], start = st->as_ints()[0], end = en->as_ints()[0];
-                if (axis < 0) axis += 4;
-                if ((axis != 2 && axis != 3) || sp->as_ints()[0] != 2 || (start != 0 && start != 1) || end < (*xs)[static_cast<std::size_t>(axis)])
-                    return std::nullopt;
-                return std::pair{axis, start};
-            };
-            const ir::NodeId concat = c.match.nodes.back();
-            if (c.attrs<ir::ops::Concat>(c.match.nodes.size() - 1).axis != 1 && c.attrs<ir::ops::Concat>(c.match.nodes.size() - 1).axis != -3) return {};
-            const auto& parts = g.node(concat).inputs;
-            if (parts.size() != 4) return {};
-            ir::Tensor w = ir::Tensor::zeros({4 * ch, ch, 2, 2});
-            std::array<bool, 4> seen{};
-            for (std::size_t i = 0; i < 4; ++i) {
-                const ir::NodeId outer = g.producer(parts[i]);
-                const ir::NodeId inner = g.producer(g.node(outer).inputs[0]);
-                auto a = slice_info(outer), b = slice_info(inner);
-                if (!a || !b || a->first == b->first) return {};
-                const std::int64_t row = a->first == 2 ? a->second : b->second, col = a->first == 3 ? a->second : b->second;
-                const auto cell = static_cast<std::size_t>(row * 2 + col);
-                if (seen[cell]) return {};
-                seen[cell] = true;
-                for (std::int64_t k = 0; k < ch; ++k)
-                    w.f[static_cast<std::size_t>((((static_cast<std::int64_t>(i) * ch + k) * ch + k) * 2 + row) * 2 + col)] = 1.0f;
-            }
-            ir::ops::Conv conv;
-            conv.kernel_shape = {2, 2};
-            conv.strides = {2, 2};
-            conv.pads = {0, 0, 0, 0};
-            return {c.build.apply(conv, {x, c.build.constant(std::move(w), g.label(concat) + ".space_to_depth")})};
-        }),
-        rewrite::exactness::exact, "Focus (4 strided slices + Concat) becomes a 2x2 stride-2 Conv with one-hot weights");
-}
+} // namespace defs
 
-/// The paper's MobileNetV3 dictionary: SE removal first (its gate is a HardSigmoid), then the activations.
-[[nodiscard]] inline rewrite::dictionary mobilenet_v3_lite() {
-    return rewrite::dictionary("mobilenet_v3_lite",
-                               {remove_squeeze_excitation(), hardswish_to_relu(), hardswish_decomposed_to_relu(), hardsigmoid_to_relu()});
-}
-
-/// All lite rules, in the order they must run (SE removal before its gate's activation is
-/// replaced; LayerNorm before the exact clean-up merges the transposes it leaves and folds the
-/// BatchNorms it creates), followed by the exact clean-up.
-[[nodiscard]] inline rewrite::dictionary lite() {
-    rewrite::dictionary d("lite",
-                          {remove_squeeze_excitation(), focus_to_conv(), silu_to_relu(), hardswish_to_relu(), hardswish_decomposed_to_relu(),
-                           hardsigmoid_to_relu(), relu6_to_relu(), gelu_to_relu(), gelu_erf_to_relu(), layernorm2d_to_batchnorm(),
-                           layernorm_to_batchnorm(), large_kernel_to_3x3()});
-    d.append(exact_cleanup());
-    return d;
-}
+// The rules by name, for dictionaries written by hand (their reference entries: `defs::`).
+[[nodiscard]] inline rewrite::rule remove_squeeze_excitation() { return defs::remove_squeeze_excitation().rule; }
+[[nodiscard]] inline rewrite::rule hardswish_to_relu() { return defs::hardswish_to_relu().rule; }
+[[nodiscard]] inline rewrite::rule hardsigmoid_to_relu() { return defs::hardsigmoid_to_relu().rule; }
+[[nodiscard]] inline rewrite::rule silu_to_relu() { return defs::silu_to_relu().rule; }
+[[nodiscard]] inline rewrite::rule gelu_to_relu() { return defs::gelu_to_relu().rule; }
+[[nodiscard]] inline rewrite::rule relu6_to_relu() { return defs::relu6_to_relu().rule; }
+[[nodiscard]] inline rewrite::rule mish_to_relu() { return defs::mish_to_relu().rule; }
+[[nodiscard]] inline rewrite::rule leaky_relu_to_relu() { return defs::leaky_relu_to_relu().rule; }
+[[nodiscard]] inline rewrite::rule prelu_to_relu() { return defs::prelu_to_relu().rule; }
+[[nodiscard]] inline rewrite::rule elu_to_relu() { return defs::elu_to_relu().rule; }
+[[nodiscard]] inline rewrite::rule layernorm_to_batchnorm() { return defs::layernorm_to_batchnorm().rule; }
+[[nodiscard]] inline rewrite::rule large_kernel_to_3x3(const options& opts = {}) { return defs::large_kernel_to_3x3(opts).rule; }
 
 } // namespace surgery::rules

@@ -102,12 +102,14 @@ inline bool attr_holds(const ir::Graph& g, ir::NodeId n, const pattern::attr_tes
     return t.op == pattern::cmp::eq ? equal : (t.op == pattern::cmp::ne && !equal);
 }
 
-/// Whether `t` is a constant whose every element equals `x` (floats to 1e-6 relative).
+/// Whether `t` is a constant whose every element equals `x`: floats to 1e-6 relative to `x` (so
+/// that 1/sqrt(2) written in float32 matches), and exactly when `x` is 0 (an epsilon of 1e-6 is not
+/// a zero: `x + 0` must never match LayerNorm's `var + eps`).
 inline bool constant_equals(const ir::Tensor& t, double x) {
     if (t.size() == 0) return false;
     if (t.dtype == ir::DType::f32) {
         for (float f : t.f)
-            if (!(std::abs(static_cast<double>(f) - x) <= 1e-6 * std::max(1.0, std::abs(x)))) return false;
+            if (!(std::abs(static_cast<double>(f) - x) <= 1e-6 * std::abs(x))) return false;
         return true;
     }
     for (std::int64_t i : t.i)

@@ -6,6 +6,7 @@
 // size; `y` may alias `x`.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -40,7 +41,8 @@ void infer(const T&, infer_context& c) {
 SURGERY_DETAIL_UNARY(Relu, 1, x.max(0.0f));
 SURGERY_DETAIL_UNARY(Sigmoid, 1, x.logistic());
 SURGERY_DETAIL_UNARY(Tanh, 1, x.tanh());
-SURGERY_DETAIL_UNARY(Sqrt, 1, x.sqrt());
+/// Correctly rounded: Eigen's vectorised sqrt (EIGEN_FAST_MATH) is an approximation.
+SURGERY_DETAIL_UNARY(Sqrt, 1, x.unaryExpr([](float v) { return std::sqrt(v); }));
 SURGERY_DETAIL_UNARY(Erf, 9, x.erf());
 /// x * HardSigmoid(x) with alpha = 1/6, beta = 1/2 (the definition of HardSwish).
 SURGERY_DETAIL_UNARY(HardSwish, 14, x * (x * (1.0f / 6.0f) + 0.5f).max(0.0f).min(1.0f));

@@ -81,6 +81,7 @@ struct ShapeOf {
     static constexpr trait traits = trait::shape_compute;
     /// Reads only its input's shape: foldable whenever that shape is static (reference/fold.hpp).
     static constexpr bool reads_shape_only = true;
+    static constexpr std::array<newer_part, 2> newer_parts{{{"start", 15}, {"end", 15}}};
     std::int64_t start = 0;
     std::int64_t end = std::numeric_limits<std::int64_t>::max(); ///< the default: up to the last axis
     static constexpr auto attributes() { return std::tuple{attr("start", &ShapeOf::start), attr("end", &ShapeOf::end)}; }
@@ -290,6 +291,7 @@ struct GatherND {
     static constexpr std::int64_t since = 11;
     static constexpr arity_t arity{2, 2, 1, 1};
     static constexpr trait traits = trait::data_movement;
+    static constexpr std::array<newer_part, 1> newer_parts{{{"batch_dims", 12}}};
     std::int64_t batch_dims = 0;
     static constexpr auto attributes() { return std::tuple{attr("batch_dims", &GatherND::batch_dims)}; }
     friend bool operator==(const GatherND&, const GatherND&) = default;
@@ -322,6 +324,7 @@ struct ScatterElements {
     static constexpr arity_t arity{3, 3, 1, 1};
     std::int64_t axis = 0;
     std::string reduction = "none";
+    static constexpr std::array<newer_part, 3> newer_parts{{{"reduction", 16}, {"reduction", 18, false, 0, "max"}, {"reduction", 18, false, 0, "min"}}};
     static constexpr auto attributes() { return std::tuple{attr("axis", &ScatterElements::axis), attr("reduction", &ScatterElements::reduction)}; }
     friend bool operator==(const ScatterElements&, const ScatterElements&) = default;
 };
@@ -348,6 +351,7 @@ struct ScatterND {
     static constexpr std::int64_t since = 11;
     static constexpr arity_t arity{3, 3, 1, 1};
     std::string reduction = "none";
+    static constexpr std::array<newer_part, 3> newer_parts{{{"reduction", 16}, {"reduction", 18, false, 0, "max"}, {"reduction", 18, false, 0, "min"}}};
     static constexpr auto attributes() { return std::tuple{attr("reduction", &ScatterND::reduction)}; }
     friend bool operator==(const ScatterND&, const ScatterND&) = default;
 };
@@ -424,6 +428,7 @@ struct Pad {
     static constexpr trait traits = trait::data_movement;
     static constexpr std::array<legacy_input, 2> legacy_inputs{
         {{"pads", 1, 11, legacy_kind::ints}, {"value", 2, 11, legacy_kind::float_scalar}}};
+    static constexpr std::array<newer_part, 2> newer_parts{{{"axes", 18, true, 3}, {"mode", 19, false, 0, "wrap"}}};
     std::string mode = "constant";
     static constexpr auto attributes() { return std::tuple{attr("mode", &Pad::mode)}; }
     friend bool operator==(const Pad&, const Pad&) = default;

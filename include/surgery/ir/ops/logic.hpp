@@ -169,6 +169,7 @@ struct Cast {
     /// Required by ONNX; 0 (UNDEFINED) until set, so that the writer never drops it as a default.
     std::int64_t to = 0;
     std::int64_t saturate = 1;
+    static constexpr std::array<newer_part, 1> newer_parts{{{"saturate", 19}}};
     static constexpr auto attributes() { return std::tuple{attr("to", &Cast::to), attr("saturate", &Cast::saturate)}; }
     friend bool operator==(const Cast&, const Cast&) = default;
 };

@@ -273,6 +273,7 @@ inline void infer(const GlobalMaxPool&, infer_context& c) { detail::infer_global
 struct AveragePool {
     static constexpr std::string_view name = "AveragePool";
     static constexpr arity_t arity{1, 1, 1, 1};
+    static constexpr std::array<newer_part, 1> newer_parts{{{"dilations", 19}}};
     std::string auto_pad = "NOTSET";
     std::int64_t ceil_mode = 0;
     std::int64_t count_include_pad = 0;

@@ -44,6 +44,7 @@ struct Reduce {
     /// The first opset that takes `axes` as an input.
     static constexpr std::int64_t axes_input_since = K == reduce_kind::sum ? 13 : 18;
     static constexpr std::array<legacy_input, 1> legacy_inputs{{{"axes", 1, axes_input_since, legacy_kind::ints}}};
+    static constexpr std::array<newer_part, 1> newer_parts{{{"noop_with_empty_axes", axes_input_since}}};
     std::int64_t keepdims = 1;
     std::int64_t noop_with_empty_axes = 0;
     static constexpr auto attributes() {
@@ -119,6 +120,7 @@ struct ArgReduce {
     static constexpr bool is_max = Max;
     static constexpr std::string_view name = Max ? "ArgMax" : "ArgMin";
     static constexpr arity_t arity{1, 1, 1, 1};
+    static constexpr std::array<newer_part, 1> newer_parts{{{"select_last_index", 12}}};
     std::int64_t axis = 0;
     std::int64_t keepdims = 1;
     std::int64_t select_last_index = 0;

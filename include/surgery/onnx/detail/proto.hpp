@@ -178,7 +178,9 @@ inline constexpr std::uint64_t max_message_bytes = static_cast<std::uint64_t>(IN
         const auto wire = static_cast<int>(tag & 7);
         if (number == 0) return "field number 0 at byte " + std::to_string(tag_at) + " " + where() + " (not protobuf data, or corrupted)";
         const gp::FieldDescriptor* f = stack.back().type ? stack.back().type->FindFieldByNumber(static_cast<int>(number)) : nullptr;
-        const std::string name = f ? f->name() : "#" + std::to_string(number);
+        std::string name; // built by appending: g++ 12 warns (-Wrestrict) on "literal" + std::string
+        if (f) name = f->name();
+        else name.append("#").append(std::to_string(number));
         std::uint64_t v = 0;
         switch (wire) {
         case 0:
