@@ -12,6 +12,7 @@
 #include <limits>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <unordered_set>
 
 #include "surgery/io/dot.hpp"
@@ -74,7 +75,8 @@ void picture(const Graph& before, const fs::path& dir, const std::string& stem, 
     for (NodeId n : after.topological_order())
         if (n.index() >= before.node_bound()) oa.highlight.insert(n); // what they made
     oa.highlight_color = "palegreen";
-    for (const auto& [g, o, suffix] : {std::tuple{&before, &ob, "before"}, std::tuple{&after, &oa, "after"}}) {
+    using side = std::tuple<const Graph*, io::dot_options*, const char*>;
+    for (const auto& [g, o, suffix] : {side{&before, &ob, "before"}, side{&after, &oa, "after"}}) {
         const fs::path dot = dir / (stem + "_" + suffix + ".dot"), svg = dir / (stem + "_" + suffix + ".svg");
         io::save_dot(*g, dot, *o);
         if (have_dot) {

@@ -158,11 +158,15 @@ inline std::optional<ir::Tensor> along_axis(const ir::Tensor& t, std::size_t axi
                 if (e.size() != 1) return std::nullopt;
                 eps = e[0];
             }
-            const std::int64_t ch = (*xs)[*axis];
-            if (ch <= 0 || *axis == 0 || !(eps >= 0.0f && eps < 1.0f)) return std::nullopt;
             const ir::Tensor* bias = nullptr;
             if (c.match.capture("bias")) bias = &captured(c, "bias");
             else if (c.node(0).is<ir::ops::LayerNormalization>()) bias = constant_input(g, c.matched(0), 2);
+            std::int64_t ch = (*xs)[*axis];
+            if (ch <= 0) { // a dynamic dim (Swin's patch merging): the affine parameters say how many channels
+                if (c.match.capture("scale")) ch = static_cast<std::int64_t>(captured(c, "scale").size());
+                else if (bias) ch = static_cast<std::int64_t>(bias->size());
+            }
+            if (ch <= 0 || *axis == 0 || !(eps >= 0.0f && eps < 1.0f)) return std::nullopt;
             if (!bias && c.node(0).is<ir::ops::LayerNormalization>() && !absent_input(g, c.matched(0), 2)) return std::nullopt;
             const auto scale = c.match.capture("scale") ? detail::along_axis(captured(c, "scale"), *axis, rank, ch) : ir::filled(ch, 1.0f);
             const auto shift = bias ? detail::along_axis(*bias, *axis, rank, ch) : ir::Tensor::zeros({ch});
