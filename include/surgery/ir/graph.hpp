@@ -339,9 +339,19 @@ public:
     /// Removes nodes whose outputs are all unused (repeatedly), then unused constants.
     /// Returns {nodes removed, constants removed}.
     std::pair<std::size_t, std::size_t> remove_dead() {
+        std::vector<NodeId> all;
+        all.reserve(nodes_.size());
+        for (std::size_t i = 0; i < nodes_.size(); ++i) all.push_back(NodeId{i});
+        return remove_dead(all);
+    }
+
+    /// The same, starting from `from` only: those of them that are dead, then the producers that
+    /// become dead with them; dead nodes elsewhere stay (a rewrite sweeps only what it made dead).
+    /// Unused constants are removed everywhere.
+    std::pair<std::size_t, std::size_t> remove_dead(const std::vector<NodeId>& from) {
         std::vector<NodeId> work;
-        for (std::size_t i = 0; i < nodes_.size(); ++i)
-            if (nodes_[i].alive && is_dead(NodeId{i})) work.push_back(NodeId{i});
+        for (NodeId n : from)
+            if (n.index() < nodes_.size() && nodes_[n.index()].alive && is_dead(n)) work.push_back(n);
         std::size_t removed_nodes = 0;
         while (!work.empty()) {
             NodeId n = work.back();

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <map>
+#include <set>
 #include <cctype>
 #include <memory>
 #include <cstddef>
@@ -278,6 +279,7 @@ inline report apply(ir::Graph& g, const dictionary& dict, apply_options opts = {
     ir::Graph work = g; // constants are shared, so this copies structure, not weights
     ir::infer_shapes(work, false);
     std::vector<std::uint32_t> created_by; // node index -> 1 + the rule that created it (0: the input's)
+    std::vector<std::set<std::vector<std::size_t>>> counted(dict.rules().size()); // per rule: matches counted (node indices)
     std::size_t counter = 0;
     for (int it = 0; it < std::max(1, opts.max_iterations); ++it) {
         bool changed = false;
@@ -286,21 +288,40 @@ inline report apply(ir::Graph& g, const dictionary& dict, apply_options opts = {
             const rule& r = dict.rules()[i];
             const std::string id = detail::rule_id(r, i);
             auto matches = r.find(work);
-            // Skip matches made only of this rule's own output.
+            // Skip matches made only of this rule's own output. A match found again in a later pass
+            // (declined, or skipped, before) is counted once.
+            auto first_time = [&](const ir_match& m) {
+                std::vector<std::size_t> key;
+                for (ir::NodeId n : m.nodes) key.push_back(n.index());
+                std::sort(key.begin(), key.end());
+                return counted[i].insert(std::move(key)).second;
+            };
             std::erase_if(matches, [&](const ir_match& m) {
                 const bool own = std::all_of(m.nodes.begin(), m.nodes.end(), [&](ir::NodeId n) {
                     return n.index() < created_by.size() && created_by[n.index()] == i + 1;
                 });
-                if (own) ++rep.rules[i].self_matches;
+                if (own && first_time(m)) ++rep.rules[i].self_matches;
                 return own;
             });
-            rep.rules[i].matches += matches.size();
+            for (const auto& m : matches)
+                if (first_time(m)) ++rep.rules[i].matches;
             if (matches.empty()) continue;
             value_forwarding fwd;
             std::size_t replaced = 0;
             const std::size_t first_new = work.node_bound();
-            for (const auto& m : matches)
+            // The sweep after this rule starts from what its replacements may leave dead: the
+            // producers of the matched nodes' inputs, and the new nodes. Dead code the rule did not
+            // make is remove_dead_code's.
+            std::vector<ir::NodeId> sweep;
+            for (const auto& m : matches) {
+                const bool fresh_nodes = std::all_of(m.nodes.begin(), m.nodes.end(), [&](ir::NodeId n) { return work.node(n).alive; });
+                if (fresh_nodes)
+                    for (ir::NodeId n : m.nodes)
+                        for (ir::ValueId in : work.node(n).inputs)
+                            if (in)
+                                if (const ir::NodeId p = work.producer(in)) sweep.push_back(p);
                 if (replace(work, m, r.with, r.name, &fwd, id + "_" + std::to_string(counter++) + "/")) ++replaced;
+            }
             rep.rules[i].replaced += replaced;
             created_by.resize(work.node_bound(), 0);
             for (std::size_t n = first_new; n < work.node_bound(); ++n) created_by[n] = static_cast<std::uint32_t>(i + 1);
@@ -310,7 +331,8 @@ inline report apply(ir::Graph& g, const dictionary& dict, apply_options opts = {
                                         " nodes, beyond the budget of " + std::to_string(max_nodes) +
                                         " (does the replacement grow what it replaces, again and again?)");
             if (replaced == 0) continue; // every match declined: nothing changed
-            rep.removed_constants += work.remove_dead().second;
+            for (std::size_t n = first_new; n < work.node_bound(); ++n) sweep.push_back(ir::NodeId{n});
+            rep.removed_constants += work.remove_dead(sweep).second;
             changed = true;
         }
         if (!changed) {

@@ -88,6 +88,7 @@ inline bool replace(ir::Graph& g, const ir_match& m_in, const replacement& r, st
     if (name_prefix.empty()) name_prefix = first + "/";
     ir::Builder b(g, 0x5eed, std::move(name_prefix));
     std::vector<ir::ValueId> fresh;
+    std::vector<bool> rename; // existing values that take a graph output's name
     try {
         fresh = detail::build_replacement(g, b, m, r, rule);
         if (fresh.empty()) {
@@ -97,6 +98,7 @@ inline bool replace(ir::Graph& g, const ir_match& m_in, const replacement& r, st
         if (fresh.size() > m.exits.size())
             throw rewrite_error(std::string(rule), first, "the replacement gives " + std::to_string(fresh.size()) + " values for " +
                                                           std::to_string(m.exits.size()) + " match outputs");
+        rename.assign(fresh.size(), false);
         for (std::size_t i = fresh.size(); i < m.exits.size(); ++i)
             if (detail::used(g, m.exits[i]))
                 throw rewrite_error(std::string(rule), first,
@@ -126,9 +128,17 @@ inline bool replace(ir::Graph& g, const ir_match& m_in, const replacement& r, st
                     throw rewrite_error(std::string(rule), first, "a new node reads '" + g.label(in) + "', a value inside the match");
             }
         }
-        // A graph output replaced by an existing value gets an Identity, so the output keeps its name.
-        for (std::size_t i = 0; i < fresh.size(); ++i)
-            if (fresh[i].index() < cp.values && g.is_output(m.exits[i])) fresh[i] = b.apply(ir::ops::Identity{}, {fresh[i]});
+        // A graph output replaced by an existing value keeps its name: an intermediate value (made by
+        // a node, not a graph input, output or constant) takes the name, as a new one does; any other
+        // gets an Identity under the output's name.
+        for (std::size_t i = 0; i < fresh.size(); ++i) {
+            if (fresh[i].index() >= cp.values || !g.is_output(m.exits[i])) continue;
+            const ir::ValueId v = fresh[i];
+            const bool renamable = g.producer(v) && !g.is_output(v) &&
+                                   std::none_of(fresh.begin(), fresh.begin() + static_cast<std::ptrdiff_t>(i), [&](ir::ValueId w) { return w == v; });
+            if (renamable) rename[i] = true;
+            else fresh[i] = b.apply(ir::ops::Identity{}, {v});
+        }
     } catch (const rewrite_error&) {
         g.rollback(cp);
         throw;
@@ -142,7 +152,7 @@ inline bool replace(ir::Graph& g, const ir_match& m_in, const replacement& r, st
         const ir::ValueId ov = m.exits[i], nv = fresh[i];
         if (!detail::used(g, ov)) continue;
         g.replace_all_uses(ov, nv);
-        if (nv.index() >= cp.values) {
+        if (nv.index() >= cp.values || rename[i]) {
             std::string nm = g.value(ov).name;
             g.set_value_name(ov, {});
             g.set_value_name(nv, std::move(nm));

@@ -157,25 +157,16 @@ template <ir::op_type Op>
     return *s;
 }
 
-/// The replacement of a match that computes the identity of `x`: `x` itself; but when the match's
-/// output is a graph output, the output's name must survive, so the producer of `x` is made again
-/// and its new output takes the name (the old producer goes as dead code). Declines when that is
-/// not possible without changing the interface or computing something twice: `x` a graph input,
-/// a constant or a graph output itself, or read by something outside the match.
+/// The replacement of a match that computes the identity of `x`: `x` itself. When the match's
+/// output is a graph output, `x` takes the output's name (rewrite::replace renames an intermediate
+/// value), so the interface is unchanged. Declines when `x` cannot take it: a graph input, a
+/// constant or a graph output itself.
 [[nodiscard]] inline std::optional<ir::ValueId> pass_through(rewrite::context& c, ir::ValueId x) {
     const ir::Graph& g = c.graph;
     const bool exit_is_output = std::any_of(c.match.exits.begin(), c.match.exits.end(), [&](ir::ValueId e) { return g.is_output(e); });
-    if (!exit_is_output) return x;
-    const ir::NodeId p = g.producer(x);
-    if (!p || g.is_output(x)) return std::nullopt;
-    for (const ir::Use& u : g.value(x).uses)
-        if (!c.match.contains(u.node)) return std::nullopt;
-    const ir::Node& pn = g.node(p);
-    for (ir::ValueId o : pn.outputs)
-        if (o != x && (!g.value(o).uses.empty() || g.is_output(o))) return std::nullopt;
-    const std::size_t slot = g.value(x).slot;
-    const std::vector<ir::ValueId> outs = c.build.apply_n(pn.op, pn.inputs, pn.outputs.size(), pn.name);
-    return outs[slot];
+    // x takes the output's name (rewrite::replace); a graph input or output cannot take a second one.
+    if (exit_is_output && (!g.producer(x) || g.is_output(x))) return std::nullopt;
+    return x;
 }
 
 /// A node whose outputs are dead gets no replacement value: the replacer needs one per exit, so
