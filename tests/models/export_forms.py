@@ -32,7 +32,6 @@ import argparse
 import collections
 import fcntl
 import hashlib
-import importlib.metadata
 import io
 import json
 import math
@@ -414,17 +413,10 @@ def main():
     if unknown:
         print(f"export_forms: error: unknown case(s) {unknown} (see --list)", file=sys.stderr)
         return 2
-    try:
-        versions = {p: importlib.metadata.version(p) for p in ("torch", "torchvision", "onnx", "numpy")}
-    except importlib.metadata.PackageNotFoundError as e:
-        print(f"export_forms: error: {e}; run with Debian's /usr/bin/python3 "
-              "(apt packages python3-torch python3-torchvision python3-onnx)", file=sys.stderr)
-        return 2
+    from export_models import make_output_dir, package_versions
+    versions = package_versions("export_forms")
     out = args.out
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        print(f"export_forms: error: cannot create {out}: {e}", file=sys.stderr)
+    if versions is None or not make_output_dir("export_forms", out):
         return 2
     key = {"script_sha256": script_hash(), **versions}
 

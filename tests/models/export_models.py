@@ -269,6 +269,27 @@ def export_one(name, out, opset):
     }, log
 
 
+def package_versions(tool):
+    """The versions of torch, torchvision, onnx and numpy from package metadata (so that an
+    up-to-date check costs no torch import); None, after saying why on stderr, when one is missing."""
+    try:
+        return {p: importlib.metadata.version(p) for p in ("torch", "torchvision", "onnx", "numpy")}
+    except importlib.metadata.PackageNotFoundError as e:
+        print(f"{tool}: error: {e}; run with Debian's /usr/bin/python3 "
+              "(apt packages python3-torch python3-torchvision python3-onnx)", file=sys.stderr)
+        return None
+
+
+def make_output_dir(tool, out):
+    """Creates `out` (and its parents); False, after saying why on stderr, when that fails."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        return True
+    except OSError as e:
+        print(f"{tool}: error: cannot create output directory {out}: {e}", file=sys.stderr)
+        return False
+
+
 def load_json(path):
     try:
         return json.loads(path.read_text())
@@ -293,19 +314,9 @@ def main():
               file=sys.stderr)
         return 2
 
-    # Package versions from metadata: the up-to-date check then costs no torch import.
-    try:
-        versions = {p: importlib.metadata.version(p) for p in ("torch", "torchvision", "onnx", "numpy")}
-    except importlib.metadata.PackageNotFoundError as e:
-        print(f"export_models: error: {e}; run with Debian's /usr/bin/python3 "
-              "(apt packages python3-torch python3-torchvision python3-onnx)", file=sys.stderr)
-        return 2
-
+    versions = package_versions("export_models")
     out = args.out
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        print(f"export_models: error: cannot create output directory {out}: {e}", file=sys.stderr)
+    if versions is None or not make_output_dir("export_models", out):
         return 2
     key = {"script_sha256": script_hash(), "opset": args.opset, **versions}
 

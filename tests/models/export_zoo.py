@@ -42,7 +42,6 @@ import argparse
 import collections
 import fcntl
 import hashlib
-import importlib.metadata
 import io
 import json
 import os
@@ -442,17 +441,9 @@ def export_one(spec, opset, dynamic, out, stem, timings):
 
 
 def run_exports(args, variants):
-    try:
-        versions = {p: importlib.metadata.version(p) for p in ("torch", "torchvision", "onnx", "numpy")}
-    except importlib.metadata.PackageNotFoundError as e:
-        print(f"export_zoo: error: {e}; run with Debian's /usr/bin/python3 "
-              "(apt packages python3-torch python3-torchvision python3-onnx)", file=sys.stderr)
-        return 2
+    versions = em.package_versions("export_zoo")
     out = args.out
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        print(f"export_zoo: error: cannot create output directory {out}: {e}", file=sys.stderr)
+    if versions is None or not em.make_output_dir("export_zoo", out):
         return 2
     sha = script_hash()
 

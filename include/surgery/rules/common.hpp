@@ -157,6 +157,15 @@ template <ir::op_type Op>
     return *s;
 }
 
+/// A match of the single node `n` (the rules whose finders are code: dead code, constant folding).
+[[nodiscard]] inline rewrite::ir_match single_node_match(const ir::Graph& g, ir::NodeId n) {
+    rewrite::ir_match m;
+    m.nodes = {n};
+    m.bound = {n};
+    search::detail::fill_boundary(g, m);
+    return m;
+}
+
 /// The replacement of a match that computes the identity of `x`: `x` itself. When the match's
 /// output is a graph output, `x` takes the output's name (rewrite::replace renames an intermediate
 /// value), so the interface is unchanged. Declines when `x` cannot take it: a graph input, a

@@ -85,11 +85,7 @@ inline std::optional<ir::ValueId> fold_into_conv(rewrite::context& c, ir::NodeId
         for (ir::NodeId n : g.topological_order()) {
             const auto& outs = g.node(n).outputs;
             if (outs.empty() || !outputs_unused_from(g, n, 0)) continue;
-            rewrite::ir_match m;
-            m.nodes = {n};
-            m.bound = {n};
-            search::detail::fill_boundary(g, m);
-            out.push_back(std::move(m));
+            out.push_back(single_node_match(g, n));
         }
         return out;
     };

@@ -62,11 +62,7 @@ inline bool foldable(const ir::Graph& g, ir::NodeId n, std::int64_t max_elements
         for (ir::NodeId n : g.topological_order()) {
             if (!detail::foldable(g, n, max_elements, known)) continue;
             for (ir::ValueId o : g.node(n).outputs) known[o.index()] = 1;
-            rewrite::ir_match m;
-            m.nodes = {n};
-            m.bound = {n};
-            search::detail::fill_boundary(g, m);
-            out.push_back(std::move(m));
+            out.push_back(single_node_match(g, n));
         }
         return out;
     };
