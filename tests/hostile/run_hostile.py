@@ -420,7 +420,7 @@ case(C, ".npy with 100 dimensions", ["run", "m.onnx", "--input", "h.npy"], 1, r"
 case(C, ".npy v2 header claiming 4 GiB", ["run", "m.onnx", "--input", "h.npy"], 1, r"the \.npy header claims 4294967295 bytes",
      files={"m.onnx": RELU, "h.npy": b"\x93NUMPY\x02\x00\xff\xff\xff\xff{}"})
 case(C, ".npy apparent size 3 GiB (sparse), budget 1 GiB", ["run", "m.onnx", "--input", "s.npy", "--max-memory", "1G"], 1,
-     r"'s\.npy': the file has 3221225472 bytes \(3 GiB\), more than the 1 GiB allowed",
+     r"'s\.npy': the file has 3221225472 bytes \(3 GiB\), more than the 1\.001 GiB allowed",  # the budget and 1 MiB of header
      files={"m.onnx": RELU, "s.npy": Sparse(3 * GiB, w.npy("(805306368,)"))})
 case(C, ".npy truncated data", ["run", "m.onnx", "--input", "t.npy"], 1, r"truncated \.npy file \(shape \[1,4\] needs 16 bytes of data, the file has 8\)",
      files={"m.onnx": RELU, "t.npy": w.npy("(1, 4)", data=b"\0" * 8)})
@@ -487,7 +487,7 @@ case(D, "a length varint that never ends", ["inspect", "z.onnx"], 1, r"the lengt
 for depth in (34, 40, 400, 3000):
     case(D, f"subgraphs nested {depth} deep (over protobuf's recursion limit)", ["inspect", "n.onnx"], 1,
          r"messages are nested more than 100 levels deep .* protobuf's recursion limit", files={"n.onnx": w.nested_model(depth)})
-case(D, "subgraphs nested 20 deep (within the limit): refused by the reader", ["inspect", "n.onnx"], 1, r"'n\.onnx': node 'if'",
+case(D, "subgraphs nested 20 deep (within the limit): the If is carried as opaque", ["inspect", "n.onnx"], 0, None, out=r"\bIf\b",
      files={"n.onnx": w.nested_model(20)})
 case(D, "a tensor file given as a model", ["inspect", "t.onnx"], 1, r"'t\.onnx': ", files={"t.onnx": w.tensor(b"x", (1, 4), raw=b"\0" * 16)})
 case(D, "an .npy file given as a model", ["inspect", "t.onnx"], 1, r"'t\.onnx': not a valid onnx\.ModelProto", files={"t.onnx": X14})
@@ -536,7 +536,7 @@ case(E, "compare: output names escaped", ["compare", "m.onnx", "m.onnx"], 0, out
 case(E, "reader error quoting a node name with NUL and escapes", ["inspect", "m.onnx"], 1, r"node 'evil\\x1b\[2J\\x00tail'.*'FancyOp' is not supported",
      files={"m.onnx": w.relu_model(node_name=b"evil\x1b[2J\x00tail", op=b"FancyOp")},
      xfail="lead: surgery::error messages are C strings; a NUL in a node name cuts the message (escape names where messages are built)")
-case(E, "reader error quoting an op type with escapes", ["inspect", "m.onnx"], 1, r"op 'Fancy\\x1b\[31mOp' is not supported",
+case(E, "an op type with escapes, carried as opaque: printed escaped", ["inspect", "m.onnx"], 0, None, out=r"Fancy\\x1b\[31mOp",
      files={"m.onnx": w.relu_model(op=b"Fancy\x1b[31mOp")})
 
 # F. Bad rule text and command lines ---------------------------------------------------------------
@@ -544,9 +544,9 @@ F = "bad rule text"
 for text, rc, msg in (
         ("", 2, r"bad --rule: "), ("=>", 2, r"bad --rule: "), ("Relu=>", 2, r"bad --rule: "), ("=>Relu", 2, r"bad --rule: "),
         ("Relu,,Relu=>Relu", 2, r"bad --rule: "), ("Relu|=>Relu", 2, r"bad --rule: "), ("|=>|", 2, r"bad --rule: "),
-        ("Relu=>Relu=>Relu", 2, r"bad --rule: "), ("Conv,Relu", 2, r"expected 'PATTERN=>REPLACEMENT'"),
+        ("Relu=>Relu=>Relu", 2, r"bad --rule: "), ("Conv,Relu", 2, r"expected 'PATTERN => REPLACEMENT'"),
         ("\x1b[31mRelu=>Sigmoid", 2, r"\\x1b\[31mRelu"), ("Relu=>\x1b]0;t\x07", 2, r"\\x1b\]0;t\\x07"),
-        ("Re\nlu=>Sigmoid", 2, r"Re\\nlu"), ("Relu=>Sig\u202emoid", 2, r"\\u202e"), ("R" * 100000 + "=>Relu", 2, r"bad --rule: "),
+        ("Re\nlu=>Sigmoid", 2, r"Re\\nlu"), ("Relu=>Sig\u202emoid", 2, r"\\u202e"), ("R" * 100000 + "=>Relu", 0, None),  # an op name outside the catalogue: matches nothing here
         (",".join(["*"] * 200) + "=>identity", None, None), ("*=>identity", None, None), ("Relu=>Relu", 0, None),
         ("Relu=>identity", 0, None), ("Relu=>Sigmoid,Relu,Sigmoid", 0, None), ("Conv=>identity", 1, r"rule 'Conv=>identity' at node 'the_conv'")):
     args = ["lite", "cr.onnx", "-o", "out.onnx", "--rule", text]

@@ -6,18 +6,22 @@
 
 TEST_CASE("README API snippet") {
     surgery::ir::Graph graph = surgery::zoo::mobilenet_v3_large();
+    const auto before = graph.op_histogram();
     // --- as in README.md ---
     namespace P = surgery::pattern; namespace ops = surgery::ir::ops;
     using conv_bn_act = P::chain<P::op<ops::Conv, P::kernel<3>>, P::op<ops::BatchNormalization>,
                                  P::any_of<P::op<ops::Relu>, P::op<ops::Clip>>>;
     auto matches = surgery::search::find_chains(graph, conv_bn_act{});
-    auto silus   = surgery::search::find_dags(graph, P::library::silu<>{});
-    surgery::rewrite::dictionary dict = surgery::rules::mobilenet_v3_lite();
-    dict.add(surgery::rewrite::parse_rule("HardSigmoid=>Relu"));
+    auto vendor  = surgery::search::find_chains(graph, P::chain<P::named_op<"MyNpuOp">>{});
+    surgery::rewrite::dictionary dict = surgery::rules::preset("paper");
+    dict.add(surgery::rewrite::parse_rule("Mul(x, Sigmoid(x)) => Relu(x)"));
     auto report = surgery::rewrite::apply(graph, dict);
     // --- end ---
     CHECK(matches.size() == 3); // the 3x3 depthwise Conv-BN-ReLU blocks of the first three bottlenecks
-    CHECK(silus.empty());       // MobileNetV3 has no SiLU
+    CHECK(vendor.empty());      // no opaque op of that name in a built-in network
     CHECK(report.converged);
-    CHECK(report.total_replaced() == 29);
+    CHECK(before[surgery::ir::op_kind_v<ops::HardSwish>] == 21);
+    CHECK(report.ops_after[surgery::ir::op_kind_v<ops::HardSwish>] == 0);
+    CHECK(report.ops_after[surgery::ir::op_kind_v<ops::HardSigmoid>] == 0);
+    CHECK(report.ops_after[surgery::ir::op_kind_v<ops::BatchNormalization>] == 0); // folded: paper holds the exact rules
 }

@@ -61,12 +61,30 @@ TEST_CASE("a single op takes the exit's name, so graph outputs keep their names"
     CHECK_NOTHROW(verify(f.g));
 }
 
-TEST_CASE("bypassing a node that produces a graph output inserts an Identity to keep the output") {
+TEST_CASE("bypassing a node that produces a graph output: the intermediate value before it takes the output's name") {
     fixture f;
     auto m = search::find_chains(f.g, P::chain<P::op<ops::Relu>>{});
     rewrite::replace(f.g, m.at(0), rewrite::identity(), "drop_relu");
+    REQUIRE(f.g.outputs().size() == 1);
+    CHECK(f.g.outputs()[0] == f.mid);
     CHECK(f.g.value(f.g.outputs()[0]).name == "y");
-    CHECK(f.g.node(f.g.producer(f.g.outputs()[0])).is<ops::Identity>());
+    CHECK(f.g.node(f.g.producer(f.g.outputs()[0])).is<ops::HardSwish>());
+    CHECK(f.g.num_nodes() == 2);
+    CHECK_NOTHROW(verify(f.g));
+}
+
+TEST_CASE("bypassing a node whose input is a graph input inserts an Identity to keep the output's name") {
+    Graph g;
+    Builder b(g, 9);
+    const ValueId x = b.input("x", {1, 4});
+    const ValueId out = b.relu(x);
+    g.set_value_name(out, "y");
+    b.output(out);
+    auto m = search::find_chains(g, P::chain<P::op<ops::Relu>>{});
+    rewrite::replace(g, m.at(0), rewrite::identity(), "drop_relu");
+    CHECK(g.value(g.outputs()[0]).name == "y");
+    CHECK(g.value(x).name == "x");
+    CHECK(g.node(g.producer(g.outputs()[0])).is<ops::Identity>());
 }
 
 TEST_CASE("a chain of ops replaces a chain") {

@@ -59,10 +59,11 @@ struct form_case {
     std::vector<std::string> gone;     ///< op types that must not remain
     expect what = expect::function;
     std::size_t min_nodes_removed = 0; ///< at least this many nodes fewer
+    std::size_t max_nodes_added = 0;   ///< rules that grow the graph by design: at most this many more
 };
 
 const std::vector<form_case> form_cases{
-    {"ln_tokens_op17", {"layernorm_to_batchnorm"}, {"LayerNormalization"}},
+    {"ln_tokens_op17", {"layernorm_to_batchnorm"}, {"LayerNormalization"}, expect::function, 0, 2}, // BatchNorm between two Transposes
     {"ln_tokens_op14", {"layernorm_to_batchnorm"}, {"ReduceMean", "Pow", "Sqrt", "Div"}},
     {"ln_nhwc_op17", {"layernorm_to_batchnorm", "gelu_to_relu", "merge_transposes"}, {"LayerNormalization", "Erf"}},
     {"ln_nhwc_op14", {"layernorm_to_batchnorm", "gelu_to_relu", "merge_transposes"}, {"ReduceMean", "Erf", "Sqrt"}},
@@ -97,7 +98,7 @@ const std::vector<form_case> form_cases{
     {"dropout_train", {"remove_dropout"}, {}, expect::kept_random},
     {"dropout_train_p0", {"remove_dropout"}, {"Dropout"}},
     {"focus", {"focus_to_conv"}, {"Slice", "Concat"}},
-    {"conv7x7", {"large_kernel_to_3x3"}, {}, expect::structure},
+    {"conv7x7", {"large_kernel_to_3x3"}, {}, expect::structure, 0, 2}, // three 3x3 convs for one 7x7
     {"dwconv5x5", {"large_kernel_to_3x3"}, {}, expect::untouched},
     {"noop_tail", {"remove_noop_reshape"}, {"Reshape"}},
 };
@@ -129,7 +130,7 @@ TEST_CASE("every exporter form: the rule fires, its targets are gone, the result
         for (const auto& r : rep.rules) replaced += r.replaced;
         const auto counts = lite.op_counts();
         for (const auto& op : fc.gone) CHECK_MESSAGE(counts.count(op) == 0, op << " left in " << fc.name);
-        CHECK(lite.num_nodes() + fc.min_nodes_removed <= g.num_nodes());
+        CHECK(lite.num_nodes() + fc.min_nodes_removed <= g.num_nodes() + fc.max_nodes_added);
         double before = 0, after = 0;
         switch (fc.what) {
         case expect::function: {

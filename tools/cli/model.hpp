@@ -15,6 +15,8 @@
 #include "surgery/onnx/reader.hpp"
 #include "surgery/onnx/writer.hpp"
 
+#include <onnx/defs/schema.h>
+
 namespace surgery::cli {
 
 /// Reads the ONNX model `path` like onnx::load, but refuses before reading a file that is not a
@@ -48,7 +50,12 @@ namespace surgery::cli {
 [[nodiscard]] inline std::string model_bytes(const ir::Graph& g, const std::filesystem::path& path) {
     const doing ctx("serializing " + io::quoted(path));
     ::onnx::ModelProto m = onnx::to_model_proto(g);
-    if (g.opset <= onnx::checker_max_opset()) {
+    // ONNX's checker refuses ops of the default domain it has no schema for; a model carrying such
+    // an op (opaque: a newer or custom op without a domain) is written as read, unchecked.
+    const bool checkable = std::none_of(m.graph().node().begin(), m.graph().node().end(), [&](const ::onnx::NodeProto& n) {
+        return (n.domain().empty() || n.domain() == "ai.onnx") && !::onnx::OpSchemaRegistry::Schema(n.op_type(), static_cast<int>(g.opset), "");
+    });
+    if (checkable && g.opset <= onnx::checker_max_opset()) {
         try {
             onnx::check(m);
         } catch (const io_error& e) {

@@ -103,6 +103,7 @@ struct preset {
     if (open == std::string::npos) return item;
     std::string name = item.substr(0, open);
     while (!name.empty() && name.back() == ' ') name.pop_back();
+    if (!rules::find_rule(name)) return item; // not a rule with options: find_rule reports the unknown name
     if (item.back() != ']') throw usage_error("rule '" + item + "': options are written name[key=value,...]");
     const std::string body = item.substr(open + 1, item.size() - open - 2);
     std::size_t start = 0;

@@ -1,6 +1,7 @@
 // surgery inspect MODEL.onnx [--json] [--nodes]: op histogram, node count, parameters, MACs, inputs and outputs.
 #include <algorithm>
 #include <iostream>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -42,10 +43,10 @@ const command_spec& inspect_spec() {
 
 namespace {
 
-std::vector<std::pair<std::string, std::size_t>> sorted_histogram(const std::array<std::size_t, ir::op_count>& h) {
-    std::vector<std::pair<std::string, std::size_t>> rows;
-    for (std::size_t k = 0; k < ir::op_count; ++k)
-        if (h[k]) rows.emplace_back(std::string(ir::op_names[k]), h[k]);
+/// Node counts by op name (opaque nodes under their own name, `domain::` prefixed outside the
+/// default domain), most frequent first.
+std::vector<std::pair<std::string, std::size_t>> sorted_histogram(const std::map<std::string, std::size_t>& h) {
+    std::vector<std::pair<std::string, std::size_t>> rows(h.begin(), h.end());
     std::stable_sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
     return rows;
 }
@@ -79,7 +80,7 @@ int inspect_main(const arguments& args) {
     const ir::Graph g = load_model(path, budget);
     const doing ctx("inspecting " + io::quoted(path));
     const model_stats s = compute_stats(g);
-    const auto hist = sorted_histogram(s.ops);
+    const auto hist = sorted_histogram(g.op_counts());
 
     if (args.has("json")) {
         json_writer j;

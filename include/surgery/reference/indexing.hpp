@@ -577,8 +577,8 @@ inline void block_rearrange(node_io& io, std::int64_t blocksize, bool to_space, 
         perm = {0, 3, 5, 1, 2, 4};
         out = {n, c * b * b, h / b, w / b};
     }
-    const auto [vs, vst] = detail::permuted_view(view, perm);
-    detail::with_moved_output(io, 0, x, std::move(out), [&](const auto* src, auto* dst) { detail::strided_copy(src, vs, vst, dst); });
+    const auto pv = detail::permuted_view(view, perm); // not a structured binding: clang 14 cannot capture one
+    detail::with_moved_output(io, 0, x, std::move(out), [&](const auto* src, auto* dst) { detail::strided_copy(src, pv.first, pv.second, dst); });
 }
 
 // ---- masks, scans, selections ---------------------------------------------------------------------
