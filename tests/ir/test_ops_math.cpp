@@ -147,8 +147,10 @@ TEST_CASE("Where and Cast rules") {
     CHECK(contains(run_rule(g, ops::Where{}, {c5, x, y}).error, "cannot be broadcast"));
 
     ops::Cast cast;
-    for (const auto& [to, type] : std::vector<std::pair<std::int64_t, DType>>{
+    for (const auto& entry : std::vector<std::pair<std::int64_t, DType>>{
              {1, DType::f32}, {6, DType::i32}, {7, DType::i64}, {9, DType::boolean}, {10, DType::f16}, {11, DType::f64}, {2, DType::u8}, {16, DType::bf16}}) {
+        const std::int64_t to = entry.first; // not a structured binding: CAPTURE's lambda cannot capture one with clang 14
+        const DType type = entry.second;
         cast.to = to;
         const rule_result r = run_rule(g, cast, {x});
         CAPTURE(to);

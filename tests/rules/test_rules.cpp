@@ -585,7 +585,9 @@ TEST_CASE("large_kernel_to_3x3: kernels of 7 and more by default (5x5 stay), the
         return g;
     };
     CHECK(run_rules(build(5, 1, true), "large_kernel_to_3x3").replaced("large_kernel_to_3x3") == 0);
-    for (auto [k, stride, dw] : {std::tuple{7, 1, true}, std::tuple{9, 2, false}, std::tuple{5, 1, false}}) {
+    for (const auto& shape : {std::tuple{7, 1, true}, std::tuple{9, 2, false}, std::tuple{5, 1, false}}) {
+        const auto [k_, stride, dw] = shape;
+        const int k = k_; // not a structured binding: CAPTURE's lambda cannot capture one with clang 14
         CAPTURE(k);
         const Graph g = build(k, stride, dw);
         rules::options o;
