@@ -5,3 +5,4 @@
 #include "surgery/rewrite/replacement.hpp"
 #include "surgery/rewrite/replacer.hpp"
 #include "surgery/rewrite/generic.hpp"
+#include "surgery/rewrite/lowering.hpp"

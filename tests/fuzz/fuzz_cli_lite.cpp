@@ -1,8 +1,8 @@
 // Fuzz target: rule text through `surgery lite` (tools/commands/lite.cpp) on a fixed small model.
 //
 // Input: up to 4 lines, each given as a `--rule`; the command runs as `surgery lite m.onnx -o
-// out.onnx --rule L1 ... --report r.json --max-iterations 4` on a MobileNet-like model (Conv,
-// BatchNorm, HardSwish, Squeeze-and-Excitation, SiLU, ReLU6, a branch, a concat, a classifier).
+// out.onnx --rule L1 ... --report r.json --max-iterations 4` on the MobileNet-like model of
+// fuzz_graph.hpp (the graph fuzz_rule_text rewrites in memory).
 // Promises checked: the command returns 0 or fails with a usage_error or a surgery::error; the
 // input model is unchanged; out.onnx and r.json exist after a success (out.onnx loads back, r.json
 // is UTF-8 without control characters) and neither exists after a failure; no temporary is left.
@@ -13,34 +13,15 @@
 #include <vector>
 
 #include "fuzz_cli_common.hpp"
-#include "surgery/ir/builder.hpp"
-#include "surgery/ir/verify.hpp"
+#include "fuzz_graph.hpp"
 #include "surgery/onnx.hpp"
 
 namespace {
 constexpr const char* target = "fuzz_cli_lite";
-namespace ir = surgery::ir;
 
 std::string model_bytes() {
-    ir::Graph g;
-    g.name = "fuzz";
-    g.opset = 17;
-    ir::Builder b(g, 1);
-    auto x = b.input("x", {1, 3, 16, 16});
-    auto c = b.hardswish(b.batch_norm(b.conv(x, {.out_channels = 8, .kernel = 3, .stride = 2})));
-    auto d = b.relu(b.batch_norm(b.conv(c, {.kernel = 3, .depthwise = true})));
-    auto s = b.global_average_pool(d);
-    s = b.relu(b.conv(s, {.out_channels = 4, .kernel = 1}));
-    s = b.hardsigmoid(b.conv(s, {.out_channels = 8, .kernel = 1}));
-    d = b.mul(d, s);
-    auto e = b.silu(b.conv(d, {.out_channels = 8, .kernel = 1, .bias = false}));
-    auto f = b.relu6(b.identity(b.max_pool(e, 5, 1, 2)));
-    auto h = b.add(b.sigmoid(f), b.relu(f));
-    auto cat = b.concat({h, e}, 1);
-    b.output(b.linear(b.flatten(b.global_average_pool(cat)), 5));
-    ir::verify(g);
     std::string bytes;
-    surgery::onnx::to_model_proto(g).SerializeToString(&bytes);
+    surgery::onnx::to_model_proto(surgery::fuzz::mobile_like_graph()).SerializeToString(&bytes);
     return bytes;
 }
 

@@ -10,6 +10,8 @@
 
 #include "surgery/ir.hpp"
 #include "surgery/onnx.hpp"
+#include "surgery/pattern/library.hpp"
+#include "surgery/search/program.hpp"
 
 #include "graph_compare.hpp"
 #include "zoo.hpp"
@@ -18,6 +20,8 @@
 namespace fs = std::filesystem;
 namespace so = surgery::onnx;
 namespace ir = surgery::ir;
+namespace pattern = surgery::pattern;
+namespace search = surgery::search;
 using surgery::io_error;
 using surgery::test::find_attr;
 using surgery::test::graph_difference;
@@ -263,6 +267,11 @@ TEST_CASE("forms that changed between opsets are written in the graph's opset's 
         CHECK(back.op_histogram()[ir::op_kind_v<ir::ops::HardSigmoid>] == 1);
         CHECK(back.op_histogram()[ir::op_kind_v<ir::ops::Erf>] == 1);
         CHECK(back.op_histogram()[ir::op_kind_v<ir::ops::Tanh>] == 1);
+        // What is written is the pattern library's form, which the rules and the executor match.
+        for (const pattern::form* f : {&pattern::forms::hardswish_hardsigmoid, &pattern::forms::gelu_erf, &pattern::forms::gelu_tanh}) {
+            CAPTURE(f->name);
+            CHECK(search::find_program(back, f->pattern().view()).size() == 1);
+        }
         // At opset 20 Gelu is written as itself (libonnx 1.12 cannot check it).
         g.opset = 20;
         const ::onnx::ModelProto m20 = so::to_model_proto(g);

@@ -280,7 +280,7 @@ TEST_CASE("executor: element-wise chains after MatMul and Conv are fused and cha
     CHECK(fused.stats().fused_nodes == 8);
     std::vector<std::string> ops_run;
     for (const auto& n : fused.profile().nodes) ops_run.push_back(n.op);
-    CHECK(std::find(ops_run.begin(), ops_run.end(), "MatMul+Add+GELU(Div,Erf,Add,Mul,Mul)") != ops_run.end());
+    CHECK(std::find(ops_run.begin(), ops_run.end(), "MatMul+Add+gelu_erf") != ops_run.end());
     CHECK(std::find(ops_run.begin(), ops_run.end(), "MatMul+Add+Mul") != ops_run.end());
 
     // Conv followed by per-channel and scalar constants, in both operand orders.
@@ -301,4 +301,39 @@ TEST_CASE("executor: element-wise chains after MatMul and Conv are fused and cha
     CHECK(max_rel_diff(hf.run(hin)[0].f, hp.run(hin)[0].f) < 1e-6);
     CHECK(hf.stats().fused_nodes == 5);
     CHECK(hf.profile().nodes[0].op == "Conv+Add+Sub+Div+Mul+Relu");
+}
+
+TEST_CASE("executor: activations written out are fused by the pattern library's forms, and only those") {
+    Graph g;
+    Builder b(g, 21);
+    auto x = b.input("x", {3, 8});
+    auto linear = [&](ValueId v) { return b.apply(ops::MatMul{}, {v, b.constant(Tensor::uniform({8, 8}, b.rng(), -0.5f, 0.5f))}); };
+    // GELU, tanh approximation, as PyTorch writes it below opset 20: x * (Tanh((x + x*x*x * 0.044715) * sqrt(2/pi)) + 1) * 0.5
+    auto y = linear(x);
+    auto cube = b.mul(y, b.mul(y, y));
+    auto t = b.apply(ops::Tanh{}, {b.mul(b.add(y, b.mul(cube, b.scalar(0.044715f))), b.scalar(0.7978845608f))});
+    y = b.mul(b.mul(y, b.add(t, b.scalar(1.0f))), b.scalar(0.5f));
+    // HardSwish below opset 14: x * HardSigmoid(x), slope 1/6.
+    y = linear(y);
+    y = b.mul(y, b.hardsigmoid(y));
+    // x * HardSigmoid(x) with ONNX's default slope 0.2 is no HardSwish: not fused, still run.
+    y = linear(y);
+    y = b.mul(y, b.hardsigmoid(y, 0.2f, 0.5f));
+    // A GELU whose constant is not sqrt(2/pi) is not a GELU either.
+    y = linear(y);
+    auto t2 = b.apply(ops::Tanh{}, {b.mul(b.add(y, b.mul(b.mul(y, b.mul(y, y)), b.scalar(0.044715f))), b.scalar(0.75f))});
+    b.output(b.mul(b.mul(y, b.add(t2, b.scalar(1.0f))), b.scalar(0.5f)));
+
+    const auto inputs = ref::random_inputs(g, 5);
+    ref::executor fused(g, {.profile = true}), plain(g, {.fuse_activations = false});
+    CHECK(max_rel_diff(fused.run(inputs)[0].f, plain.run(inputs)[0].f) < 1e-5);
+    CHECK(max_rel_diff(fused.run(inputs)[0].f, op_by_op(g, inputs)[0].f) < 1e-5);
+    std::vector<std::string> ops_run;
+    for (const auto& n : fused.profile().nodes) ops_run.push_back(n.op);
+    CAPTURE(ops_run.size());
+    CHECK(std::count(ops_run.begin(), ops_run.end(), "MatMul+gelu_tanh") == 1);
+    CHECK(std::count(ops_run.begin(), ops_run.end(), "MatMul+hardswish_hardsigmoid") == 1);
+    CHECK(std::count(ops_run.begin(), ops_run.end(), "MatMul") == 2);
+    // 9 GELU nodes and 2 HardSwish nodes moved into their MatMul.
+    CHECK(fused.stats().fused_nodes == 11);
 }

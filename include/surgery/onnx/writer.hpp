@@ -24,6 +24,7 @@
 #include "surgery/onnx/detail/attributes.hpp"
 #include "surgery/onnx/detail/proto.hpp"
 #include "surgery/onnx/tensor.hpp"
+#include "surgery/rewrite/lowering.hpp"
 
 namespace surgery::onnx {
 
@@ -280,16 +281,6 @@ private:
                 if (ins[1].empty()) ins[1] = add_initializer(base + "roi", ir::Tensor::floats({0}, {}));
                 if (ins[2].empty()) ins[2] = add_initializer(base + "scales", ir::Tensor::floats({0}, {}));
             }
-        } else if (nd.is<ir::ops::HardSwish>() && opset_ < 14) {
-            // x * HardSigmoid(x, 1/6, 1/2), the definition of HardSwish.
-            const std::string hs = fresh(base + "hardsigmoid");
-            auto& p = add_node_proto("HardSigmoid", name.empty() ? name : name + "/hardsigmoid", {ins.at(0)}, {hs});
-            *p.add_attribute() = float_attr("alpha", 1.0f / 6.0f);
-            add_node_proto("Mul", name, {ins.at(0), hs}, outs);
-            return;
-        } else if (const auto* ge = nd.as<ir::ops::Gelu>(); ge && opset_ < 20) {
-            write_gelu(*ge, label, name, ins.at(0), outs.at(0));
-            return;
         }
 
         if (opset_ < ir::since_of(nd.kind())) throw io_error(what + at + " (needs " + std::to_string(ir::since_of(nd.kind())) + ")");
@@ -318,37 +309,6 @@ private:
         return axis == -1 || (xs && axis == static_cast<std::int64_t>(xs->size()) - 1);
     }
 
-    /// Gelu (opset 20) decomposed into the ops older opsets have, as exporters write it.
-    void write_gelu(const ir::ops::Gelu& op, const std::string& label, const std::string& name, const std::string& x, const std::string& y) {
-        const std::string base = label + "/";
-        auto sub = [&](const char* part) { return name.empty() ? name : name + "/" + part; };
-        auto scalar = [&](const char* n, float v) { return add_initializer(base + n, ir::Tensor::scalar(v)); };
-        auto tmp = [&](const char* n) { return fresh(base + n); };
-        const std::string one = scalar("one", 1.0f), half = scalar("half", 0.5f);
-        std::string inner;
-        if (op.approximate == "tanh") {
-            const std::string x2 = tmp("x2"), x3 = tmp("x3"), cx3 = tmp("cx3"), sum = tmp("sum"), arg = tmp("arg");
-            add_node_proto("Mul", sub("x2"), {x, x}, {x2});
-            add_node_proto("Mul", sub("x3"), {x2, x}, {x3});
-            add_node_proto("Mul", sub("cx3"), {x3, scalar("c", 0.044715f)}, {cx3});
-            add_node_proto("Add", sub("sum"), {x, cx3}, {sum});
-            add_node_proto("Mul", sub("arg"), {sum, scalar("sqrt_2_over_pi", static_cast<float>(std::sqrt(2.0 / std::numbers::pi)))}, {arg});
-            inner = tmp("tanh");
-            add_node_proto("Tanh", sub("tanh"), {arg}, {inner});
-        } else if (op.approximate == "none" || op.approximate.empty()) {
-            const std::string scaled = tmp("scaled");
-            add_node_proto("Div", sub("scaled"), {x, scalar("sqrt2", static_cast<float>(std::numbers::sqrt2))}, {scaled});
-            inner = tmp("erf");
-            add_node_proto("Erf", sub("erf"), {scaled}, {inner});
-        } else {
-            throw io_error("node '" + label + "': op 'Gelu' has unknown approximate = '" + op.approximate + "'");
-        }
-        const std::string plus = tmp("plus_one"), prod = tmp("x_times");
-        add_node_proto("Add", sub("plus_one"), {inner, one}, {plus});
-        add_node_proto("Mul", sub("x_times"), {x, plus}, {prod});
-        add_node_proto("Mul", name, {prod, half}, {y});
-    }
-
     const ir::Graph& g_;
     std::int64_t opset_;
     pb::GraphProto* gp_ = nullptr;
@@ -369,10 +329,17 @@ private:
 /// defaults are written; unnamed (or clashing) values get unique names; intermediate shapes are
 /// written as value_info. Forms that changed between opsets are written in the opset's own form
 /// (e.g. Squeeze axes as an attribute below 13, Split sizes as an input from 13); HardSwish below
-/// opset 14 and Gelu below 20 are written as their standard decompositions.
+/// opset 14 and Gelu below 20 are written as their standard decompositions, the pattern library's
+/// forms (rewrite/lowering.hpp).
 /// Throws `io_error` naming the node when an op cannot be expressed at the graph's opset.
 [[nodiscard]] inline ::onnx::ModelProto to_model_proto(const ir::Graph& g) {
     try {
+        // Ops newer than the opset (HardSwish below 14, Gelu below 20) are first rewritten into
+        // the library's forms for them (rewrite/lowering.hpp).
+        if (rewrite::needs_lowering(g)) {
+            const ir::Graph lowered = rewrite::lower(g);
+            return detail::model_writer(lowered).run();
+        }
         return detail::model_writer(g).run();
     } catch (const io_error&) {
         throw;

@@ -71,7 +71,8 @@ inline constexpr form gelu_tanh_half_inner{"gelu_tanh_half_inner",
 inline constexpr form silu{"silu", "x * Sigmoid(x)", "PyTorch nn.SiLU (every opset), Swish with beta 1"};
 inline constexpr form swish_beta{"swish_beta", "x * Sigmoid(x * beta:const)", "Swish x * sigmoid(beta * x), beta a constant (learnt)"};
 inline constexpr form hardswish_op{"hardswish_op", "HardSwish(x)", "ONNX HardSwish (opset 14): PyTorch nn.Hardswish from opset 14"};
-inline constexpr form hardswish_hardsigmoid{"hardswish_hardsigmoid", "x * HardSigmoid(x)", "PyTorch nn.Hardswish below opset 14"};
+inline constexpr form hardswish_hardsigmoid{"hardswish_hardsigmoid", "x * HardSigmoid[alpha=0.16666667, beta=0.5](x)",
+                                            "PyTorch nn.Hardswish below opset 14 (HardSwish's definition; another slope is not a HardSwish)"};
 inline constexpr form hardswish_written{"hardswish_written", "x * (Clip(x + 3, 0, 6) | Clip(Relu(x + 3), _, 6)) / 6",
                                         "x * relu6(x + 3) / 6 written out (nn.ReLU6 is Clip; F.relu6 is Relu then Clip)"};
 inline constexpr form hardswish_written_gate{"hardswish_written_gate", "x * ((Clip(x + 3, 0, 6) | Clip(Relu(x + 3), _, 6)) / 6)",

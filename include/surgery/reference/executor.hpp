@@ -14,12 +14,15 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "surgery/error.hpp"
 #include "surgery/ir/graph.hpp"
+#include "surgery/pattern/library.hpp"
 #include "surgery/reference/kernels.hpp"
+#include "surgery/search/program.hpp"
 
 namespace surgery::reference {
 
@@ -34,8 +37,9 @@ struct node_timing {
 struct executor_options {
     /// Compute a Conv/Gemm/MatMul and the activation that alone consumes it in one step (the
     /// activation runs on the output while it is in cache). Patterns: Relu, Clip with constant
-    /// bounds, LeakyRelu, HardSigmoid, HardSwish, Sigmoid, Tanh, Gelu, x * Sigmoid(x) and
-    /// x * HardSigmoid(x). The result equals the unfused one.
+    /// bounds, LeakyRelu, HardSigmoid, HardSwish, Sigmoid, Tanh, Gelu, and the written-out forms
+    /// of SiLU, HardSwish and GELU of the pattern library (pattern/library.hpp). The result equals
+    /// the unfused one (to float rounding).
     bool fuse_activations = true;
     /// Evaluate nodes whose inputs are all constants once, when the executor is built.
     bool fold_constants = true;
@@ -234,6 +238,7 @@ private:
             }
         }
         std::vector<char> skip(g.node_bound(), 0);
+        if (options_.fuse_activations) find_diamonds(g);
         for (ir::NodeId n : order) {
             if (skip[n.index()] || !needed[n.index()]) continue;
             const ir::Node& nd = g.node(n);
@@ -294,8 +299,8 @@ private:
 
     /// Moves the chain of element-wise nodes that alone consume a Conv/Gemm/MatMul output into
     /// that step's epilogue: activations, Clip with constant bounds, Add/Sub/Mul/Div by a constant
-    /// scalar or per-channel vector (bias, layer scale), x * Sigmoid(x), x * HardSigmoid(x), and
-    /// GELU as exported before opset 20 (Div, Erf, Add, Mul, Mul).
+    /// scalar or per-channel vector (bias, layer scale), and the activations written out as DAGs
+    /// (`find_diamonds`).
     void fuse(const ir::Graph& g, const ir::Node& nd, step& s, std::vector<char>& skip) {
         const bool is_conv = nd.is<ir::ops::Conv>();
         if (!is_conv && !nd.is<ir::ops::Gemm>() && !nd.is<ir::ops::MatMul>()) return;
@@ -311,17 +316,6 @@ private:
             s.op_name += '+';
             s.op_name.append(what);
             ++stats_.fused_nodes;
-        };
-        // A scalar constant of `c`'s other input (`other` of slots 0/1), or nullptr.
-        auto scalar_const = [&](const ir::Node& c, std::size_t other) -> const Tensor* {
-            if (other >= c.inputs.size() || !c.inputs[other]) return nullptr;
-            const Tensor* t = constant_tensor(c.inputs[other]);
-            return t && t->dtype == DType::f32 && t->f.size() == 1 && t->shape.size() <= 1 ? t : nullptr;
-        };
-        auto sole_use = [&](ir::ValueId x) -> std::optional<ir::Use> {
-            const auto& u = g.value(x).uses;
-            if (g.is_output(x) || u.size() != 1) return std::nullopt;
-            return u[0];
         };
         for (;;) {
             if (g.is_output(v)) return;
@@ -342,58 +336,71 @@ private:
                 }
                 return;
             }
-            if (uses.size() != 2) return;
-            bool matched = false;
-            for (int first = 0; first < 2 && !matched; ++first) {
-                const ir::Use ua = uses[static_cast<std::size_t>(first)], ub = uses[static_cast<std::size_t>(1 - first)];
-                const ir::Node& a = g.node(ua.node);
-                const ir::Node& m = g.node(ub.node);
-                if (!a.alive || !m.alive || ua.slot != 0 || !m.is<ir::ops::Mul>() || a.outputs.size() != 1) continue;
-                auto mul_of = [&](ir::ValueId x, ir::ValueId y) {
-                    return (m.inputs[0] == x && m.inputs[1] == y) || (m.inputs[0] == y && m.inputs[1] == x);
-                };
-                // x * Sigmoid(x), x * HardSigmoid(x)
-                if (a.is<ir::ops::Sigmoid>() || a.is<ir::ops::HardSigmoid>()) {
-                    const auto gu = sole_use(a.outputs[0]);
-                    if (!gu || gu->node != ub.node || !mul_of(v, a.outputs[0])) continue;
-                    if (const auto* hs = a.as<ir::ops::HardSigmoid>())
-                        s.epilogue.ops.push_back({fused_op::kind::act, {activation_kind::hard_swish, hs->alpha, hs->beta}, nullptr});
-                    else s.epilogue.ops.push_back({fused_op::kind::act, {activation_kind::swish}, nullptr});
-                    skip[ua.node.index()] = 1;
-                    ++stats_.fused_nodes;
-                    advance(m, ub.node, std::string(ir::name_of(a.op)) + "+Mul");
-                    matched = true;
-                    continue;
+            // Several uses: an activation written as a DAG over `v` (x * Sigmoid(x), GELU, ...),
+            // found with the pattern library's forms, whose nodes alone read `v`.
+            const auto found = diamonds_.find(static_cast<std::uint32_t>(v.index()));
+            if (found == diamonds_.end()) return;
+            const diamond* take = nullptr;
+            for (const diamond& d : found->second) {
+                bool ok = true;
+                for (ir::NodeId n : d.nodes) ok = ok && !skip[n.index()] && g.node(n).alive;
+                for (const ir::Use& u : uses) ok = ok && std::find(d.nodes.begin(), d.nodes.end(), u.node) != d.nodes.end();
+                if (ok) {
+                    take = &d;
+                    break;
                 }
-                // GELU: Mul(Mul(x, Add(Erf(Div(x, a)), b)), c)
-                if (!a.is<ir::ops::Div>()) continue;
-                const Tensor* k0 = scalar_const(a, 1);
-                const auto eu = sole_use(a.outputs[0]);
-                if (!k0 || !eu) continue;
-                const ir::Node& erf = g.node(eu->node);
-                if (!erf.is<ir::ops::Erf>()) continue;
-                const auto au = sole_use(erf.outputs[0]);
-                if (!au) continue;
-                const ir::Node& add = g.node(au->node);
-                const Tensor* k1 = add.is<ir::ops::Add>() ? scalar_const(add, 1 - au->slot) : nullptr;
-                const auto mu = sole_use(add.outputs[0]);
-                if (!k1 || !mu || mu->node != ub.node || !mul_of(v, add.outputs[0])) continue;
-                const auto su = sole_use(m.outputs[0]);
-                if (!su) continue;
-                const ir::Node& scale = g.node(su->node);
-                const Tensor* k2 = scale.is<ir::ops::Mul>() ? scalar_const(scale, 1 - su->slot) : nullptr;
-                if (!k2) continue;
-                fused_op op{fused_op::kind::gelu_erf, {}, nullptr};
-                op.p0 = k0->f[0];
-                op.p1 = k1->f[0];
-                op.p2 = k2->f[0];
-                s.epilogue.ops.push_back(op);
-                for (ir::NodeId id : {ua.node, eu->node, au->node, ub.node}) skip[id.index()] = 1;
-                stats_.fused_nodes += 4;
-                advance(scale, su->node, "GELU(Div,Erf,Add,Mul,Mul)");
-                matched = true;
             }
-            if (!matched) return;
+            if (!take) return;
+            s.epilogue.ops.push_back({fused_op::kind::act, take->act, nullptr});
+            for (ir::NodeId n : take->nodes)
+                if (n != take->root) {
+                    skip[n.index()] = 1;
+                    ++stats_.fused_nodes;
+                }
+            advance(g.node(take->root), take->root, take->form);
+        }
+    }
+
+    /// An activation written out as a DAG over one value (e.g. `x * Sigmoid(x)`): a match of a
+    /// pattern-library form, fused when its input is the output of a Conv/Gemm/MatMul step (after
+    /// what that step already fused, such as a bias Add).
+    struct diamond {
+        std::vector<ir::NodeId> nodes; ///< matched nodes, root last
+        ir::NodeId root;
+        activation act;
+        std::string_view form; ///< the form's name, for the step's op name ("Conv+silu")
+    };
+
+    /// Finds the fusable diamonds of `g`, by the value they read (`diamonds_`): SiLU, HardSwish as
+    /// `x * HardSigmoid(x)` or written out, and GELU (erf and tanh) in every association. The
+    /// forms check their constants, so the fused activation computes what the nodes did.
+    void find_diamonds(const ir::Graph& g) {
+        namespace forms = pattern::forms;
+        struct fusable {
+            const pattern::form* f;
+            activation_kind k;
+        };
+        static constexpr fusable all[] = {
+            {&forms::silu, activation_kind::swish},
+            {&forms::hardswish_hardsigmoid, activation_kind::hard_swish},
+            {&forms::hardswish_written, activation_kind::hard_swish},
+            {&forms::hardswish_written_gate, activation_kind::hard_swish},
+            {&forms::gelu_erf, activation_kind::gelu},
+            {&forms::gelu_erf_half_first, activation_kind::gelu},
+            {&forms::gelu_erf_half_inner, activation_kind::gelu},
+            {&forms::gelu_tanh, activation_kind::gelu_tanh},
+            {&forms::gelu_tanh_half_first, activation_kind::gelu_tanh},
+            {&forms::gelu_tanh_half_inner, activation_kind::gelu_tanh},
+        };
+        diamonds_.clear();
+        for (const fusable& fu : all) {
+            for (const auto& m : search::find_program_dags(g, fu.f->pattern().view())) {
+                const auto x = m.capture("x");
+                if (!x || !g.producer(*x)) continue; // a graph input or constant is no step's output
+                diamond d{m.nodes, m.nodes.back(), {fu.k, 0.0f, 0.0f}, fu.f->name};
+                if (fu.k == activation_kind::hard_swish) d.act = {activation_kind::hard_swish, 1.0f / 6.0f, 0.5f};
+                diamonds_[static_cast<std::uint32_t>(x->index())].push_back(std::move(d));
+            }
         }
     }
 
@@ -630,6 +637,7 @@ private:
     executor_options options_;
     std::int64_t opset_ = 17;
     std::vector<step> steps_;
+    std::unordered_map<std::uint32_t, std::vector<diamond>> diamonds_; ///< by the value they read (planning only)
     std::vector<std::shared_ptr<const Tensor>> constants_; ///< by value index: graph constants and folded values
     std::vector<input_spec> input_specs_;
     std::vector<std::uint32_t> input_slots_, output_slots_, unused_inputs_;

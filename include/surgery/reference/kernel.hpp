@@ -195,13 +195,11 @@ struct fused_op {
         sub,      ///< x - v
         mul,      ///< x * v
         div,      ///< x / v
-        gelu_erf, ///< ((x * (erf(x / a) + b)) * c): GELU as torch.onnx exports it before opset 20
     };
     kind k = kind::act;
     activation a;
     /// add/sub/mul/div: one value, or one per channel (Conv: output channel; Gemm/MatMul: column).
     std::shared_ptr<const Tensor> operand;
-    float p0 = 0.0f, p1 = 0.0f, p2 = 0.0f; ///< gelu_erf: a, b, c
 
     [[nodiscard]] float value(std::int64_t channel) const noexcept {
         return operand->f.size() == 1 ? operand->f[0] : operand->f[static_cast<std::size_t>(channel)];
@@ -234,7 +232,6 @@ inline void apply_fused(const fused_op& op, float* y, std::size_t n, float v) {
     case fused_op::kind::sub: Y -= v; break;
     case fused_op::kind::mul: Y *= v; break;
     case fused_op::kind::div: Y /= v; break;
-    case fused_op::kind::gelu_erf: Y = (Y * ((Y / op.p0).erf() + op.p1)) * op.p2; break;
     }
 }
 

@@ -80,8 +80,12 @@ bool set_attribute(ir::Op& op, const pattern::text_attr& a, Fail&& fail) {
 /// A replacement expression checked against its pattern, ready to build.
 class text_replacement {
 public:
-    text_replacement(pattern::text_expr e, const pattern::text_pattern& pat, std::string_view whole, std::size_t offset)
-        : expr_(std::move(e)), whole_(whole), offset_(offset) {
+    /// `first_alternative`: build `(a | b)` as `a` (a pattern of the library used as a replacement,
+    /// as the writer's lowerings do: its first alternative is the form exporters write); otherwise
+    /// alternatives are an error, as in rules given by users.
+    text_replacement(pattern::text_expr e, const pattern::text_pattern& pat, std::string_view whole, std::size_t offset,
+                     bool first_alternative = false)
+        : expr_(std::move(e)), whole_(whole), offset_(offset), first_alternative_(first_alternative) {
         check(expr_, pat);
     }
 
@@ -97,7 +101,10 @@ private:
         using K = pattern::text_expr::kind;
         switch (e.k) {
         case K::any: fail("'_' (any value) cannot be built; name the value in the pattern and use the name", e.column);
-        case K::alternatives: fail("alternatives cannot be built", e.column);
+        case K::alternatives:
+            if (!first_alternative_ || e.args.empty()) fail("alternatives cannot be built", e.column);
+            check(e.args.front(), pat);
+            return;
         case K::number: return;
         case K::capture:
             if (pat.view().capture_slot(e.name) == pattern::no_index && !(pat.is_chain() && e.name == "x"))
@@ -152,6 +159,9 @@ private:
             for (const auto& a : e.args) ins.push_back(build(a, c));
             return c.build.apply(make(e), std::move(ins));
         }
+        case K::alternatives:
+            if (first_alternative_ && !e.args.empty()) return build(e.args.front(), c);
+            c.fail("cannot build alternatives");
         default: c.fail("cannot build this replacement");
         }
     }
@@ -159,6 +169,7 @@ private:
     pattern::text_expr expr_;
     std::string whole_;
     std::size_t offset_;
+    bool first_alternative_ = false;
 };
 
 } // namespace detail

@@ -69,10 +69,18 @@ inline std::optional<std::string> attribute_text(const ir::Graph& g, ir::NodeId 
     return out;
 }
 
-[[nodiscard]] constexpr bool compare(double a, pattern::cmp op, double b) noexcept {
+/// Whether attribute value `a` equals the pattern's number `b`: to 1e-6 relative to `b`, as for
+/// constants (float attributes are stored in float32: `alpha=0.16666667` must match 1/6), and
+/// exactly when `b` is 0 or an integer (kernel sizes, axes).
+[[nodiscard]] inline bool number_equals(double a, double b) noexcept {
+    if (b == 0.0 || b == std::trunc(b)) return a == b;
+    return std::abs(a - b) <= 1e-6 * std::abs(b);
+}
+
+[[nodiscard]] inline bool compare(double a, pattern::cmp op, double b) noexcept {
     switch (op) {
-    case pattern::cmp::eq: return a == b;
-    case pattern::cmp::ne: return a != b;
+    case pattern::cmp::eq: return number_equals(a, b);
+    case pattern::cmp::ne: return !number_equals(a, b);
     case pattern::cmp::lt: return a < b;
     case pattern::cmp::le: return a <= b;
     case pattern::cmp::gt: return a > b;
