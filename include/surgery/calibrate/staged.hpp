@@ -69,7 +69,8 @@ public:
         const ir::ValueId in = g.inputs()[0];
         store_[in.index()] = std::move(input_chunks);
         ready_[in.index()] = 1;
-        for (ir::ValueId o : g.outputs()) pinned_[o.index()] = 1;
+        output_.assign(g.value_bound(), 0);
+        for (ir::ValueId o : g.outputs()) pinned_[o.index()] = output_[o.index()] = 1;
     }
 
     struct stage {
@@ -88,10 +89,11 @@ public:
     [[nodiscard]] bool available(ir::ValueId v) const { return v && v.index() < ready_.size() && ready_[v.index()] && !store_[v.index()].empty(); }
     /// The chunks of `v` (one tensor per chunk); empty when it is not held.
     [[nodiscard]] std::vector<ir::Tensor>& chunks(ir::ValueId v) { return store_.at(v.index()); }
-    /// Keeps `v` after its last reader has run, until `unpin`. Graph outputs are pinned.
+    /// Keeps `v` after its last reader has run, until `unpin`. Graph outputs are pinned for good.
     void pin(ir::ValueId v) { pinned_.at(v.index()) = 1; }
-    /// Releases `v` now if its readers have all run.
+    /// Releases `v` now if its readers have all run; a graph output stays (the run's result).
     void unpin(ir::ValueId v) {
+        if (output_.at(v.index())) return;
         pinned_.at(v.index()) = 0;
         const std::size_t lu = last_use_[v.index()];
         if (lu == npos || lu < next_) release(v);
@@ -270,7 +272,7 @@ private:
     std::vector<stage> stages_;
     std::vector<std::size_t> stage_of_, last_use_;
     std::vector<std::vector<ir::Tensor>> store_;
-    std::vector<char> pinned_, ready_;
+    std::vector<char> pinned_, ready_, output_;
     std::size_t next_ = 0;
 };
 
