@@ -185,7 +185,6 @@ struct cal_layer {
     ir::ValueId out;            ///< the layer's output
     std::size_t axis = 1;       ///< channel axis of `out`
     std::optional<ir::ValueId> reference; ///< the original's value of the same name
-    bool created = false;       ///< made by a rewrite (no counterpart node in the original)
     bool refit_target = false;
     std::size_t entry = 0;      ///< index in report.layers
 };
@@ -253,7 +252,6 @@ inline std::vector<cal_layer> find_layers(const ir::Graph& lite, const ir::Graph
             continue;
         }
         if (!l.out) continue;
-        l.created = !has_counterpart(lite, n, original, oi);
         auto it = oi.values.find(lite.value(l.out).name);
         if (it != oi.values.end() && !lite.value(l.out).name.empty()) {
             const auto& ls = lite.value(l.out).shape;
@@ -546,7 +544,8 @@ inline double total_of(const std::vector<double>& devs) {
     }
     auto affected = [&](const detail::cal_layer& l) {
         const double b = rep.layers[l.entry].before;
-        return l.created || std::isnan(b) || b > opt.min_deviation;
+        // Unmeasured (no value of the same name in the original): a layer a rewrite made or changed.
+        return std::isnan(b) || b > opt.min_deviation;
     };
 
     // Pass 2: layer by layer in topological order, each seeing the corrected layers before it.
