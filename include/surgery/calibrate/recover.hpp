@@ -120,7 +120,8 @@ struct report {
     double before = 0.0, after = 0.0; ///< the outputs' deviation (root of the summed squares over outputs)
     top1_counts top1_before, top1_after; ///< first output as logits: agreement with the original, accuracy on labels
     std::size_t batchnorms = 0, moment_matched = 0, refitted = 0;
-    bool reverted = false; ///< the corrections made the outputs worse and were dropped
+    bool reverted = false; ///< the corrections made the outputs worse and were dropped (`after` is then `before`)
+    double rejected = std::numeric_limits<double>::quiet_NaN(); ///< reverted: the outputs' deviation the corrections gave
     double seconds = 0.0;
 
     /// Share of the output deviation that recovery removed (1: none left; negative: worse).
@@ -137,7 +138,7 @@ struct report {
             return std::string(b);
         };
         os << "calibration: " << images << " images; " << batchnorms << " BatchNorm re-estimated, " << moment_matched << " moment-matched, "
-           << refitted << " refitted (least squares)" << (reverted ? "; REVERTED: the corrections made the outputs worse" : "") << "\n";
+           << refitted << " refitted (least squares)" << (reverted ? "; REVERTED: the corrections made the outputs worse (total deviation " + dev(rejected) + ")" : "") << "\n";
         if (!sites.empty()) {
             os << "  sites (deviation from the original at the first linear layer after each, before -> after):\n";
             for (std::size_t i = 0; i < sites.size(); ++i) {
@@ -750,8 +751,20 @@ inline double total_of(const std::vector<double>& devs) {
     }
 
     if (opt.revert_if_worse && rep.after > rep.before) {
+        // The report describes the graph given back: the uncorrected one. What the corrections gave
+        // stays in `rejected` and in each layer's candidate figures.
         rep.reverted = true;
-    } else {
+        rep.rejected = rep.after;
+        rep.after = rep.before;
+        for (auto& o : rep.outputs) o.after = o.before;
+        rep.top1_after = rep.top1_before;
+        for (auto& e : rep.layers) {
+            e.applied = method::none;
+            e.after = e.before;
+        }
+        for (auto& se : rep.sites) se.after = se.before;
+        rep.batchnorms = rep.moment_matched = rep.refitted = 0;
+    } else if (!corrections.empty()) {
         ir::Graph work = lite;
         for (const auto& [i, c] : corrections) detail::apply_correction(work, layers[i], c);
         work.remove_dead();
