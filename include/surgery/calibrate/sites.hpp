@@ -333,7 +333,7 @@ inline void attribute_rules(std::vector<site>& sites, const rewrite::report& rep
     std::vector<std::string> unaccounted;
     for (const auto& r : rep.rules) {
         std::size_t named = 0;
-        for (const auto& s : sites) named += std::count(s.rules.begin(), s.rules.end(), r.name);
+        for (const auto& s : sites) named += static_cast<std::size_t>(std::count(s.rules.begin(), s.rules.end(), r.name));
         if (r.replaced > named) unaccounted.push_back(r.name);
     }
     if (unaccounted.size() != 1) return;
