@@ -352,12 +352,13 @@ private:
             }
             if (!take) return;
             s.epilogue.ops.push_back({fused_op::kind::act, take->act, nullptr});
+            const ir::NodeId root = take->nodes.back();
             for (ir::NodeId n : take->nodes)
-                if (n != take->root) {
+                if (n != root) {
                     skip[n.index()] = 1;
                     ++stats_.fused_nodes;
                 }
-            advance(g.node(take->root), take->root, take->form);
+            advance(g.node(root), root, take->form);
         }
     }
 
@@ -366,7 +367,6 @@ private:
     /// what that step already fused, such as a bias Add).
     struct diamond {
         std::vector<ir::NodeId> nodes; ///< matched nodes, root last
-        ir::NodeId root;
         activation act;
         std::string_view form; ///< the form's name, for the step's op name ("Conv+silu")
     };
@@ -397,7 +397,7 @@ private:
             for (const auto& m : search::find_program_dags(g, fu.f->pattern().view())) {
                 const auto x = m.capture("x");
                 if (!x || !g.producer(*x)) continue; // a graph input or constant is no step's output
-                diamond d{m.nodes, m.nodes.back(), {fu.k, 0.0f, 0.0f}, fu.f->name};
+                diamond d{m.nodes, {fu.k, 0.0f, 0.0f}, fu.f->name};
                 if (fu.k == activation_kind::hard_swish) d.act = {activation_kind::hard_swish, 1.0f / 6.0f, 0.5f};
                 diamonds_[static_cast<std::uint32_t>(x->index())].push_back(std::move(d));
             }

@@ -10,7 +10,9 @@
 // (`gelu_to_relu`, `hardswish_to_relu`) and the executor's fusions match.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <iterator>
 #include <optional>
 #include <span>
 #include <string>
@@ -63,11 +65,11 @@ inline const compiled_lowering& compiled(std::size_t i) {
 
 /// Whether `g` holds an op that must be lowered for its opset (`g.opset`).
 [[nodiscard]] inline bool needs_lowering(const ir::Graph& g) {
-    for (const lowering& l : lowerings) {
-        if (g.opset >= l.since) continue;
-        for (std::size_t n = 0; n < g.node_bound(); ++n)
-            if (const ir::Node& nd = g.node(ir::NodeId{n}); nd.alive && ir::name_of(nd.op) == l.op) return true;
-    }
+    if (std::none_of(std::begin(lowerings), std::end(lowerings), [&](const lowering& l) { return g.opset < l.since; })) return false;
+    const auto histogram = g.op_histogram(); // one pass over the nodes, however many lowerings apply
+    for (const lowering& l : lowerings)
+        if (g.opset < l.since)
+            if (const auto k = ir::kind_from_name(l.op); k && histogram[*k] != 0) return true;
     return false;
 }
 
