@@ -151,9 +151,10 @@ public:
         n.name = std::move(node_name);
         n.op = std::move(op);
         n.inputs = std::move(inputs);
-        std::vector<std::uint32_t>& pos = use_pos_.emplace_back(n.inputs.size(), 0u);
+        use_first_.push_back(use_pos_.size());
+        use_pos_.resize(use_pos_.size() + n.inputs.size(), 0u);
         for (std::size_t s = 0; s < n.inputs.size(); ++s)
-            if (n.inputs[s]) pos[s] = push_use(n.inputs[s], {id, static_cast<std::uint32_t>(s)});
+            if (n.inputs[s]) use_pos(id, s) = push_use(n.inputs[s], {id, static_cast<std::uint32_t>(s)});
         n.outputs.reserve(num_outputs);
         for (std::size_t o = 0; o < num_outputs; ++o) {
             std::string vname = n.name.empty() ? std::string{} : (num_outputs == 1 ? n.name : n.name + ":" + std::to_string(o));
@@ -190,7 +191,7 @@ public:
     /// Reserves room for `nodes` more nodes and `values` more values (readers that know the size).
     void reserve(std::size_t nodes, std::size_t values) {
         nodes_.reserve(nodes_.size() + nodes);
-        use_pos_.reserve(use_pos_.size() + nodes);
+        use_first_.reserve(use_first_.size() + nodes);
         values_.reserve(values_.size() + values);
     }
 
@@ -256,8 +257,8 @@ public:
     [[nodiscard]] bool lists_use(ValueId v, Use u) const {
         if (!v || v.index() >= values_.size()) return false;
         const auto& uses = values_[v.index()].uses;
-        if (u.node.index() < use_pos_.size() && u.slot < use_pos_[u.node.index()].size()) {
-            const std::size_t p = use_pos_[u.node.index()][u.slot];
+        if (u.node.index() < nodes_.size() && u.slot < nodes_[u.node.index()].inputs.size()) {
+            const std::size_t p = use_pos_[use_first_[u.node.index()] + u.slot];
             if (p < uses.size() && uses[p] == u) return true;
         }
         return std::find(uses.begin(), uses.end(), u) != uses.end();
@@ -319,7 +320,7 @@ public:
         if (v) check_value(v, "set_input");
         if (nd.inputs[slot]) remove_use(nd.inputs[slot], {n, static_cast<std::uint32_t>(slot)});
         nd.inputs[slot] = v;
-        if (v) use_pos_[n.index()][slot] = push_use(v, {n, static_cast<std::uint32_t>(slot)});
+        if (v) use_pos(n, slot) = push_use(v, {n, static_cast<std::uint32_t>(slot)});
         invalidate();
     }
 
@@ -333,7 +334,7 @@ public:
         values_[to.index()].uses.reserve(values_[to.index()].uses.size() + uses.size());
         for (const Use& u : uses) {
             nodes_[u.node.index()].inputs[u.slot] = to;
-            use_pos_[u.node.index()][u.slot] = push_use(to, u);
+            use_pos(u.node, u.slot) = push_use(to, u);
         }
         for (auto& o : outputs_)
             if (o == from) o = to;
@@ -429,7 +430,10 @@ public:
             }
         }
         nodes_.resize(cp.nodes);
-        use_pos_.resize(cp.nodes);
+        if (cp.nodes < use_first_.size()) {
+            use_pos_.resize(use_first_[cp.nodes]);
+            use_first_.resize(cp.nodes);
+        }
         values_.resize(cp.values);
         outputs_.resize(std::min(outputs_.size(), cp.outputs));
         invalidate();
@@ -451,6 +455,8 @@ private:
         return id;
     }
 
+    std::uint32_t& use_pos(NodeId n, std::size_t slot) { return use_pos_[use_first_[n.index()] + slot]; }
+
     /// Appends `u` to the use list of `v`; returns its position there.
     std::uint32_t push_use(ValueId v, Use u) {
         auto& uses = values_[v.index()].uses;
@@ -467,13 +473,13 @@ private:
     /// last use takes its place (a value read by every node of a large graph costs no scan).
     void remove_use(ValueId v, Use u) {
         auto& uses = values_[v.index()].uses;
-        std::size_t p = use_pos_[u.node.index()][u.slot];
+        std::size_t p = use_pos(u.node, u.slot);
         if (p >= uses.size() || uses[p] != u) { // not where recorded (never expected): look for it
             p = static_cast<std::size_t>(std::find(uses.begin(), uses.end(), u) - uses.begin());
             if (p == uses.size()) return;
         }
         uses[p] = uses.back();
-        use_pos_[uses[p].node.index()][uses[p].slot] = static_cast<std::uint32_t>(p);
+        use_pos(uses[p].node, uses[p].slot) = static_cast<std::uint32_t>(p);
         uses.pop_back();
     }
 
@@ -576,8 +582,10 @@ private:
     }
 
     std::vector<Node> nodes_;
-    /// use_pos_[n][s]: position of use {n, s} in the use list of node n's input s.
-    std::vector<std::vector<std::uint32_t>> use_pos_;
+    /// use_pos_[use_first_[n] + s]: position of use {n, s} in the use list of node n's input s (one
+    /// array for all nodes: an input count is fixed when the node is added).
+    std::vector<std::uint32_t> use_pos_;
+    std::vector<std::size_t> use_first_;
     std::vector<Value> values_;
     std::vector<ValueId> inputs_;
     std::vector<ValueId> outputs_;
