@@ -122,3 +122,44 @@ TEST_CASE("verify catches a stored shape that disagrees with the op") {
     g.set_shape(r, Shape{1, 3, 4, 4});
     CHECK_THROWS_WITH_AS(verify(g), doctest::Contains("recorded as [1,3,4,4]"), graph_error);
 }
+
+TEST_CASE("use lists stay exact when the readers of a widely shared value come and go") {
+    // Removing a use is constant time (each input slot records its position in the use list):
+    // every way of adding and removing uses must keep those records and the lists in step.
+    Graph g;
+    Builder b(g);
+    auto x = b.input("x", {1, 4});
+    auto lo = b.scalar(0.0f), hi = b.scalar(6.0f);
+    std::vector<NodeId> clips;
+    ValueId v = x;
+    for (int i = 0; i < 200; ++i) {
+        v = b.apply(ops::Clip{}, {v, lo, hi});
+        clips.push_back(g.producer(v));
+    }
+    b.output(v);
+    CHECK(g.value(lo).uses.size() == 200);
+    // Readers removed out of order: every other Clip is bypassed and erased.
+    for (std::size_t i = 1; i < clips.size() - 1; i += 2) {
+        const ValueId out = g.node(clips[i]).outputs[0];
+        g.replace_all_uses(out, g.node(clips[i]).inputs[0]);
+        g.erase_node(clips[i]);
+    }
+    CHECK(g.value(lo).uses.size() == 101);
+    CHECK(g.value(hi).uses.size() == 101);
+    CHECK_NOTHROW(verify(g));
+    for (const Use& u : g.value(lo).uses) CHECK(g.lists_use(lo, u));
+    // set_input moves a use from one value to another; rollback removes the uses new nodes added.
+    g.set_input(clips[0], 2, lo);
+    CHECK(g.value(lo).uses.size() == 102);
+    CHECK(g.value(hi).uses.size() == 100);
+    const Checkpoint cp = g.checkpoint();
+    for (int i = 0; i < 10; ++i) (void)b.apply(ops::Clip{}, {x, hi, lo});
+    CHECK(g.value(hi).uses.size() == 110);
+    g.rollback(cp);
+    CHECK(g.value(hi).uses.size() == 100);
+    CHECK(g.value(lo).uses.size() == 102);
+    CHECK_NOTHROW(verify(g));
+    // Nothing is dead, and a node that is read cannot be erased.
+    CHECK(g.remove_dead().first == 0);
+    CHECK_THROWS_AS(g.erase_node(clips[0]), graph_error); // its output is read
+}

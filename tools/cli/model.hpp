@@ -55,17 +55,19 @@ namespace surgery::cli {
     const bool checkable = std::none_of(m.graph().node().begin(), m.graph().node().end(), [&](const ::onnx::NodeProto& n) {
         return (n.domain().empty() || n.domain() == "ai.onnx") && !::onnx::OpSchemaRegistry::Schema(n.op_type(), static_cast<int>(g.opset), "");
     });
+    // Serialized before the check, which then runs shape inference on the model itself (no copy).
+    const bool too_large = m.ByteSizeLong() > static_cast<std::size_t>(INT32_MAX);
+    std::string bytes;
+    const bool serialized = too_large || m.SerializeToString(&bytes);
     if (checkable && g.opset <= onnx::checker_max_opset()) {
         try {
-            onnx::check(m);
+            onnx::check(std::move(m));
         } catch (const io_error& e) {
             throw io_error(io::quoted(path) + ": the model does not pass the ONNX checker, not written: " + e.what());
         }
     }
-    if (m.ByteSizeLong() > static_cast<std::size_t>(INT32_MAX))
-        throw io_error(io::quoted(path) + ": the model is larger than 2 GB, which needs external data (not supported)");
-    std::string bytes;
-    if (!m.SerializeToString(&bytes)) throw io_error(io::quoted(path) + ": cannot serialize the model");
+    if (too_large) throw io_error(io::quoted(path) + ": the model is larger than 2 GB, which needs external data (not supported)");
+    if (!serialized) throw io_error(io::quoted(path) + ": cannot serialize the model");
     return bytes;
 }
 

@@ -157,7 +157,16 @@ int lite_main(const arguments& args) {
     lo.freeze_inputs = args.has("freeze-inputs");
     ir::Graph g = load_model(in, budget, lo);
     const double load_s = seconds_since(t_load);
-    const ir::Graph before = g; // constants are shared: this copies structure only
+    const std::size_t nodes_read = g.num_nodes();
+    const std::int64_t opset_read = g.opset;
+    // The nodes the model had (ids survive a rewrite), for the removed/created counts.
+    std::vector<bool> alive_read(g.node_bound());
+    for (std::size_t i = 0; i < alive_read.size(); ++i) alive_read[i] = g.node(ir::NodeId{i}).alive;
+    // The model as read, kept only for --check and --dot (constants are shared: structure only).
+    std::optional<ir::Graph> before;
+    if (check || dot_dir) before.emplace(g);
+    // In place: on failure nothing is written and the graph is dropped, so no copy is needed.
+    opts.transactional = false;
 
     rewrite::report rep;
     double rewrite_s = 0;
@@ -176,20 +185,40 @@ int lite_main(const arguments& args) {
         }
         rewrite_s = seconds_since(t0);
     }
-    std::cout << io::quoted(in) << ": " << before.num_nodes() << " nodes, opset " << before.opset << " (loaded in " << format("%.2f", load_s) << " s)\n";
+    std::cout << io::quoted(in) << ": " << nodes_read << " nodes, opset " << opset_read << " (loaded in " << format("%.2f", load_s) << " s)\n";
     if (dict.size() == 0) std::cout << "no rules given: the model is written back unchanged\n";
     else std::cout << rep.to_string() << format("rewrite time: %.2f ms\n", 1e3 * rewrite_s);
 
     // The model's bytes first: --check compares the input with the model exactly as it will be written.
     const std::string model = model_bytes(g, out);
+
+    // Nodes removed (drawn in before.dot) and created (in after.dot): surviving nodes keep their ids.
+    auto was_alive = [&](std::size_t i) { return i < alive_read.size() && alive_read[i]; };
+    auto is_alive = [&](std::size_t i) { return i < g.node_bound() && g.node(ir::NodeId{i}).alive; };
+    std::unordered_set<ir::NodeId> removed, created; // filled for --dot only; otherwise counted
+    std::size_t n_removed = 0, n_created = 0;
+    for (std::size_t i = 0; i < std::max(alive_read.size(), g.node_bound()); ++i) {
+        if (was_alive(i) && !is_alive(i)) {
+            ++n_removed;
+            if (dot_dir) removed.insert(ir::NodeId{i});
+        } else if (is_alive(i) && !was_alive(i)) {
+            ++n_created;
+            if (dot_dir) created.insert(ir::NodeId{i});
+        }
+    }
+    const std::size_t nodes_written = g.num_nodes();
+    if (!dot_dir) g = ir::Graph{}; // what is left to do needs only the bytes (and the model as read)
+
     std::optional<reference::equivalence_report> eq;
     if (check) {
         const doing ctx("checking the rewrite of " + io::quoted(in) + " on random inputs");
-        ::onnx::ModelProto reread;
-        onnx::detail::parse(reread, model, io::quoted(out));
-        const ir::Graph written = onnx::from_model_proto(reread);
-        charge_random_inputs(budget, before, io::quoted(in));
-        eq = reference::compare(before, written, seed);
+        const ir::Graph written = [&] {
+            ::onnx::ModelProto reread; // freed before the run
+            onnx::detail::parse(reread, model, io::quoted(out));
+            return onnx::from_model_proto(reread);
+        }();
+        charge_random_inputs(budget, *before, io::quoted(in));
+        eq = reference::compare(*before, written, seed);
         std::cout << "check (random normal inputs, seed " << seed << "):\n";
         for (const auto& o : eq->outputs)
             std::cout << "  output '" << io::printable(o.name) << "'" << format(": max_abs %.3g, max_rel %.3g (|ref| max %.3g)\n", o.max_abs, o.max_rel, o.ref_max_abs);
@@ -198,17 +227,10 @@ int lite_main(const arguments& args) {
                         " was not written");
     }
 
-    // Nodes removed (drawn in before.dot) and created (in after.dot): surviving nodes keep their ids.
-    std::unordered_set<ir::NodeId> removed, created;
-    for (std::size_t i = 0; i < before.node_bound(); ++i)
-        if (before.node(ir::NodeId{i}).alive && (i >= g.node_bound() || !g.node(ir::NodeId{i}).alive)) removed.insert(ir::NodeId{i});
-    for (std::size_t i = 0; i < g.node_bound(); ++i)
-        if (g.node(ir::NodeId{i}).alive && (i >= before.node_bound() || !before.node(ir::NodeId{i}).alive)) created.insert(ir::NodeId{i});
-
     // Every output is staged; they are renamed into place together at the end, or none is.
     output_transaction tx;
     tx.stage_file(out, model);
-    std::vector<std::string> wrote{"wrote " + io::quoted(out) + " (" + std::to_string(g.num_nodes()) + " nodes)"};
+    std::vector<std::string> wrote{"wrote " + io::quoted(out) + " (" + std::to_string(nodes_written) + " nodes)"};
 
     if (report_path) {
         json_writer j;
@@ -226,7 +248,7 @@ int lite_main(const arguments& args) {
         j.key("ops_after");
         write_histogram(j, rep.ops_after);
         j.member("nodes_before", rep.nodes_before).member("nodes_after", rep.nodes_after);
-        j.member("nodes_removed", removed.size()).member("nodes_created", created.size()).member("constants_removed", rep.removed_constants);
+        j.member("nodes_removed", n_removed).member("nodes_created", n_created).member("constants_removed", rep.removed_constants);
         j.member("converged", rep.converged).member("iterations", rep.iterations).member("seconds", rewrite_s);
         if (eq) {
             j.key("check").begin_object().member("seed", seed).member("max_abs", eq->max_abs).member("max_rel", eq->max_rel);
@@ -253,10 +275,10 @@ int lite_main(const arguments& args) {
         ao.graph_name = out.filename().string() + " (after; created nodes filled)";
         ao.highlight = created;
         ao.highlight_color = "palegreen";
-        const auto before_dot = tx.stage_file(staged / "before.dot", io::to_dot(before, bo));
+        const auto before_dot = tx.stage_file(staged / "before.dot", io::to_dot(*before, bo));
         const auto after_dot = tx.stage_file(staged / "after.dot", io::to_dot(g, ao));
-        wrote.push_back("wrote " + io::quoted(dir / "before.dot") + " (" + std::to_string(removed.size()) + " removed nodes filled) and " +
-                        io::quoted(dir / "after.dot") + " (" + std::to_string(created.size()) + " created nodes filled)");
+        wrote.push_back("wrote " + io::quoted(dir / "before.dot") + " (" + std::to_string(n_removed) + " removed nodes filled) and " +
+                        io::quoted(dir / "after.dot") + " (" + std::to_string(n_created) + " created nodes filled)");
         bool svg = false;
         if (!args.has("no-svg")) {
             if (const auto dot = on_path("dot")) {

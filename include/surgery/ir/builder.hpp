@@ -5,6 +5,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdint>
+#include <optional>
 #include <random>
 #include <string>
 #include <utility>
@@ -33,10 +34,13 @@ struct conv_spec {
 class Builder {
 public:
     explicit Builder(Graph& g, std::uint64_t seed = 0, std::string name_prefix = {})
-        : g_(&g), rng_(seed), prefix_(std::move(name_prefix)) {}
+        : g_(&g), seed_(seed), prefix_(std::move(name_prefix)) {}
 
     [[nodiscard]] Graph& graph() noexcept { return *g_; }
-    [[nodiscard]] std::mt19937_64& rng() noexcept { return rng_; }
+    [[nodiscard]] std::mt19937_64& rng() {
+        if (!rng_) rng_.emplace(seed_); // seeded on first use: a builder that makes no weights (a replacer's) pays nothing
+        return *rng_;
+    }
     [[nodiscard]] const Shape& shape(ValueId v) const {
         const auto& s = g_->value(v).shape;
         if (!s) throw error("ir::Builder: value '" + g_->label(v) + "' has no known shape");
@@ -83,9 +87,9 @@ public:
         const std::int64_t pad = spec.padding >= 0 ? spec.padding : (spec.kernel - 1) / 2 * spec.dilation;
         const float bound = 1.0f / std::sqrt(static_cast<float>(cin / spec.groups * spec.kernel * spec.kernel));
         if (node_name.empty()) node_name = fresh("conv");
-        ValueId w = constant(Tensor::uniform({spec.out_channels, cin / spec.groups, spec.kernel, spec.kernel}, rng_, -bound, bound), node_name + ".weight");
+        ValueId w = constant(Tensor::uniform({spec.out_channels, cin / spec.groups, spec.kernel, spec.kernel}, rng(), -bound, bound), node_name + ".weight");
         std::vector<ValueId> ins{x, w};
-        if (spec.bias) ins.push_back(constant(Tensor::uniform({spec.out_channels}, rng_, -bound, bound), node_name + ".bias"));
+        if (spec.bias) ins.push_back(constant(Tensor::uniform({spec.out_channels}, rng(), -bound, bound), node_name + ".bias"));
         ops::Conv op;
         op.kernel_shape = {spec.kernel, spec.kernel};
         op.strides = {spec.stride, spec.stride};
@@ -99,10 +103,10 @@ public:
     ValueId batch_norm(ValueId x, float epsilon = 1e-5f, std::string node_name = {}) {
         const std::int64_t c = shape(x).at(1);
         if (node_name.empty()) node_name = fresh("bn");
-        ValueId scale = constant(Tensor::uniform({c}, rng_, 0.5f, 1.5f), node_name + ".weight");
-        ValueId bias = constant(Tensor::uniform({c}, rng_, -0.5f, 0.5f), node_name + ".bias");
-        ValueId mean = constant(Tensor::uniform({c}, rng_, -0.5f, 0.5f), node_name + ".running_mean");
-        ValueId var = constant(Tensor::uniform({c}, rng_, 0.5f, 1.5f), node_name + ".running_var");
+        ValueId scale = constant(Tensor::uniform({c}, rng(), 0.5f, 1.5f), node_name + ".weight");
+        ValueId bias = constant(Tensor::uniform({c}, rng(), -0.5f, 0.5f), node_name + ".bias");
+        ValueId mean = constant(Tensor::uniform({c}, rng(), -0.5f, 0.5f), node_name + ".running_mean");
+        ValueId var = constant(Tensor::uniform({c}, rng(), 0.5f, 1.5f), node_name + ".running_var");
         ops::BatchNormalization op;
         op.epsilon = epsilon;
         return apply(op, {x, scale, bias, mean, var}, std::move(node_name));
@@ -113,8 +117,8 @@ public:
         const std::int64_t in = shape(x).back();
         const float bound = 1.0f / std::sqrt(static_cast<float>(in));
         if (node_name.empty()) node_name = fresh("fc");
-        ValueId w = constant(Tensor::uniform({out_features, in}, rng_, -bound, bound), node_name + ".weight");
-        ValueId b = constant(Tensor::uniform({out_features}, rng_, -bound, bound), node_name + ".bias");
+        ValueId w = constant(Tensor::uniform({out_features, in}, rng(), -bound, bound), node_name + ".weight");
+        ValueId b = constant(Tensor::uniform({out_features}, rng(), -bound, bound), node_name + ".bias");
         ops::Gemm op;
         op.transB = 1;
         return apply(op, {x, w, b}, std::move(node_name));
@@ -124,8 +128,8 @@ public:
     ValueId layer_norm(ValueId x, float epsilon = 1e-6f, std::string node_name = {}) {
         const std::int64_t c = shape(x).back();
         if (node_name.empty()) node_name = fresh("ln");
-        ValueId s = constant(Tensor::uniform({c}, rng_, 0.5f, 1.5f), node_name + ".weight");
-        ValueId b = constant(Tensor::uniform({c}, rng_, -0.5f, 0.5f), node_name + ".bias");
+        ValueId s = constant(Tensor::uniform({c}, rng(), 0.5f, 1.5f), node_name + ".weight");
+        ValueId b = constant(Tensor::uniform({c}, rng(), -0.5f, 0.5f), node_name + ".bias");
         ops::LayerNormalization op;
         op.epsilon = epsilon;
         return apply(op, {x, s, b}, std::move(node_name));
@@ -189,7 +193,8 @@ private:
     }
 
     Graph* g_;
-    std::mt19937_64 rng_;
+    std::uint64_t seed_;
+    std::optional<std::mt19937_64> rng_;
     std::string prefix_;
     std::size_t counter_ = 0;
 };

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -146,12 +147,14 @@ public:
                 throw graph_error(label(), "input " + std::to_string(s) + " refers to a value that does not exist");
         }
         NodeId id{nodes_.size()};
-        Node n;
+        Node& n = nodes_.emplace_back();
         n.name = std::move(node_name);
         n.op = std::move(op);
         n.inputs = std::move(inputs);
+        use_first_.push_back(use_pos_.size());
+        use_pos_.resize(use_pos_.size() + n.inputs.size(), 0u);
         for (std::size_t s = 0; s < n.inputs.size(); ++s)
-            if (n.inputs[s]) values_[n.inputs[s].index()].uses.push_back({id, static_cast<std::uint32_t>(s)});
+            if (n.inputs[s]) use_pos(id, s) = push_use(n.inputs[s], {id, static_cast<std::uint32_t>(s)});
         n.outputs.reserve(num_outputs);
         for (std::size_t o = 0; o < num_outputs; ++o) {
             std::string vname = n.name.empty() ? std::string{} : (num_outputs == 1 ? n.name : n.name + ":" + std::to_string(o));
@@ -160,7 +163,6 @@ public:
             values_[v.index()].slot = static_cast<std::uint32_t>(o);
             n.outputs.push_back(v);
         }
-        nodes_.push_back(std::move(n));
         ++alive_nodes_;
         invalidate();
         return id;
@@ -184,6 +186,13 @@ public:
         val.alive = false;
         val.data.reset();
         invalidate();
+    }
+
+    /// Reserves room for `nodes` more nodes and `values` more values (readers that know the size).
+    void reserve(std::size_t nodes, std::size_t values) {
+        nodes_.reserve(nodes_.size() + nodes);
+        use_first_.reserve(use_first_.size() + nodes);
+        values_.reserve(values_.size() + values);
     }
 
     /// Marks `v` as a graph output (a value may be listed once).
@@ -243,6 +252,17 @@ public:
         if (!flow_valid_) compute_flow();
         return flow_;
     }
+    /// Whether the use list of `v` holds `u` (input `u.slot` of `u.node` reads `v`); constant time
+    /// when the graph's records agree, which is what `verify` checks.
+    [[nodiscard]] bool lists_use(ValueId v, Use u) const {
+        if (!v || v.index() >= values_.size()) return false;
+        const auto& uses = values_[v.index()].uses;
+        if (u.node.index() < nodes_.size() && u.slot < nodes_[u.node.index()].inputs.size()) {
+            const std::size_t p = use_pos_[use_first_[u.node.index()] + u.slot];
+            if (p < uses.size() && uses[p] == u) return true;
+        }
+        return std::find(uses.begin(), uses.end(), u) != uses.end();
+    }
     /// Finds a live value by name (linear scan; for tools and tests).
     [[nodiscard]] std::optional<ValueId> find_value(std::string_view value_name) const {
         for (std::size_t i = 0; i < values_.size(); ++i)
@@ -265,8 +285,19 @@ public:
     /// Number of live nodes of each op, by qualified name (`qualified_name_of`), opaque ops included.
     [[nodiscard]] std::map<std::string, std::size_t> op_counts() const {
         std::map<std::string, std::size_t> h;
-        for (const Node& n : nodes_)
-            if (n.alive) ++h[qualified_name_of(n.op)];
+        std::array<std::size_t, op_count> by_kind{}; // catalogue ops counted by kind, named once at the end
+        for (const Node& n : nodes_) {
+            if (!n.alive) continue;
+            if (n.kind() == opaque_kind) ++h[qualified_name_of(n.op)];
+            else ++by_kind[n.kind()];
+        }
+        for (std::size_t k = 0; k < op_count; ++k)
+            if (by_kind[k]) {
+                const std::string_view d = detail::tables::domains[k];
+                std::string qualified(d.empty() || d == "ai.onnx" ? std::string_view{} : d);
+                if (!qualified.empty()) qualified.append("::");
+                h[qualified.append(op_names[k])] += by_kind[k];
+            }
         return h;
     }
 
@@ -289,7 +320,7 @@ public:
         if (v) check_value(v, "set_input");
         if (nd.inputs[slot]) remove_use(nd.inputs[slot], {n, static_cast<std::uint32_t>(slot)});
         nd.inputs[slot] = v;
-        if (v) values_[v.index()].uses.push_back({n, static_cast<std::uint32_t>(slot)});
+        if (v) use_pos(n, slot) = push_use(v, {n, static_cast<std::uint32_t>(slot)});
         invalidate();
     }
 
@@ -300,9 +331,10 @@ public:
         if (from == to) return;
         auto uses = std::move(values_[from.index()].uses);
         values_[from.index()].uses.clear();
+        values_[to.index()].uses.reserve(values_[to.index()].uses.size() + uses.size());
         for (const Use& u : uses) {
             nodes_[u.node.index()].inputs[u.slot] = to;
-            values_[to.index()].uses.push_back(u);
+            use_pos(u.node, u.slot) = push_use(to, u);
         }
         for (auto& o : outputs_)
             if (o == from) o = to;
@@ -398,6 +430,10 @@ public:
             }
         }
         nodes_.resize(cp.nodes);
+        if (cp.nodes < use_first_.size()) {
+            use_pos_.resize(use_first_[cp.nodes]);
+            use_first_.resize(cp.nodes);
+        }
         values_.resize(cp.values);
         outputs_.resize(std::min(outputs_.size(), cp.outputs));
         invalidate();
@@ -419,18 +455,32 @@ private:
         return id;
     }
 
+    std::uint32_t& use_pos(NodeId n, std::size_t slot) { return use_pos_[use_first_[n.index()] + slot]; }
+
+    /// Appends `u` to the use list of `v`; returns its position there.
+    std::uint32_t push_use(ValueId v, Use u) {
+        auto& uses = values_[v.index()].uses;
+        uses.push_back(u);
+        return static_cast<std::uint32_t>(uses.size() - 1);
+    }
+
     void check_value(ValueId v, const char* what) const {
         if (!v || v.index() >= values_.size() || !values_[v.index()].alive)
             throw error(std::string("ir::Graph::") + what + ": value id " + std::to_string(v.index()) + " does not exist");
     }
 
+    /// Removes use `u` of `v` in constant time: its position is recorded in `use_pos_`, and the
+    /// last use takes its place (a value read by every node of a large graph costs no scan).
     void remove_use(ValueId v, Use u) {
         auto& uses = values_[v.index()].uses;
-        auto it = std::find(uses.begin(), uses.end(), u);
-        if (it != uses.end()) {
-            *it = uses.back();
-            uses.pop_back();
+        std::size_t p = use_pos(u.node, u.slot);
+        if (p >= uses.size() || uses[p] != u) { // not where recorded (never expected): look for it
+            p = static_cast<std::size_t>(std::find(uses.begin(), uses.end(), u) - uses.begin());
+            if (p == uses.size()) return;
         }
+        uses[p] = uses.back();
+        use_pos(uses[p].node, uses[p].slot) = static_cast<std::uint32_t>(p);
+        uses.pop_back();
     }
 
     void dedupe_outputs() {
@@ -532,6 +582,10 @@ private:
     }
 
     std::vector<Node> nodes_;
+    /// use_pos_[use_first_[n] + s]: position of use {n, s} in the use list of node n's input s (one
+    /// array for all nodes: an input count is fixed when the node is added).
+    std::vector<std::uint32_t> use_pos_;
+    std::vector<std::size_t> use_first_;
     std::vector<Value> values_;
     std::vector<ValueId> inputs_;
     std::vector<ValueId> outputs_;

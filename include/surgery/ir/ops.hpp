@@ -5,6 +5,7 @@
 // all it takes to make it part of the catalogue. Ops outside the catalogue are `ops::Opaque`.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -126,11 +127,30 @@ inline constexpr const std::array<std::string_view, op_count>& op_names = detail
     return out;
 }
 
+namespace detail {
+/// The catalogue's kinds (the opaque kind left out) sorted by (domain, name), for a binary search:
+/// a reader looks up every node of a model.
+inline constexpr auto kinds_by_name = [] {
+    std::array<OpKind, op_count - 1> a{};
+    std::size_t n = 0;
+    for (std::size_t k = 0; k < op_count; ++k)
+        if (k != opaque_kind) a[n++] = static_cast<OpKind>(k);
+    std::sort(a.begin(), a.end(), [](OpKind x, OpKind y) {
+        return std::pair(tables::domains[x], tables::names[x]) < std::pair(tables::domains[y], tables::names[y]);
+    });
+    return a;
+}();
+} // namespace detail
+
 /// The catalogue kind whose ONNX domain and op_type are these (never the opaque kind).
 [[nodiscard]] constexpr std::optional<OpKind> kind_from_name(std::string_view name, std::string_view domain = {}) noexcept {
     if (domain == "ai.onnx") domain = {};
-    for (std::size_t i = 0; i < op_count; ++i)
-        if (i != opaque_kind && op_names[i] == name && detail::tables::domains[i] == domain) return static_cast<OpKind>(i);
+    const auto& sorted = detail::kinds_by_name;
+    const auto key = std::pair(domain, name);
+    const auto it = std::lower_bound(sorted.begin(), sorted.end(), key, [](OpKind k, const std::pair<std::string_view, std::string_view>& v) {
+        return std::pair(detail::tables::domains[k], detail::tables::names[k]) < v;
+    });
+    if (it != sorted.end() && detail::tables::domains[*it] == domain && detail::tables::names[*it] == name) return *it;
     return std::nullopt;
 }
 

@@ -33,9 +33,7 @@ inline void verify(const Graph& g) {
             }
             if (in.index() >= g.value_bound() || !g.value(in).alive)
                 throw graph_error(g.label(n), "input " + std::to_string(s) + " reads a value that does not exist");
-            bool listed = false;
-            for (const Use& u : g.value(in).uses) listed = listed || (u.node == n && u.slot == s);
-            if (!listed) throw graph_error(g.label(n), "input " + std::to_string(s) + " is missing from the use list of '" + g.label(in) + "'");
+            if (!g.lists_use(in, {n, static_cast<std::uint32_t>(s)})) throw graph_error(g.label(n), "input " + std::to_string(s) + " is missing from the use list of '" + g.label(in) + "'");
         }
         for (std::size_t o = 0; o < nd.outputs.size(); ++o) {
             const Value& v = g.value(nd.outputs[o]);

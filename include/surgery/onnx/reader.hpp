@@ -2,12 +2,14 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <limits>
 #include <optional>
 #include <queue>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -61,6 +63,60 @@ struct load_options {
 };
 
 namespace detail {
+
+/// Names seen so far (a node's attributes): a list while short, a hash set beyond; no allocation
+/// for the usual handful. The names are views: their strings must outlive the set.
+class seen_names {
+public:
+    /// False when `name` was seen before.
+    bool insert(std::string_view name) {
+        if (set_.empty()) {
+            const auto end = list_.begin() + static_cast<std::ptrdiff_t>(size_);
+            if (std::find(list_.begin(), end, name) != end) return false;
+            if (size_ < list_.size()) {
+                list_[size_++] = name;
+                return true;
+            }
+            set_.insert(list_.begin(), list_.end());
+        }
+        return set_.insert(name).second;
+    }
+
+private:
+    std::array<std::string_view, 16> list_{};
+    std::size_t size_ = 0;
+    std::unordered_set<std::string_view> set_;
+};
+
+/// How messages name a node, "node 'conv1' (index 3)", with its op ": op 'Conv'" when given;
+/// formatted only when a message is built (a large model would otherwise cost strings per node).
+class node_what {
+public:
+    node_what(const pb::NodeProto& n, std::size_t index) : n_(&n), index_(index) {}
+    /// The same with ": op '<op>'" after it; `op` must outlive the result.
+    [[nodiscard]] node_what with_op(std::string_view op) const {
+        node_what w = *this;
+        w.op_ = op;
+        w.has_op_ = true;
+        return w;
+    }
+    [[nodiscard]] std::string str() const {
+        std::string s = n_->name().empty() ? "node #" + std::to_string(index_) : "node '" + n_->name() + "' (index " + std::to_string(index_) + ")";
+        if (has_op_) s.append(": op '").append(op_).append("'");
+        return s;
+    }
+    friend std::string operator+(const node_what& w, std::string_view tail) {
+        std::string s = w.str();
+        s.append(tail);
+        return s;
+    }
+
+private:
+    const pb::NodeProto* n_;
+    std::size_t index_;
+    std::string_view op_;
+    bool has_op_ = false;
+};
 
 /// Turns one ModelProto into an ir::Graph; every error names the node (name and index) or value.
 class model_reader {
@@ -121,10 +177,8 @@ public:
             define(vi.name(), id, "graph input");
         }
 
-        for (const auto& n : gp.node()) {
-            for (const auto& in : n.input()) consumed_.insert(in);
-        }
-        for (const auto& o : gp.output()) consumed_.insert(o.name());
+        g_.reserve(static_cast<std::size_t>(gp.node_size()), static_cast<std::size_t>(gp.node_size() + gp.initializer_size() + gp.input_size()));
+        values_.reserve(static_cast<std::size_t>(gp.node_size() + gp.initializer_size() + gp.input_size()));
 
         for (std::size_t idx : node_order(gp)) read_node(gp.node(static_cast<int>(idx)), idx);
 
@@ -219,15 +273,20 @@ private:
     /// unsorted files are accepted). Missing inputs and cycles are reported with the node.
     std::vector<std::size_t> node_order(const pb::GraphProto& gp) const {
         const auto count = static_cast<std::size_t>(gp.node_size());
-        std::unordered_map<std::string, std::size_t> producer;
+        // Keys are views into the model, which outlives this call.
+        std::unordered_map<std::string_view, std::size_t> producer;
+        producer.reserve(count);
         for (std::size_t i = 0; i < count; ++i)
             for (const auto& o : gp.node(static_cast<int>(i)).output()) {
                 if (o.empty()) continue;
                 if (values_.count(o) || !producer.emplace(o, i).second)
                     throw io_error(node_label(gp.node(static_cast<int>(i)), i) + ": output '" + o + "' is already defined elsewhere");
             }
-        std::vector<std::vector<std::size_t>> consumers(count);
+        // Edges producer -> consumer, then grouped by producer (one array, no list per node).
+        std::vector<std::pair<std::uint32_t, std::uint32_t>> edges;
+        edges.reserve(count);
         std::vector<std::size_t> indeg(count, 0);
+        bool sorted = true; // every node after the producers of its inputs: the file order is the order
         for (std::size_t i = 0; i < count; ++i) {
             const auto& n = gp.node(static_cast<int>(i));
             for (const auto& in : n.input()) {
@@ -236,20 +295,36 @@ private:
                 if (it == producer.end())
                     throw io_error(node_label(n, i) + ": op '" + n.op_type() + "' reads '" + in +
                                    "', which no node, initializer or graph input defines");
-                consumers[it->second].push_back(i);
+                edges.emplace_back(static_cast<std::uint32_t>(it->second), static_cast<std::uint32_t>(i));
+                sorted = sorted && it->second < i;
                 ++indeg[i];
             }
         }
+        std::vector<std::size_t> order;
+        order.reserve(count);
+        if (sorted) { // what Kahn's algorithm below gives for a sorted file, without the queue
+            for (std::size_t i = 0; i < count; ++i) order.push_back(i);
+            return order;
+        }
+        std::vector<std::size_t> first(count + 1, 0);
+        for (const auto& e : edges) ++first[e.first + 1];
+        for (std::size_t i = 0; i < count; ++i) first[i + 1] += first[i];
+        std::vector<std::uint32_t> consumer_of(edges.size());
+        {
+            std::vector<std::size_t> fill(first.begin(), first.end() - 1);
+            for (const auto& e : edges) consumer_of[fill[e.first]++] = e.second;
+        }
+        const auto consumers = [&](std::size_t i) {
+            return std::span<const std::uint32_t>(consumer_of.data() + first[i], first[i + 1] - first[i]);
+        };
         std::priority_queue<std::size_t, std::vector<std::size_t>, std::greater<>> ready;
         for (std::size_t i = 0; i < count; ++i)
             if (indeg[i] == 0) ready.push(i);
-        std::vector<std::size_t> order;
-        order.reserve(count);
         while (!ready.empty()) {
             const std::size_t i = ready.top();
             ready.pop();
             order.push_back(i);
-            for (std::size_t c : consumers[i])
+            for (std::size_t c : consumers(i))
                 if (--indeg[c] == 0) ready.push(c);
         }
         if (order.size() != count) {
@@ -285,10 +360,22 @@ private:
         return false;
     }
 
+    /// Whether a node or a graph output reads `name` (rarely needed: the set is built on first use).
+    bool consumed(std::string_view name) {
+        if (!consumed_built_) {
+            const pb::GraphProto& gp = m_.graph();
+            for (const auto& n : gp.node())
+                for (const auto& in : n.input()) consumed_.insert(in);
+            for (const auto& o : gp.output()) consumed_.insert(o.name());
+            consumed_built_ = true;
+        }
+        return consumed_.count(name) > 0;
+    }
+
     /// A value name not used in the model, derived from `base`.
     std::string fresh_name(const std::string& base) {
         std::string name = base;
-        for (int k = 1; values_.count(name) || consumed_.count(name); ++k) name = base + "_" + std::to_string(k);
+        for (int k = 1; values_.count(name) || consumed(name); ++k) name = base + "_" + std::to_string(k);
         return name;
     }
 
@@ -308,7 +395,7 @@ private:
     };
 
     void read_node(const pb::NodeProto& n, std::size_t index) {
-        const std::string what = node_label(n, index);
+        const node_what what(n, index);
         const std::string& type = n.op_type();
         const std::string domain = n.domain() == "ai.onnx" ? std::string{} : n.domain();
         if (type.empty()) throw io_error(what + ": the node has no op_type");
@@ -316,7 +403,7 @@ private:
         if (domain.empty()) check_schema(n, what);
         const auto kind = ir::kind_from_name(type, domain);
         if (!kind) return read_opaque(n, what, domain);
-        const std::string op_what = what + ": op '" + type + "'";
+        const node_what op_what = what.with_op(type);
         const ir::Checkpoint cp = g_.checkpoint();
         journal_.clear();
         try {
@@ -338,12 +425,15 @@ private:
     /// the model's opset: an op that exists only from a later opset, and an attribute its schema does
     /// not have. Ops libonnx does not know, newer opsets and other domains are carried on trust
     /// (as opaque nodes when outside the catalogue): no model is refused for an op it does not know.
-    void check_schema(const pb::NodeProto& n, const std::string& what) const {
+    void check_schema(const pb::NodeProto& n, const node_what& what) {
         const auto& map = ::onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map();
         const auto range = map.find("");
         if (range == map.end() || opset_ > range->second.second) return;
         const std::string& type = n.op_type();
-        const ::onnx::OpSchema* schema = ::onnx::OpSchemaRegistry::Schema(type, static_cast<int>(opset_), "");
+        auto cached = schemas_.find(type);
+        if (cached == schemas_.end())
+            cached = schemas_.emplace(type, ::onnx::OpSchemaRegistry::Schema(type, static_cast<int>(opset_), "")).first;
+        const ::onnx::OpSchema* schema = cached->second;
         if (!schema) {
             const ::onnx::OpSchema* later = ::onnx::OpSchemaRegistry::Schema(type, range->second.second, "");
             if (later)
@@ -357,7 +447,7 @@ private:
                                " (ONNX's schema, version " + std::to_string(schema->SinceVersion()) + ")");
     }
 
-    void read_catalogue_node(const pb::NodeProto& n, ir::OpKind kind, const std::string& op_what) {
+    void read_catalogue_node(const pb::NodeProto& n, ir::OpKind kind, const node_what& op_what) {
         const std::string& type = n.op_type();
         ir::Op op = ir::make_op(kind);
         // Defaults that older opsets define differently from the IR (the IR holds the newest form).
@@ -366,9 +456,9 @@ private:
         if (auto* c = std::get_if<ir::ops::Concat>(&op); c && opset_ < 4) c->axis = 1;
         if (type == "Resize" && opset_ < 11) throw unsupported_form{"the opset-10 Resize (scales only) is not in the IR"};
 
-        std::unordered_set<std::string> seen_attrs;
+        seen_names seen_attrs;
         for (const auto& a : n.attribute()) {
-            if (!seen_attrs.insert(a.name()).second) throw io_error(op_what + " has attribute '" + a.name() + "' twice");
+            if (!seen_attrs.insert(a.name())) throw io_error(op_what + " has attribute '" + a.name() + "' twice");
             if (legacy_attribute(op, type, a.name())) continue;
             if (!read_attribute(op, a, op_what)) throw unsupported_form{"attribute '" + a.name() + "' is not one the IR knows for this op"};
         }
@@ -395,7 +485,7 @@ private:
                 if (a.name() == "is_test" && a.i() != 0) bn_test_mode = true;
         if (bn_test_mode && std::holds_alternative<ir::ops::BatchNormalization>(op)) {
             for (std::size_t k = 1; k < outputs.size(); ++k)
-                if (!outputs[k].empty() && consumed_.count(outputs[k])) // read by a node or a graph output
+                if (!outputs[k].empty() && consumed(outputs[k])) // read by a node or a graph output
                     throw unsupported_form{"the statistics outputs of an is_test BatchNormalization are read"};
             outputs.resize(1);
         }
@@ -418,14 +508,15 @@ private:
 
     /// A node of an op outside the catalogue (or of a form the IR does not hold): its op_type,
     /// domain and attributes kept exactly; its output shapes from the model's declarations.
-    void read_opaque(const pb::NodeProto& n, const std::string& what, const std::string& domain) {
-        const std::string op_what = what + ": op '" + (domain.empty() ? n.op_type() : domain + "::" + n.op_type()) + "'";
+    void read_opaque(const pb::NodeProto& n, const node_what& what, const std::string& domain) {
+        const std::string qualified = domain.empty() ? n.op_type() : domain + "::" + n.op_type();
+        const node_what op_what = what.with_op(qualified);
         ir::ops::Opaque op;
         op.op_type = n.op_type();
         op.op_domain = domain;
-        std::unordered_set<std::string> seen_attrs;
+        seen_names seen_attrs;
         for (const auto& a : n.attribute()) {
-            if (!seen_attrs.insert(a.name()).second) throw io_error(op_what + " has attribute '" + a.name() + "' twice");
+            if (!seen_attrs.insert(a.name())) throw io_error(op_what + " has attribute '" + a.name() + "' twice");
             ir::ops::opaque_attribute oa;
             oa.name = a.name();
             oa.type = effective_type(a, pb::AttributeProto_AttributeType_UNDEFINED);
@@ -488,7 +579,7 @@ private:
         return out;
     }
 
-    static void check_arity(const ir::Op& op, std::size_t ins, std::size_t outs, const std::string& op_what) {
+    static void check_arity(const ir::Op& op, std::size_t ins, std::size_t outs, const node_what& op_what) {
         const ir::arity_t ar = ir::arity_of(op);
         auto range = [](std::uint32_t lo, std::uint32_t hi) {
             if (hi == ir::arity_t::variadic) return "at least " + std::to_string(lo);
@@ -503,7 +594,7 @@ private:
     /// Adds a node, names its outputs, sets the declared shapes and types, infers its shapes and
     /// checks them against the declared ones.
     void add(ir::Op op, std::vector<ir::ValueId> inputs, const std::vector<std::string>& outputs, const std::string& node_name,
-             const std::string& op_what) {
+             const node_what& op_what) {
         const std::size_t arity_inputs = inputs.size();
         const bool opaque = std::holds_alternative<ir::ops::Opaque>(op);
         for (std::size_t s = 0; s < arity_inputs; ++s)
@@ -562,7 +653,7 @@ private:
     }
 
     /// A Constant node becomes a constant value (initializer).
-    void fold_constant(const pb::NodeProto& n, const std::string& what) {
+    void fold_constant(const pb::NodeProto& n, const node_what& what) {
         if (n.output_size() != 1 || n.output(0).empty()) throw io_error(what + ": op 'Constant' must have exactly one output");
         if (n.input_size() != 0) throw io_error(what + ": op 'Constant' takes no inputs");
         if (n.attribute_size() != 1) throw io_error(what + ": op 'Constant' needs exactly one value attribute");
@@ -580,7 +671,7 @@ private:
 
     // ---- conversions of older opsets to the IR's forms ------------------------------------
 
-    void convert_legacy(const pb::NodeProto& n, const ir::Op& op, std::vector<ir::ValueId>& inputs, const std::string& op_what) {
+    void convert_legacy(const pb::NodeProto& n, const ir::Op& op, std::vector<ir::ValueId>& inputs, const node_what& op_what) {
         const std::string& type = n.op_type();
         const std::string base = (n.name().empty() ? type : n.name()) + "/";
         // Inputs that older opsets took as attributes (the op's own table).
@@ -634,7 +725,7 @@ private:
 
     /// Opset < 7 element-wise ops: `broadcast = 1` with `axis` aligns B with A starting at `axis`;
     /// turned into numpy broadcasting by giving a constant B trailing dimensions of size 1.
-    void legacy_broadcast(const pb::NodeProto& n, std::vector<ir::ValueId>& inputs, const std::string& base, const std::string& op_what) {
+    void legacy_broadcast(const pb::NodeProto& n, std::vector<ir::ValueId>& inputs, const std::string& base, const node_what& op_what) {
         const pb::AttributeProto* bc = find_attr(n, "broadcast");
         const pb::AttributeProto* ax = find_attr(n, "axis");
         if (!bc || bc->i() == 0 || !ax || inputs.size() != 2 || !inputs[0] || !inputs[1]) return;
@@ -656,7 +747,7 @@ private:
     /// (opset 13) form when `axis` is the last one; otherwise written as Flatten -> op -> Reshape.
     /// Returns true when it added the nodes itself.
     bool legacy_softmax(const pb::NodeProto& n, const ir::Op& op, std::int64_t axis_attr, ir::ValueId x, const std::string& out,
-                        const std::string& op_what) {
+                        const node_what& op_what) {
         const std::optional<ir::Shape> xs = g_.value(x).shape; // a copy: adding nodes below moves the graph's values
         if (!xs) throw unsupported_form{"the 2-D semantics of opset < 13 need the input's rank"};
         const auto r = static_cast<std::int64_t>(xs->size());
@@ -684,7 +775,9 @@ private:
     ir::Graph g_;
     std::int64_t opset_ = 0;
     std::unordered_map<std::string, ir::ValueId> values_;
-    std::unordered_set<std::string> consumed_;
+    std::unordered_set<std::string_view> consumed_; ///< names read by a node or a graph output (views into m_), built on first use
+    bool consumed_built_ = false;
+    std::unordered_map<std::string, const ::onnx::OpSchema*> schemas_; ///< check_schema's lookups, by op_type
     std::unordered_set<std::string> placeholders_;
     std::unordered_map<std::string, declared_type> declared_;
     load_options options_;

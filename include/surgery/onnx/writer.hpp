@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <deque>
 #include <exception>
 #include <filesystem>
 #include <numbers>
@@ -66,10 +67,16 @@ public:
         // Constants: those the written nodes or outputs read, and those nothing reads in the graph
         // either (kept as they are). One read only through a slot written as an attribute (e.g.
         // Squeeze axes below opset 13) is not written.
-        std::unordered_set<std::string> read;
+        // Only constants' names are looked up: the set holds those read (views into names_).
+        std::unordered_set<std::string_view> constant_names, read;
+        for (std::size_t i = 0; i < g_.value_bound(); ++i)
+            if (const ir::Value& val = g_.value(ir::ValueId{i}); val.alive && val.is_constant()) constant_names.insert(names_[i]);
+        auto note = [&](const std::string& name) {
+            if (auto it = constant_names.find(name); it != constant_names.end()) read.insert(*it);
+        };
         for (const auto& n : gp_->node())
-            for (const auto& in : n.input()) read.insert(in);
-        for (const auto& o : gp_->output()) read.insert(o.name());
+            for (const auto& in : n.input()) note(in);
+        for (const auto& o : gp_->output()) note(o.name());
         for (std::size_t i = 0; i < g_.value_bound(); ++i) {
             const ir::Value& val = g_.value(ir::ValueId{i});
             if (val.alive && val.is_constant() && (read.count(names_.at(i)) || val.uses.empty()))
@@ -91,6 +98,7 @@ private:
     /// Every value written gets a unique, non-empty name: its own when it has one not taken yet.
     void assign_names(const std::vector<ir::NodeId>& order) {
         names_.assign(g_.value_bound(), std::string{});
+        used_.reserve(g_.value_bound());
         std::vector<ir::ValueId> all(g_.inputs().begin(), g_.inputs().end());
         for (std::size_t i = 0; i < g_.value_bound(); ++i)
             if (g_.value(ir::ValueId{i}).alive && g_.value(ir::ValueId{i}).is_constant()) all.push_back(ir::ValueId{i});
@@ -120,7 +128,8 @@ private:
 
     std::string fresh(const std::string& base) {
         std::string name = base;
-        for (int k = 1; !used_.insert(name).second; ++k) name = base + "_" + std::to_string(k);
+        for (int k = 1; used_.count(name); ++k) name = base + "_" + std::to_string(k);
+        used_.insert(owned_.emplace_back(name));
         return name;
     }
 
@@ -313,7 +322,8 @@ private:
     std::int64_t opset_;
     pb::GraphProto* gp_ = nullptr;
     std::vector<std::string> names_;
-    std::unordered_set<std::string> used_;
+    std::unordered_set<std::string_view> used_; ///< names taken: views into the graph's names and owned_
+    std::deque<std::string> owned_;             ///< names made here (stable addresses)
 };
 
 } // namespace detail
@@ -348,10 +358,10 @@ private:
     }
 }
 
-/// Runs libonnx's checker (`onnx::checker::check_model`) and its shape inference in strict mode
-/// with type checking (the "full check"). Throws `io_error` carrying ONNX's message, also when the
-/// model's opset is newer than the linked libonnx knows (see `checker_max_opset`).
-inline void check(const ::onnx::ModelProto& model) {
+namespace detail {
+/// `check`, with ONNX's shape inference run on `model` itself (changed) or, when null, on a copy of `checked`.
+inline void check_model(const ::onnx::ModelProto& checked, ::onnx::ModelProto* scratch) {
+    const ::onnx::ModelProto& model = checked;
     std::int64_t opset = -1;
     for (const auto& os : model.opset_import())
         if (os.domain().empty() || os.domain() == "ai.onnx") opset = os.version();
@@ -360,13 +370,24 @@ inline void check(const ::onnx::ModelProto& model) {
                        std::to_string(checker_max_opset()) + ")");
     try {
         ::onnx::checker::check_model(model);
-        ::onnx::ModelProto copy = model;
-        ::onnx::shape_inference::InferShapes(copy, ::onnx::OpSchemaRegistry::Instance(),
+        std::optional<::onnx::ModelProto> copy;
+        if (!scratch) scratch = &copy.emplace(model);
+        ::onnx::shape_inference::InferShapes(*scratch, ::onnx::OpSchemaRegistry::Instance(),
                                              ::onnx::ShapeInferenceOptions{/*check_type=*/true, /*strict_mode=*/1, /*data_prop=*/false});
     } catch (const std::exception& e) {
         throw io_error(std::string("ONNX checker: ") + e.what());
     }
 }
+} // namespace detail
+
+/// Runs libonnx's checker (`onnx::checker::check_model`) and its shape inference in strict mode
+/// with type checking (the "full check"). Throws `io_error` carrying ONNX's message, also when the
+/// model's opset is newer than the linked libonnx knows (see `checker_max_opset`).
+inline void check(const ::onnx::ModelProto& model) { detail::check_model(model, nullptr); }
+
+/// The same for a model the caller no longer needs: shape inference runs on it (it gains inferred
+/// value_info) instead of on a copy, which for a large model is most of the check's memory.
+inline void check(::onnx::ModelProto&& model) { detail::check_model(model, &model); }
 
 /// When `save` runs `check`.
 enum class check_policy : std::uint8_t {
@@ -384,17 +405,19 @@ struct save_options {
 /// checked with `check` first according to `options.check`.
 inline void save(const ir::Graph& g, const std::filesystem::path& path, const save_options& options = {}) {
     ::onnx::ModelProto m = to_model_proto(g);
+    // Serialized before the check, which may then run shape inference on the model itself (no copy).
+    const bool too_large = m.ByteSizeLong() > static_cast<std::size_t>(INT32_MAX);
+    std::string bytes;
+    const bool serialized = too_large || m.SerializeToString(&bytes);
     if (options.check == check_policy::always || (options.check == check_policy::when_supported && g.opset <= checker_max_opset())) {
         try {
-            check(m);
+            check(std::move(m));
         } catch (const io_error& e) {
             throw io_error(detail::quoted(path) + ": the model does not pass the ONNX checker, not written: " + e.what());
         }
     }
-    if (m.ByteSizeLong() > static_cast<std::size_t>(INT32_MAX))
-        throw io_error(detail::quoted(path) + ": the model is larger than 2 GB, which needs external data (not supported)");
-    std::string bytes;
-    if (!m.SerializeToString(&bytes)) throw io_error(detail::quoted(path) + ": cannot serialize the model");
+    if (too_large) throw io_error(detail::quoted(path) + ": the model is larger than 2 GB, which needs external data (not supported)");
+    if (!serialized) throw io_error(detail::quoted(path) + ": cannot serialize the model");
     detail::write_file_atomically(path, bytes);
 }
 

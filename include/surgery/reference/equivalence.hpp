@@ -124,13 +124,14 @@ struct equivalence_report {
 
 namespace detail {
 
-inline void merge_run(equivalence_report& r, const executor& ref_ex, const std::vector<Tensor>& expected, const std::vector<Tensor>& actual) {
+inline void merge_run(equivalence_report& r, const std::vector<std::string>& names, const std::vector<Tensor>& expected,
+                      const std::vector<Tensor>& actual) {
     if (expected.size() != actual.size())
         throw error("reference::compare: the reference has " + std::to_string(expected.size()) + " outputs, the candidate " +
                     std::to_string(actual.size()));
     if (r.outputs.empty()) {
         r.outputs.resize(expected.size());
-        for (std::size_t k = 0; k < expected.size(); ++k) r.outputs[k].name = ref_ex.output_names()[k];
+        for (std::size_t k = 0; k < expected.size(); ++k) r.outputs[k].name = names[k];
     }
     for (std::size_t k = 0; k < expected.size(); ++k) {
         const std::string& name = r.outputs[k].name;
@@ -165,9 +166,16 @@ inline void check_same_interface(const ir::Graph& reference, const ir::Graph& ca
 /// counts, or an output whose shape or type differs, is a `surgery::error` naming the output.
 [[nodiscard]] inline equivalence_report compare(const ir::Graph& reference, const ir::Graph& candidate, const std::vector<Tensor>& inputs) {
     detail::check_same_interface(reference, candidate);
-    executor ref_ex(reference), cand_ex(candidate);
+    // One executor at a time: a plan takes memory in proportion to its graph.
+    std::vector<Tensor> expected;
+    std::vector<std::string> names;
+    {
+        executor ref_ex(reference);
+        expected = ref_ex.run(inputs);
+        names = ref_ex.output_names();
+    }
     equivalence_report r;
-    detail::merge_run(r, ref_ex, ref_ex.run(inputs), cand_ex.run(inputs));
+    detail::merge_run(r, names, expected, executor(candidate).run(inputs));
     return r;
 }
 
@@ -177,13 +185,20 @@ inline void check_same_interface(const ir::Graph& reference, const ir::Graph& ca
                                                 input_distribution dist = input_distribution::normal) {
     detail::check_same_interface(reference, candidate);
     if (trials < 1) throw error("reference::compare: trials must be at least 1");
-    executor ref_ex(reference), cand_ex(candidate);
-    equivalence_report r;
-    for (int t = 0; t < trials; ++t) {
-        std::vector<Tensor> inputs = random_inputs(reference, seed + static_cast<std::uint64_t>(t), dist);
-        std::vector<Tensor> expected = ref_ex.run(inputs);
-        detail::merge_run(r, ref_ex, expected, cand_ex.run(std::move(inputs)));
+    // One executor at a time (a plan takes memory in proportion to its graph): the reference runs
+    // every trial first, its outputs kept; the inputs are drawn again, the same, for the candidate.
+    std::vector<std::vector<Tensor>> expected(static_cast<std::size_t>(trials));
+    std::vector<std::string> names;
+    {
+        executor ref_ex(reference);
+        for (int t = 0; t < trials; ++t)
+            expected[static_cast<std::size_t>(t)] = ref_ex.run(random_inputs(reference, seed + static_cast<std::uint64_t>(t), dist));
+        names = ref_ex.output_names();
     }
+    executor cand_ex(candidate);
+    equivalence_report r;
+    for (int t = 0; t < trials; ++t)
+        detail::merge_run(r, names, expected[static_cast<std::size_t>(t)], cand_ex.run(random_inputs(reference, seed + static_cast<std::uint64_t>(t), dist)));
     return r;
 }
 

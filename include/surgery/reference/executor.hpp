@@ -239,6 +239,7 @@ private:
         }
         std::vector<char> skip(g.node_bound(), 0);
         if (options_.fuse_activations) find_diamonds(g);
+        steps_.reserve(order.size());
         for (ir::NodeId n : order) {
             if (skip[n.index()] || !needed[n.index()]) continue;
             const ir::Node& nd = g.node(n);
@@ -282,6 +283,7 @@ private:
             if (last[in] == SIZE_MAX && !is_output[in]) unused_inputs_.push_back(in);
         for (std::size_t v = 0; v < nv; ++v)
             if (last[v] != SIZE_MAX && !is_output[v] && !constants_[v]) steps_[last[v]].release.push_back(static_cast<std::uint32_t>(v));
+        profile_.nodes.reserve(steps_.size());
         for (std::size_t p = 0; p < steps_.size(); ++p) {
             step& s = steps_[p];
             s.may_consume.assign(s.inputs.size(), 0);

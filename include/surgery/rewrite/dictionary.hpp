@@ -4,11 +4,13 @@
 #include <algorithm>
 #include <array>
 #include <map>
-#include <set>
+#include <unordered_set>
 #include <cctype>
 #include <memory>
+#include <optional>
 #include <cstddef>
 #include <functional>
+#include <span>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -245,6 +247,11 @@ struct report {
 struct apply_options {
     int max_iterations = 8;   ///< passes over the whole dictionary before giving up on a fixpoint
     bool verify = true;       ///< run ir::verify on the result before committing it
+    /// Rewrite a copy and move it into the graph at the end, so that a failure leaves the graph
+    /// unchanged (the strong guarantee). False rewrites the graph in place, without the copy (half
+    /// the memory of a large model): on failure it is well formed but partly rewritten, for
+    /// callers that discard it then (the CLI keeps the model it read and writes nothing).
+    bool transactional = true;
     /// Most nodes the graph may reach while rules run: a rule that grows it beyond (a replacement
     /// bigger than what it replaces, applied again and again) stops the rewrite with an error
     /// naming the rule. 0: twice the initial node count plus 10,000.
@@ -252,6 +259,24 @@ struct apply_options {
 };
 
 namespace detail {
+/// The set of a match's nodes as a short string (sorted indices, 7 bits per byte), so that a match
+/// seen again is recognised; a match of up to three nodes of a graph under 2^21 nodes fits in the
+/// string itself (no allocation).
+inline std::string match_key(const ir_match& m) {
+    std::array<std::uint32_t, 8> small{};
+    std::vector<std::uint32_t> large;
+    if (m.nodes.size() > small.size()) large.resize(m.nodes.size());
+    const std::span<std::uint32_t> ids(large.empty() ? small.data() : large.data(), m.nodes.size());
+    for (std::size_t k = 0; k < m.nodes.size(); ++k) ids[k] = static_cast<std::uint32_t>(m.nodes[k].index());
+    std::sort(ids.begin(), ids.end());
+    std::string key;
+    for (std::uint32_t x : ids) {
+        for (; x >= 0x80u; x >>= 7) key.push_back(static_cast<char>((x & 0x7fu) | 0x80u));
+        key.push_back(static_cast<char>(x));
+    }
+    return key;
+}
+
 /// A short identifier for rule `r` at position `i`, for the names of the nodes it creates: its
 /// name when that is a short identifier, else `rule<i>` (text rules are named after their text).
 inline std::string rule_id(const rule& r, std::size_t i) {
@@ -262,7 +287,7 @@ inline std::string rule_id(const rule& r, std::size_t i) {
 } // namespace detail
 
 /// Applies the rules of `dict` to `g` in order, repeating the whole list until nothing matches
-/// (a fixpoint) or `max_iterations` passes were made. Strong guarantee: if any replacement fails
+/// (a fixpoint) or `max_iterations` passes were made. Strong guarantee (unless `opts.transactional` is false): if any replacement fails
 /// (`rewrite_error` naming the rule and the node), the graph outgrows `max_nodes`, or the result
 /// does not verify, `g` is unchanged. New nodes are named `<rule id>_<n>/<op>_<k>`: short, and
 /// stable from run to run. A match made only of nodes the same rule created is skipped and
@@ -276,10 +301,12 @@ inline report apply(ir::Graph& g, const dictionary& dict, apply_options opts = {
     for (const auto& r : dict.rules()) rep.rules.push_back({r.name, r.kind, 0, 0, 0});
     const std::size_t max_nodes = opts.max_nodes ? opts.max_nodes : 2 * g.num_nodes() + 10000;
 
-    ir::Graph work = g; // constants are shared, so this copies structure, not weights
+    std::optional<ir::Graph> copy; // constants are shared, so this copies structure, not weights
+    if (opts.transactional) copy.emplace(g);
+    ir::Graph& work = opts.transactional ? *copy : g;
     ir::infer_shapes(work, false);
     std::vector<std::uint32_t> created_by; // node index -> 1 + the rule that created it (0: the input's)
-    std::vector<std::set<std::vector<std::size_t>>> counted(dict.rules().size()); // per rule: matches counted (node indices)
+    std::vector<std::unordered_set<std::string>> counted(dict.rules().size()); // per rule: matches counted (detail::match_key)
     std::size_t counter = 0;
     for (int it = 0; it < std::max(1, opts.max_iterations); ++it) {
         bool changed = false;
@@ -290,12 +317,7 @@ inline report apply(ir::Graph& g, const dictionary& dict, apply_options opts = {
             auto matches = r.find(work);
             // Skip matches made only of this rule's own output. A match found again in a later pass
             // (declined, or skipped, before) is counted once.
-            auto first_time = [&](const ir_match& m) {
-                std::vector<std::size_t> key;
-                for (ir::NodeId n : m.nodes) key.push_back(n.index());
-                std::sort(key.begin(), key.end());
-                return counted[i].insert(std::move(key)).second;
-            };
+            auto first_time = [&](const ir_match& m) { return counted[i].insert(detail::match_key(m)).second; };
             std::erase_if(matches, [&](const ir_match& m) {
                 const bool own = std::all_of(m.nodes.begin(), m.nodes.end(), [&](ir::NodeId n) {
                     return n.index() < created_by.size() && created_by[n.index()] == i + 1;
@@ -344,7 +366,7 @@ inline report apply(ir::Graph& g, const dictionary& dict, apply_options opts = {
     rep.ops_after = work.op_histogram();
     rep.op_counts_after = work.op_counts();
     rep.nodes_after = work.num_nodes();
-    g = std::move(work);
+    if (opts.transactional) g = std::move(work);
     return rep;
 }
 

@@ -105,7 +105,9 @@ struct attr_codec<std::shared_ptr<const ir::Tensor>> {
 
 /// Sets the attribute of `op` named by `a` from `a`. Returns false when `op` has no such attribute;
 /// throws `io_error` (prefixed by `what`) when the ONNX type does not match the member's.
-[[nodiscard]] inline bool read_attribute(ir::Op& op, const pb::AttributeProto& a, const std::string& what) {
+/// `what` is a std::string or anything that gives one with `what + "text"` (formatted only for a message).
+template <class What>
+[[nodiscard]] bool read_attribute(ir::Op& op, const pb::AttributeProto& a, const What& what) {
     if (!a.ref_attr_name().empty())
         throw io_error(what + ": attribute '" + a.name() + "' refers to a function attribute, which is not supported");
     bool found = false;
@@ -121,7 +123,10 @@ struct attr_codec<std::shared_ptr<const ir::Tensor>> {
                         if (t != attr_codec<M>::type)
                             throw io_error(what + ": attribute '" + a.name() + "' has type " + std::string(attr_type_name(t)) +
                                            ", expected " + std::string(attr_type_name(attr_codec<M>::type)));
-                        attr_codec<M>::read(a, o.*(e.member), what + ": attribute '" + a.name() + "'");
+                        if constexpr (std::is_same_v<M, std::shared_ptr<const ir::Tensor>>) // the only reader that can fail
+                            attr_codec<M>::read(a, o.*(e.member), what + ": attribute '" + a.name() + "'");
+                        else
+                            attr_codec<M>::read(a, o.*(e.member), std::string{});
                     };
                     (one(entry), ...);
                     (void)one; // ops without attributes
