@@ -532,3 +532,19 @@ TEST_CASE("recovery changes nothing when nothing was rewritten") {
         }
     }
 }
+
+TEST_CASE("data whose samples do not fit the graph's input is refused, naming both shapes") {
+    const ir::Graph g = small_net(3, false, true); // input [?, 3, 8, 8] or [N, 3, 8, 8]
+    ir::Graph lite = lite_of(g);
+    const ir::Graph kept = lite;
+    const auto wrong = random_images(20, 3, 9, 9, 4);
+    CHECK_THROWS_WITH_AS(static_cast<void>(cal::recover(g, lite, wrong)), doctest::Contains("[3,9,9] after preprocessing"), surgery::error);
+    CHECK_THROWS_WITH_AS(static_cast<void>(cal::recover(g, lite, random_images(20, 1, 8, 8, 4))), doctest::Contains("(set the dataset's size=, pad= or channels=)"),
+                         surgery::error);
+    CHECK_THROWS_AS(static_cast<void>(cal::evaluate(g, wrong)), surgery::error);
+    REQUIRE(lite.num_nodes() == kept.num_nodes()); // nothing was changed
+    for (ir::NodeId n : kept.topological_order())
+        for (std::size_t k = 0; k < kept.node(n).inputs.size(); ++k) CHECK(lite.node(n).inputs[k] == kept.node(n).inputs[k]);
+    // The right size passes the check (an unknown batch dimension takes any batch).
+    CHECK_NOTHROW(static_cast<void>(cal::evaluate(g, random_images(20, 3, 8, 8, 4))));
+}

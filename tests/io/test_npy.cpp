@@ -46,7 +46,7 @@ std::string npy(int major, std::string_view dict, std::string_view data) {
     return out + header + std::string(data);
 }
 
-std::string error_of(std::string_view bytes) {
+std::string npy_error_of(std::string_view bytes) {
     try {
         (void)surgery::io::parse_npy(bytes, "'x.npy'");
     } catch (const io_error& e) {
@@ -55,10 +55,10 @@ std::string error_of(std::string_view bytes) {
     return "no error";
 }
 
-struct temp_dir {
+struct npy_temp_dir {
     fs::path path;
-    temp_dir() : path(fs::temp_directory_path() / ("surgery_test_npy_" + std::to_string(std::random_device{}()))) { fs::create_directories(path); }
-    ~temp_dir() {
+    npy_temp_dir() : path(fs::temp_directory_path() / ("surgery_test_npy_" + std::to_string(std::random_device{}()))) { fs::create_directories(path); }
+    ~npy_temp_dir() {
         std::error_code ec;
         fs::remove_all(path, ec);
     }
@@ -104,7 +104,7 @@ TEST_CASE("npy: int64, scalars, empty arrays, version 2.0 and 3.0, big-endian") 
 }
 
 TEST_CASE("npy: round trips through format_npy / write_npy") {
-    temp_dir dir;
+    npy_temp_dir dir;
     Tensor f = Tensor::floats({2, 1, 3}, {1, -2, 3.5f, 0, 1e-7f, -1e30f});
     Tensor i = Tensor::ints({4}, {0, -1, std::int64_t{1} << 40, 7});
     Tensor scalar = Tensor::scalar(-0.25f);
@@ -130,26 +130,26 @@ TEST_CASE("npy: round trips through format_npy / write_npy") {
 
 TEST_CASE("npy: clear errors naming the file") {
     const std::string data8(8, '\0');
-    CHECK(error_of("hello world, not numpy") == "'x.npy': not a .npy file (the magic string \\x93NUMPY is missing)");
-    CHECK(error_of(npy(1, "{'descr': '<f4', 'fortran_order': True, 'shape': (2,), }", data8)).find("Fortran order") != std::string::npos);
-    const std::string f64 = error_of(npy(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (1,), }", data8));
+    CHECK(npy_error_of("hello world, not numpy") == "'x.npy': not a .npy file (the magic string \\x93NUMPY is missing)");
+    CHECK(npy_error_of(npy(1, "{'descr': '<f4', 'fortran_order': True, 'shape': (2,), }", data8)).find("Fortran order") != std::string::npos);
+    const std::string f64 = npy_error_of(npy(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (1,), }", data8));
     CHECK(f64.find("'x.npy': element type '<f8' is not supported") == 0);
     CHECK(f64.find("astype(numpy.float32)") != std::string::npos);
-    CHECK(error_of(npy(1, "{'descr': '|b1', 'fortran_order': False, 'shape': (1,), }", "x")).find("'|b1' is not supported") != std::string::npos);
-    CHECK(error_of(npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", data8)) ==
+    CHECK(npy_error_of(npy(1, "{'descr': '|b1', 'fortran_order': False, 'shape': (1,), }", "x")).find("'|b1' is not supported") != std::string::npos);
+    CHECK(npy_error_of(npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", data8)) ==
           "'x.npy': truncated .npy file (shape [3] needs 12 bytes of data, the file has 8)");
-    CHECK(error_of(npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }", data8)).find("4 unexpected bytes") != std::string::npos);
-    CHECK(error_of(numpy_f32_2x3.substr(0, 40)).find("truncated .npy file (the header claims") != std::string::npos);
-    CHECK(error_of(npy(1, "{'descr': '<f4', 'shape': (1,), }", data8)).find("lacks one of") != std::string::npos);
-    CHECK(error_of(npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (-1,), }", data8)).find("non-negative") != std::string::npos);
-    CHECK(error_of(npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'extra': 1}", data8)).find("unexpected key 'extra'") != std::string::npos);
-    CHECK(error_of(npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999, 99999999999), }", data8)).find("too large") !=
+    CHECK(npy_error_of(npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }", data8)).find("4 unexpected bytes") != std::string::npos);
+    CHECK(npy_error_of(numpy_f32_2x3.substr(0, 40)).find("truncated .npy file (the header claims") != std::string::npos);
+    CHECK(npy_error_of(npy(1, "{'descr': '<f4', 'shape': (1,), }", data8)).find("lacks one of") != std::string::npos);
+    CHECK(npy_error_of(npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (-1,), }", data8)).find("non-negative") != std::string::npos);
+    CHECK(npy_error_of(npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'extra': 1}", data8)).find("unexpected key 'extra'") != std::string::npos);
+    CHECK(npy_error_of(npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999, 99999999999), }", data8)).find("too large") !=
           std::string::npos);
     std::string v9 = numpy_f32_2x3;
     v9[6] = 9;
-    CHECK(error_of(v9).find("format version 9.0 is not supported") != std::string::npos);
+    CHECK(npy_error_of(v9).find("format version 9.0 is not supported") != std::string::npos);
 
-    temp_dir dir;
+    npy_temp_dir dir;
     CHECK_THROWS_WITH_AS((void)surgery::io::read_npy(dir.path / "missing.npy"),
                          (surgery::io::quoted(dir.path / "missing.npy") + ": cannot open the file for reading: No such file or directory").c_str(), io_error);
     CHECK_THROWS_WITH_AS((void)surgery::io::read_npy(dir.path), doctest::Contains("is a directory, not a regular file"), io_error);
@@ -171,32 +171,32 @@ TEST_CASE("npy: shapes are checked against the memory limit before anything is a
     const auto dict = [](const std::string& shape) { return "{'descr': '<f4', 'fortran_order': False, 'shape': " + shape + ", }"; };
     // (2^30, 0): a zero-size array whose other dimension would be 4 GiB of float32.
     const std::string zero = npy(1, dict("(1073741824, 0)"), none);
-    CHECK(error_of(zero) == "no error"); // within the default 16 GiB: legal
+    CHECK(npy_error_of(zero) == "no error"); // within the default 16 GiB: legal
     CHECK_THROWS_WITH_AS((void)surgery::io::parse_npy(zero, "'x.npy'", std::uint64_t{1} << 30),
                          "'x.npy': shape [1073741824,0] is too large: a zero-size array, but its other dimensions multiply to 1073741824 elements (4 GiB "
                          "of float32), more than the memory limit of 1 GiB",
                          io_error);
-    CHECK(error_of(npy(1, dict("(17179869184, 0)"), none)).find("a zero-size array, but its other dimensions multiply to 17179869184 elements (64 GiB") !=
+    CHECK(npy_error_of(npy(1, dict("(17179869184, 0)"), none)).find("a zero-size array, but its other dimensions multiply to 17179869184 elements (64 GiB") !=
           std::string::npos);
     // A shape over the limit is refused before its (absent) data is looked at.
-    CHECK(error_of(npy(1, dict("(1073741824,)"), "12345678")).find("truncated .npy file") != std::string::npos); // within the default 16 GiB
+    CHECK(npy_error_of(npy(1, dict("(1073741824,)"), "12345678")).find("truncated .npy file") != std::string::npos); // within the default 16 GiB
     CHECK_THROWS_WITH_AS((void)surgery::io::parse_npy(npy(1, dict("(1073741824,)"), "12345678"), "'x.npy'", std::uint64_t{1} << 30),
                          "'x.npy': shape [1073741824] is too large: 1073741824 elements are 4 GiB of float32, more than the memory limit of 1 GiB",
                          io_error);
     // Products that overflow 64 bits, zero or not.
-    CHECK(error_of(npy(1, dict("(4611686018427387904, 4611686018427387904)"), none)).find("overflows 64 bits") != std::string::npos);
-    CHECK(error_of(npy(1, dict("(4611686018427387904, 4611686018427387904, 0)"), none)).find("overflows 64 bits") != std::string::npos);
+    CHECK(npy_error_of(npy(1, dict("(4611686018427387904, 4611686018427387904)"), none)).find("overflows 64 bits") != std::string::npos);
+    CHECK(npy_error_of(npy(1, dict("(4611686018427387904, 4611686018427387904, 0)"), none)).find("overflows 64 bits") != std::string::npos);
     // More than 64 dimensions, a v2 header longer than 1 MiB.
     std::string dims = "(";
     for (int k = 0; k < 65; ++k) dims += "1, ";
-    CHECK(error_of(npy(1, dict(dims + ")"), std::string(4, '\0'))).find("more than 64 dimensions") != std::string::npos);
-    CHECK(error_of(std::string("\x93NUMPY\x02\x00\xff\xff\xff\xff{}", 14)).find("the .npy header claims 4294967295 bytes") != std::string::npos);
+    CHECK(npy_error_of(npy(1, dict(dims + ")"), std::string(4, '\0'))).find("more than 64 dimensions") != std::string::npos);
+    CHECK(npy_error_of(std::string("\x93NUMPY\x02\x00\xff\xff\xff\xff{}", 14)).find("the .npy header claims 4294967295 bytes") != std::string::npos);
     // Names in the header are escaped in messages.
-    CHECK(error_of(npy(1, "{'k\x1b[2J': 1}", none)).find("unexpected key 'k\\x1b[2J'") != std::string::npos);
+    CHECK(npy_error_of(npy(1, "{'k\x1b[2J': 1}", none)).find("unexpected key 'k\\x1b[2J'") != std::string::npos);
 }
 
 TEST_CASE("npy: read_npy reads regular files only, the header first") {
-    temp_dir dir;
+    npy_temp_dir dir;
     const std::string fifo = (dir.path / "f.npy").string();
     REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
     CHECK_THROWS_WITH_AS((void)surgery::io::read_npy(fifo), doctest::Contains("is a FIFO (named pipe), not a regular file"), io_error); // no hang

@@ -35,7 +35,7 @@ rule_result run_rule(Graph& g, Op op, std::vector<ValueId> inputs) {
     return r;
 }
 
-bool contains(const std::string& s, const char* part) { return s.find(part) != std::string::npos; }
+bool math_contains(const std::string& s, const char* part) { return s.find(part) != std::string::npos; }
 
 } // namespace
 
@@ -53,13 +53,13 @@ TEST_CASE("variadic ops broadcast every input; types must agree") {
     const ValueId u = g.add_input("u", {-1, 3}), v = g.add_input("v", {5, 1});
     CHECK(run_rule(g, ops::Max{}, {u, v}).shape == Shape{5, 3});
     const ValueId bad = g.add_input("bad", {3});
-    CHECK(contains(run_rule(g, ops::Sum{}, {a, bad}).error, "Sum: shapes [2,1,4] and [3] cannot be broadcast"));
+    CHECK(math_contains(run_rule(g, ops::Sum{}, {a, bad}).error, "Sum: shapes [2,1,4] and [3] cannot be broadcast"));
     const ValueId i = g.add_input("i", {4}, DType::i64);
-    CHECK(contains(run_rule(g, ops::Min{}, {a, i}).error, "Min: input 1 has type int64, input 0 has float32"));
+    CHECK(math_contains(run_rule(g, ops::Min{}, {a, i}).error, "Min: input 1 has type int64, input 0 has float32"));
     CHECK(run_rule(g, ops::Max{}, {i, i}).dtype == DType::i64);
-    CHECK(contains(run_rule(g, ops::Mean{}, {i, i}).error, "Mean: input 0 has type int64; the op takes floating-point tensors"));
+    CHECK(math_contains(run_rule(g, ops::Mean{}, {i, i}).error, "Mean: input 0 has type int64; the op takes floating-point tensors"));
     const ValueId flag = g.add_input("flag", {4}, DType::boolean);
-    CHECK(contains(run_rule(g, ops::Max{}, {flag}).error, "numeric"));
+    CHECK(math_contains(run_rule(g, ops::Max{}, {flag}).error, "numeric"));
     // Types the IR holds no data of still get shapes (a rewrite needs them; only running fails).
     const ValueId h = g.add_input("h", {2, 1}, DType::f16), h2 = g.add_input("h2", {3}, DType::f16);
     const rule_result rh = run_rule(g, ops::Max{}, {h, h2});
@@ -70,21 +70,21 @@ TEST_CASE("variadic ops broadcast every input; types must agree") {
 TEST_CASE("Mod and PRelu rules") {
     Graph g;
     const ValueId x = g.add_input("x", {2, 3, 4, 4}), ch = g.add_input("ch", {3, 1, 1}), row = g.add_input("row", {4});
-    CHECK(contains(run_rule(g, ops::Mod{}, {x, row}).error, "Mod: fmod must be 1 for float32 inputs"));
+    CHECK(math_contains(run_rule(g, ops::Mod{}, {x, row}).error, "Mod: fmod must be 1 for float32 inputs"));
     ops::Mod fm;
     fm.fmod = 1;
     CHECK(run_rule(g, fm, {x, row}).shape == Shape{2, 3, 4, 4});
     fm.fmod = 2;
-    CHECK(contains(run_rule(g, fm, {x, row}).error, "fmod must be 0 or 1"));
+    CHECK(math_contains(run_rule(g, fm, {x, row}).error, "fmod must be 0 or 1"));
     const ValueId i = g.add_input("i", {5, 1}, DType::i32), j = g.add_input("j", {7}, DType::i32);
     const rule_result ri = run_rule(g, ops::Mod{}, {i, j});
     CHECK(ri.shape == Shape{5, 7});
     CHECK(ri.dtype == DType::i32);
     CHECK(run_rule(g, ops::PRelu{}, {x, ch}).shape == Shape{2, 3, 4, 4});
     const ValueId big = g.add_input("big", {1, 2, 3, 4, 4});
-    CHECK(contains(run_rule(g, ops::PRelu{}, {x, big}).error, "PRelu: slope [1,2,3,4,4] does not broadcast to X [2,3,4,4]"));
+    CHECK(math_contains(run_rule(g, ops::PRelu{}, {x, big}).error, "PRelu: slope [1,2,3,4,4] does not broadcast to X [2,3,4,4]"));
     const ValueId wrong = g.add_input("wrong", {3});
-    CHECK(contains(run_rule(g, ops::PRelu{}, {x, wrong}).error, "cannot be broadcast"));
+    CHECK(math_contains(run_rule(g, ops::PRelu{}, {x, wrong}).error, "cannot be broadcast"));
     const ValueId unknown = g.add_input("unknown", {-1, 3, 4, 4});
     CHECK(run_rule(g, ops::PRelu{}, {unknown, ch}).shape == Shape{-1, 3, 4, 4});
 }
@@ -101,7 +101,7 @@ TEST_CASE("unary math ops keep shape and type") {
     CHECK(run_rule(g, ops::Neg{}, {i}).dtype == DType::i64);
     ops::Celu zero;
     zero.alpha = 0.0f;
-    CHECK(contains(run_rule(g, zero, {x}).error, "Celu: alpha must not be 0"));
+    CHECK(math_contains(run_rule(g, zero, {x}).error, "Celu: alpha must not be 0"));
 }
 
 TEST_CASE("comparisons and boolean ops give bool") {
@@ -114,24 +114,24 @@ TEST_CASE("comparisons and boolean ops give bool") {
         CHECK(r.dtype == DType::boolean);
     }
     const ValueId i = g.add_input("i", {3}, DType::i64);
-    CHECK(contains(run_rule(g, ops::Equal{}, {a, i}).error, "Equal: input 1 has type int64, input 0 has float32"));
+    CHECK(math_contains(run_rule(g, ops::Equal{}, {a, i}).error, "Equal: input 1 has type int64, input 0 has float32"));
     const ValueId p = g.add_input("p", {2, 1}, DType::boolean), q = g.add_input("q", {4}, DType::boolean);
     CHECK(run_rule(g, ops::Equal{}, {p, q}).dtype == DType::boolean);
-    CHECK(contains(run_rule(g, ops::Less{}, {p, q}).error, "Less: input 0 has type bool; the op takes numeric tensors"));
+    CHECK(math_contains(run_rule(g, ops::Less{}, {p, q}).error, "Less: input 0 has type bool; the op takes numeric tensors"));
     for (const Op& op : std::vector<Op>{ops::And{}, ops::Or{}, ops::Xor{}}) {
         CAPTURE(name_of(op));
         const rule_result r = run_rule(g, op, {p, q});
         CHECK(r.shape == Shape{2, 4});
         CHECK(r.dtype == DType::boolean);
-        CHECK(contains(run_rule(g, op, {a, b}).error, "the op takes bool tensors"));
+        CHECK(math_contains(run_rule(g, op, {a, b}).error, "the op takes bool tensors"));
     }
     CHECK(run_rule(g, ops::Not{}, {p}).shape == Shape{2, 1});
-    CHECK(contains(run_rule(g, ops::Not{}, {a}).error, "Not: input 0 has type float32"));
+    CHECK(math_contains(run_rule(g, ops::Not{}, {a}).error, "Not: input 0 has type float32"));
     const rule_result nan = run_rule(g, ops::IsNaN{}, {a});
     CHECK(nan.dtype == DType::boolean);
     CHECK(nan.shape == Shape{2, 1});
     CHECK(run_rule(g, ops::IsInf{}, {a}).dtype == DType::boolean);
-    CHECK(contains(run_rule(g, ops::IsInf{}, {i}).error, "floating-point"));
+    CHECK(math_contains(run_rule(g, ops::IsInf{}, {i}).error, "floating-point"));
 }
 
 TEST_CASE("Where and Cast rules") {
@@ -141,10 +141,10 @@ TEST_CASE("Where and Cast rules") {
     CHECK(w.shape == Shape{3, 4});
     CHECK(w.dtype == DType::i64);
     const ValueId f = g.add_input("f", {4});
-    CHECK(contains(run_rule(g, ops::Where{}, {c, x, f}).error, "Where: X has type int64, Y has float32"));
-    CHECK(contains(run_rule(g, ops::Where{}, {f, x, y}).error, "condition (input 0) has type float32, expected bool"));
+    CHECK(math_contains(run_rule(g, ops::Where{}, {c, x, f}).error, "Where: X has type int64, Y has float32"));
+    CHECK(math_contains(run_rule(g, ops::Where{}, {f, x, y}).error, "condition (input 0) has type float32, expected bool"));
     const ValueId c5 = g.add_input("c5", {5}, DType::boolean);
-    CHECK(contains(run_rule(g, ops::Where{}, {c5, x, y}).error, "cannot be broadcast"));
+    CHECK(math_contains(run_rule(g, ops::Where{}, {c5, x, y}).error, "cannot be broadcast"));
 
     ops::Cast cast;
     for (const auto& entry : std::vector<std::pair<std::int64_t, DType>>{
@@ -159,9 +159,9 @@ TEST_CASE("Where and Cast rules") {
         CHECK(r.dtype == type); // the right type even where the IR holds no data of it
     }
     cast.to = 0;
-    CHECK(contains(run_rule(g, cast, {x}).error, "Cast: attribute 'to' is not set"));
+    CHECK(math_contains(run_rule(g, cast, {x}).error, "Cast: attribute 'to' is not set"));
     cast.to = 19;
-    CHECK(contains(run_rule(g, cast, {x}).error, "to = 19 is not an element type the IR knows"));
+    CHECK(math_contains(run_rule(g, cast, {x}).error, "to = 19 is not an element type the IR knows"));
     const rule_result like = run_rule(g, ops::CastLike{}, {f, c});
     CHECK(like.shape == Shape{4});
     CHECK(like.dtype == DType::boolean);

@@ -63,7 +63,7 @@ STAMP = ".train_stamp.json"
 DEFAULT_OPSET = 13
 DEFAULT_BUDGET = 900.0
 QUICK_MODEL = "mobilenet_v3_small"
-QUICK_BUDGET = 40.0
+QUICK_BUDGET = 240.0  # 360 steps of MobileNetV3-Small: about 84% top-1, where 40 s (60 steps) gave 33%
 
 SEED_MODEL = 0     # torch.manual_seed before building a network (initial weights)
 SEED_DATA = 1      # order of the training images and flips

@@ -1,5 +1,5 @@
 // Tests of the math kernels (ir/ops/math.hpp): unary float ops against double-precision formulas and
-// their NaN/inf edges, integer Neg/Abs/Sign with wrap-around, variadic Min/Max/Sum/Mean broadcasting
+// their NaN/math_inf edges, integer Neg/Abs/Sign with wrap-around, variadic Min/Max/Sum/Mean broadcasting
 // across every input, Mod in both forms, PRelu's one-way broadcasting.
 #include "helpers.hpp"
 
@@ -10,23 +10,23 @@ using namespace reftest;
 
 namespace {
 
-constexpr float inf = std::numeric_limits<float>::infinity();
-constexpr float nan_f = std::numeric_limits<float>::quiet_NaN();
-constexpr std::int64_t i64_min = std::numeric_limits<std::int64_t>::min();
+constexpr float math_inf = std::numeric_limits<float>::infinity();
+constexpr float math_nan = std::numeric_limits<float>::quiet_NaN();
+constexpr std::int64_t math_i64_min = std::numeric_limits<std::int64_t>::min();
 constexpr std::int64_t i64_max = std::numeric_limits<std::int64_t>::max();
-constexpr std::int64_t i32_min = std::numeric_limits<std::int32_t>::min();
+constexpr std::int64_t math_i32_min = std::numeric_limits<std::int32_t>::min();
 constexpr std::int64_t i32_max = std::numeric_limits<std::int32_t>::max();
 
-std::vector<float> grid() {
+std::vector<float> math_grid() {
     std::vector<float> v;
     for (int k = -120; k <= 120; ++k) v.push_back(static_cast<float>(k) * 0.1f);
     for (float f : {-30.0f, -12.0f, -9.5f, 9.5f, 17.0f, 30.0f, 0.0f, -0.0f, 1e-6f, -1e-6f}) v.push_back(f);
     return v;
 }
 
-/// |y - f(x)| <= rel * |f(x)| + abs over the grid (or `xs`).
-void check_unary(const surgery::ir::Op& op, const std::function<double(double)>& f, double rel, double abs = 0.0,
-                 std::vector<float> xs = grid()) {
+/// |y - f(x)| <= rel * |f(x)| + abs over the math_grid (or `xs`).
+void math_check_unary(const surgery::ir::Op& op, const std::function<double(double)>& f, double rel, double abs = 0.0,
+                 std::vector<float> xs = math_grid()) {
     const Tensor x = Tensor::floats({static_cast<std::int64_t>(xs.size())}, xs);
     const Tensor y = eval1(op, {&x});
     REQUIRE(y.dtype == DType::f32);
@@ -84,82 +84,82 @@ static_assert(ref::has_kernel<ops::Neg> && ref::has_kernel<ops::Softplus> && ref
 
 TEST_CASE("unary math ops match their formulas") {
     const std::vector<float> positive{1e-30f, 1e-6f, 0.1f, 0.5f, 1.0f, 2.0f, 10.0f, 1e6f, 3e38f};
-    check_unary(ops::Exp{}, [](double x) { return std::exp(x); }, 3e-7);
-    check_unary(ops::Log{}, [](double x) { return std::log(x); }, 3e-7, 1e-7, positive);
-    check_unary(ops::Reciprocal{}, [](double x) { return 1.0 / x; }, 1e-7, 0.0, positive);
-    check_unary(ops::Floor{}, [](double x) { return std::floor(x); }, 0.0);
-    check_unary(ops::Ceil{}, [](double x) { return std::ceil(x); }, 0.0);
-    check_unary(ops::Sin{}, [](double x) { return std::sin(x); }, 0.0, 3e-7);
-    check_unary(ops::Cos{}, [](double x) { return std::cos(x); }, 0.0, 3e-7);
-    check_unary(ops::Neg{}, [](double x) { return -x; }, 0.0);
-    check_unary(ops::Abs{}, [](double x) { return std::abs(x); }, 0.0);
-    check_unary(ops::Sign{}, [](double x) { return x > 0 ? 1.0 : (x < 0 ? -1.0 : 0.0); }, 0.0);
-    check_unary(ops::Softsign{}, [](double x) { return x / (1 + std::abs(x)); }, 2e-7);
+    math_check_unary(ops::Exp{}, [](double x) { return std::exp(x); }, 3e-7);
+    math_check_unary(ops::Log{}, [](double x) { return std::log(x); }, 3e-7, 1e-7, positive);
+    math_check_unary(ops::Reciprocal{}, [](double x) { return 1.0 / x; }, 1e-7, 0.0, positive);
+    math_check_unary(ops::Floor{}, [](double x) { return std::floor(x); }, 0.0);
+    math_check_unary(ops::Ceil{}, [](double x) { return std::ceil(x); }, 0.0);
+    math_check_unary(ops::Sin{}, [](double x) { return std::sin(x); }, 0.0, 3e-7);
+    math_check_unary(ops::Cos{}, [](double x) { return std::cos(x); }, 0.0, 3e-7);
+    math_check_unary(ops::Neg{}, [](double x) { return -x; }, 0.0);
+    math_check_unary(ops::Abs{}, [](double x) { return std::abs(x); }, 0.0);
+    math_check_unary(ops::Sign{}, [](double x) { return x > 0 ? 1.0 : (x < 0 ? -1.0 : 0.0); }, 0.0);
+    math_check_unary(ops::Softsign{}, [](double x) { return x / (1 + std::abs(x)); }, 2e-7);
     // Softplus within 1e-6 relative everywhere (PyTorch and ONNX Runtime agree with the exact value
     // to that precision), also where log(1 + e^x) would overflow or lose everything.
-    std::vector<float> wide = grid();
+    std::vector<float> wide = math_grid();
     for (float f : {-100.0f, -80.0f, -50.0f, 50.0f, 88.0f, 89.0f, 100.0f, 1e4f}) wide.push_back(f);
-    check_unary(ops::Softplus{}, softplus, 1e-6, 1e-44, wide); // 1e-44: the spacing of float denormals (e^-100)
-    check_unary(ops::Mish{}, [](double x) { return x * std::tanh(softplus(x)); }, 2e-6, 1e-30, wide);
+    math_check_unary(ops::Softplus{}, softplus, 1e-6, 1e-44, wide); // 1e-44: the spacing of float denormals (e^-100)
+    math_check_unary(ops::Mish{}, [](double x) { return x * std::tanh(softplus(x)); }, 2e-6, 1e-30, wide);
     ops::Elu elu;
     elu.alpha = 0.7f;
-    check_unary(elu, [](double x) { return x > 0 ? x : 0.7 * std::expm1(x); }, 3e-7, 1e-30);
-    check_unary(ops::Elu{}, [](double x) { return x > 0 ? x : std::expm1(x); }, 3e-7, 1e-30);
+    math_check_unary(elu, [](double x) { return x > 0 ? x : 0.7 * std::expm1(x); }, 3e-7, 1e-30);
+    math_check_unary(ops::Elu{}, [](double x) { return x > 0 ? x : std::expm1(x); }, 3e-7, 1e-30);
     const double sa = 1.67326319217681884765625, sg = 1.05070102214813232421875;
-    check_unary(ops::Selu{}, [&](double x) { return sg * (x > 0 ? x : sa * std::expm1(x)); }, 3e-7, 1e-30);
+    math_check_unary(ops::Selu{}, [&](double x) { return sg * (x > 0 ? x : sa * std::expm1(x)); }, 3e-7, 1e-30);
     ops::Celu celu;
     celu.alpha = 2.0f;
-    check_unary(celu, [](double x) { return std::max(0.0, x) + std::min(0.0, 2.0 * std::expm1(x / 2.0)); }, 3e-7, 1e-30);
+    math_check_unary(celu, [](double x) { return std::max(0.0, x) + std::min(0.0, 2.0 * std::expm1(x / 2.0)); }, 3e-7, 1e-30);
     ops::ThresholdedRelu tr;
     tr.alpha = 0.5f;
-    check_unary(tr, [](double x) { return x > 0.5 ? x : 0.0; }, 0.0);
-    check_unary(ops::ThresholdedRelu{}, [](double x) { return x > 1.0 ? x : 0.0; }, 0.0);
+    math_check_unary(tr, [](double x) { return x > 0.5 ? x : 0.0; }, 0.0);
+    math_check_unary(ops::ThresholdedRelu{}, [](double x) { return x > 1.0 ? x : 0.0; }, 0.0);
 }
 
 TEST_CASE("Round halves to even, as ONNX and numpy do") {
-    const std::vector<float> y = apply(ops::Round{}, {-2.5f, -1.5f, -0.5f, 0.5f, 1.5f, 2.5f, 3.5f, 0.49999997f, -1.2f, 1.7f, 8388609.0f, inf, -inf});
-    const std::vector<float> e{-2.0f, -2.0f, -0.0f, 0.0f, 2.0f, 2.0f, 4.0f, 0.0f, -1.0f, 2.0f, 8388609.0f, inf, -inf};
+    const std::vector<float> y = apply(ops::Round{}, {-2.5f, -1.5f, -0.5f, 0.5f, 1.5f, 2.5f, 3.5f, 0.49999997f, -1.2f, 1.7f, 8388609.0f, math_inf, -math_inf});
+    const std::vector<float> e{-2.0f, -2.0f, -0.0f, 0.0f, 2.0f, 2.0f, 4.0f, 0.0f, -1.0f, 2.0f, 8388609.0f, math_inf, -math_inf};
     CHECK(y == e);
     CHECK(std::signbit(y[2]));
-    CHECK(std::isnan(apply(ops::Round{}, {nan_f})[0]));
+    CHECK(std::isnan(apply(ops::Round{}, {math_nan})[0]));
 }
 
 TEST_CASE("unary math ops at NaN, infinities and zero") {
-    CHECK(apply(ops::Exp{}, {inf, -inf, 0.0f, 100.0f}) == std::vector<float>{inf, 0.0f, 1.0f, inf});
-    const auto lg = apply(ops::Log{}, {0.0f, -1.0f, inf});
-    CHECK(lg[0] == -inf);
+    CHECK(apply(ops::Exp{}, {math_inf, -math_inf, 0.0f, 100.0f}) == std::vector<float>{math_inf, 0.0f, 1.0f, math_inf});
+    const auto lg = apply(ops::Log{}, {0.0f, -1.0f, math_inf});
+    CHECK(lg[0] == -math_inf);
     CHECK(std::isnan(lg[1]));
-    CHECK(lg[2] == inf);
-    CHECK(apply(ops::Reciprocal{}, {0.0f, -0.0f, inf}) == std::vector<float>{inf, -inf, 0.0f});
-    CHECK(apply(ops::Softplus{}, {inf, -inf, 1e30f}) == std::vector<float>{inf, 0.0f, 1e30f});
+    CHECK(lg[2] == math_inf);
+    CHECK(apply(ops::Reciprocal{}, {0.0f, -0.0f, math_inf}) == std::vector<float>{math_inf, -math_inf, 0.0f});
+    CHECK(apply(ops::Softplus{}, {math_inf, -math_inf, 1e30f}) == std::vector<float>{math_inf, 0.0f, 1e30f});
     CHECK(apply(ops::Softplus{}, {-100.0f})[0] == std::log1p(std::exp(-100.0f))); // a denormal, not Eigen's e^-88.7
-    CHECK(std::isnan(apply(ops::Softsign{}, {inf})[0])); // inf / (1 + inf), as ONNX defines it
-    CHECK(apply(ops::Elu{}, {-inf, inf}) == std::vector<float>{-1.0f, inf});
-    CHECK(apply(ops::Sign{}, {-0.0f, inf, -inf, -1e-30f}) == std::vector<float>{0.0f, 1.0f, -1.0f, -1.0f});
+    CHECK(std::isnan(apply(ops::Softsign{}, {math_inf})[0])); // math_inf / (1 + math_inf), as ONNX defines it
+    CHECK(apply(ops::Elu{}, {-math_inf, math_inf}) == std::vector<float>{-1.0f, math_inf});
+    CHECK(apply(ops::Sign{}, {-0.0f, math_inf, -math_inf, -1e-30f}) == std::vector<float>{0.0f, 1.0f, -1.0f, -1.0f});
     for (const surgery::ir::Op& op : std::vector<surgery::ir::Op>{ops::Exp{}, ops::Log{}, ops::Neg{}, ops::Abs{}, ops::Sign{}, ops::Floor{},
                                                                    ops::Ceil{}, ops::Round{}, ops::Softplus{}, ops::Softsign{}, ops::Mish{},
                                                                    ops::Elu{}, ops::Selu{}, ops::Celu{}, ops::Sin{}, ops::Cos{}, ops::Reciprocal{}}) {
         CAPTURE(surgery::ir::name_of(op));
-        CHECK(std::isnan(apply(op, {nan_f})[0]));
+        CHECK(std::isnan(apply(op, {math_nan})[0]));
     }
-    CHECK(apply(ops::ThresholdedRelu{}, {nan_f})[0] == 0.0f); // NaN > alpha is false
+    CHECK(apply(ops::ThresholdedRelu{}, {math_nan})[0] == 0.0f); // NaN > alpha is false
     // Empty tensors are fine.
     const Tensor empty = Tensor::floats({0, 3}, {});
     CHECK(eval1(ops::Exp{}, {&empty}).shape == Shape{0, 3});
 }
 
 TEST_CASE("Neg, Abs and Sign on integer tensors wrap instead of overflowing") {
-    const Tensor x = Tensor::ints({5}, {i64_min, -7, 0, 7, i64_max});
+    const Tensor x = Tensor::ints({5}, {math_i64_min, -7, 0, 7, i64_max});
     const Tensor n = eval1(ops::Neg{}, {&x});
     CHECK(n.dtype == DType::i64);
-    CHECK(n.i == std::vector<std::int64_t>{i64_min, 7, 0, -7, -i64_max});
-    CHECK(eval1(ops::Abs{}, {&x}).i == std::vector<std::int64_t>{i64_min, 7, 0, 7, i64_max});
+    CHECK(n.i == std::vector<std::int64_t>{math_i64_min, 7, 0, -7, -i64_max});
+    CHECK(eval1(ops::Abs{}, {&x}).i == std::vector<std::int64_t>{math_i64_min, 7, 0, 7, i64_max});
     CHECK(eval1(ops::Sign{}, {&x}).i == std::vector<std::int64_t>{-1, -1, 0, 1, 1});
-    const Tensor x32 = Tensor::ints({4}, {i32_min, -3, 3, i32_max}, DType::i32);
+    const Tensor x32 = Tensor::ints({4}, {math_i32_min, -3, 3, i32_max}, DType::i32);
     const Tensor n32 = eval1(ops::Neg{}, {&x32});
     CHECK(n32.dtype == DType::i32);
-    CHECK(n32.i == std::vector<std::int64_t>{i32_min, 3, -3, -i32_max}); // -INT32_MIN wraps to INT32_MIN in int32
-    CHECK(eval1(ops::Abs{}, {&x32}).i == std::vector<std::int64_t>{i32_min, 3, 3, i32_max});
+    CHECK(n32.i == std::vector<std::int64_t>{math_i32_min, 3, -3, -i32_max}); // -INT32_MIN wraps to INT32_MIN in int32
+    CHECK(eval1(ops::Abs{}, {&x32}).i == std::vector<std::int64_t>{math_i32_min, 3, 3, i32_max});
     CHECK(eval1(ops::Sign{}, {&x32}).dtype == DType::i32);
     const Tensor b = Tensor::ints({2}, {0, 1}, DType::boolean);
     CHECK_THROWS_WITH_AS((void)eval1(ops::Neg{}, {&b}), doctest::Contains("bool"), surgery::graph_error);
@@ -224,23 +224,23 @@ TEST_CASE("Min, Max, Sum and Mean broadcast across all their inputs") {
 }
 
 TEST_CASE("Min, Max, Sum, Mean: NaN, wrap-around and errors") {
-    const Tensor a = Tensor::floats({3}, {nan_f, 1.0f, -inf});
-    const Tensor b = Tensor::floats({3}, {0.0f, nan_f, 2.0f});
+    const Tensor a = Tensor::floats({3}, {math_nan, 1.0f, -math_inf});
+    const Tensor b = Tensor::floats({3}, {0.0f, math_nan, 2.0f});
     for (const surgery::ir::Op& op : std::vector<surgery::ir::Op>{ops::Min{}, ops::Max{}}) {
         const Tensor y = eval1(op, {&a, &b});
         CHECK(std::isnan(y.f[0])); // NaN wins, as numpy's minimum/maximum
         CHECK(std::isnan(y.f[1]));
     }
-    CHECK(eval1(ops::Min{}, {&a, &b}).f[2] == -inf);
+    CHECK(eval1(ops::Min{}, {&a, &b}).f[2] == -math_inf);
     CHECK(eval1(ops::Max{}, {&a, &b}).f[2] == 2.0f);
     // Integer sums wrap modulo the type's width.
-    const Tensor big = Tensor::ints({2}, {i64_max, i64_min}), one = Tensor::ints({}, {1}), minus = Tensor::ints({}, {-1});
-    CHECK(eval1(ops::Sum{}, {&big, &one}).i == std::vector<std::int64_t>{i64_min, i64_min + 1});
+    const Tensor big = Tensor::ints({2}, {i64_max, math_i64_min}), one = Tensor::ints({}, {1}), minus = Tensor::ints({}, {-1});
+    CHECK(eval1(ops::Sum{}, {&big, &one}).i == std::vector<std::int64_t>{math_i64_min, math_i64_min + 1});
     CHECK(eval1(ops::Sum{}, {&big, &minus, &minus}).i == std::vector<std::int64_t>{i64_max - 2, i64_max - 1});
-    const Tensor big32 = Tensor::ints({2}, {i32_max, i32_min}, DType::i32), one32 = Tensor::ints({}, {1}, DType::i32);
+    const Tensor big32 = Tensor::ints({2}, {i32_max, math_i32_min}, DType::i32), one32 = Tensor::ints({}, {1}, DType::i32);
     const Tensor s32 = eval1(ops::Sum{}, {&big32, &one32});
     CHECK(s32.dtype == DType::i32);
-    CHECK(s32.i == std::vector<std::int64_t>{i32_min, i32_min + 1});
+    CHECK(s32.i == std::vector<std::int64_t>{math_i32_min, math_i32_min + 1});
     // One input: a copy.
     CHECK(eval1(ops::Max{}, {&a}).shape == a.shape);
     CHECK(eval1(ops::Mean{}, {&b}).f[2] == 2.0f);
@@ -260,7 +260,7 @@ TEST_CASE("Min, Max, Sum, Mean: NaN, wrap-around and errors") {
 // ---- Mod -----------------------------------------------------------------------------------------
 
 TEST_CASE("Mod: Python-style integer remainder (fmod = 0) and C fmod (fmod = 1)") {
-    const Tensor a = Tensor::ints({8}, {-4, 7, 5, 4, -7, 8, i64_min, i64_min});
+    const Tensor a = Tensor::ints({8}, {-4, 7, 5, 4, -7, 8, math_i64_min, math_i64_min});
     const Tensor b = Tensor::ints({8}, {2, -3, 8, -2, 3, 5, -1, 3});
     // numpy.mod / Python %: the sign of the divisor.
     CHECK(eval1(ops::Mod{}, {&a, &b}).i == std::vector<std::int64_t>{0, -2, 5, 0, 2, 3, 0, 1});
@@ -300,7 +300,7 @@ TEST_CASE("PRelu broadcasts its slope to X only") {
         CHECK(y.f[static_cast<std::size_t>(k)] == (v < 0 ? slope.f[static_cast<std::size_t>(idx[1])] * v : v));
     }
     const Tensor s = Tensor::scalar(0.25f);
-    const Tensor x1 = Tensor::floats({4}, {-4.0f, 0.0f, 2.0f, nan_f});
+    const Tensor x1 = Tensor::floats({4}, {-4.0f, 0.0f, 2.0f, math_nan});
     const Tensor y1 = eval1(ops::PRelu{}, {&x1, &s});
     CHECK(y1.f[0] == -1.0f);
     CHECK(y1.f[2] == 2.0f);
@@ -311,6 +311,6 @@ TEST_CASE("PRelu broadcasts its slope to X only") {
     // Integers.
     const Tensor xi = Tensor::ints({3}, {-4, 0, 5}), si = Tensor::ints({1}, {3});
     CHECK(eval1(ops::PRelu{}, {&xi, &si}).i == std::vector<std::int64_t>{-12, 0, 5});
-    const Tensor xbig = Tensor::ints({1}, {i64_min}), two = Tensor::ints({1}, {2});
+    const Tensor xbig = Tensor::ints({1}, {math_i64_min}), two = Tensor::ints({1}, {2});
     CHECK(eval1(ops::PRelu{}, {&xbig, &two}).i == std::vector<std::int64_t>{0}); // wraps modulo 2^64
 }

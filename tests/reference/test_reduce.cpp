@@ -13,12 +13,12 @@ using surgery::ir::ops::reduce_kind;
 
 namespace {
 
-constexpr float inf = std::numeric_limits<float>::infinity();
+constexpr float reduce_inf = std::numeric_limits<float>::infinity();
 
 /// The ONNX test data of the reductions: shape [3, 2, 2].
 Tensor example() { return Tensor::floats({3, 2, 2}, {5, 1, 20, 2, 30, 1, 40, 2, 55, 1, 60, 2}); }
 
-Tensor ints_of(const Shape& s, std::vector<std::int64_t> v, DType t = DType::i64) { return Tensor::ints(s, std::move(v), t); }
+Tensor reduce_ints_of(const Shape& s, std::vector<std::int64_t> v, DType t = DType::i64) { return Tensor::ints(s, std::move(v), t); }
 
 /// Reduces `x` over the `red` axes by folding the elements with `f` in double, then `fin(acc, count)`.
 Tensor naive(const Tensor& x, const std::vector<bool>& red, bool keep, double init, const std::function<double(double, double)>& f,
@@ -158,20 +158,20 @@ TEST_CASE("the ONNX example: [3, 2, 2] reduced over axis 1") {
 }
 
 TEST_CASE("log-sum-exp is stable for large values; log-sum of zero is -inf") {
-    const Tensor x = Tensor::floats({2, 2}, {1000, 1000, -1000, -inf});
+    const Tensor x = Tensor::floats({2, 2}, {1000, 1000, -1000, -reduce_inf});
     const Tensor ax = Tensor::vector({1});
     ops::ReduceLogSumExp lse;
     lse.keepdims = 0;
     const Tensor y = eval1(lse, {&x, &ax});
     CHECK(y.f[0] == doctest::Approx(1000.0 + std::log(2.0)));
     CHECK(y.f[1] == doctest::Approx(-1000.0));
-    const Tensor all_neg_inf = Tensor::floats({2}, {-inf, -inf});
-    CHECK(eval1(lse, {&all_neg_inf}).f[0] == -inf);
-    const Tensor pos_inf = Tensor::floats({2}, {inf, 1});
-    CHECK(eval1(lse, {&pos_inf}).f[0] == inf);
+    const Tensor all_neg_inf = Tensor::floats({2}, {-reduce_inf, -reduce_inf});
+    CHECK(eval1(lse, {&all_neg_inf}).f[0] == -reduce_inf);
+    const Tensor pos_inf = Tensor::floats({2}, {reduce_inf, 1});
+    CHECK(eval1(lse, {&pos_inf}).f[0] == reduce_inf);
     ops::ReduceLogSum ls;
     const Tensor zeros = Tensor::floats({2}, {0, 0});
-    CHECK(eval1(ls, {&zeros}).f[0] == -inf);
+    CHECK(eval1(ls, {&zeros}).f[0] == -reduce_inf);
 }
 
 TEST_CASE("reductions over an empty axis give the identity of their operation") {
@@ -185,14 +185,14 @@ TEST_CASE("reductions over an empty axis give the identity of their operation") 
     };
     CHECK(one(ops::ReduceSum{}) == 0.0f);
     CHECK(one(ops::ReduceProd{}) == 1.0f);
-    CHECK(one(ops::ReduceMax{}) == -inf);
-    CHECK(one(ops::ReduceMin{}) == inf);
+    CHECK(one(ops::ReduceMax{}) == -reduce_inf);
+    CHECK(one(ops::ReduceMin{}) == reduce_inf);
     CHECK(std::isnan(one(ops::ReduceMean{})));
     CHECK(one(ops::ReduceL1{}) == 0.0f);
     CHECK(one(ops::ReduceL2{}) == 0.0f);
     CHECK(one(ops::ReduceSumSquare{}) == 0.0f);
-    CHECK(one(ops::ReduceLogSum{}) == -inf);
-    CHECK(one(ops::ReduceLogSumExp{}) == -inf);
+    CHECK(one(ops::ReduceLogSum{}) == -reduce_inf);
+    CHECK(one(ops::ReduceLogSumExp{}) == -reduce_inf);
     // A zero-size kept axis: an empty output.
     const Tensor ax2 = Tensor::vector({2});
     CHECK(eval1(ops::ReduceSum{}, {&x, &ax2}).shape == Shape{2, 0, 1});
@@ -215,7 +215,7 @@ TEST_CASE("NaN propagates through max and min") {
 }
 
 TEST_CASE("integer reductions: int64 and int32, wrapping instead of overflowing") {
-    const Tensor x = ints_of({2, 3}, {1, -2, 3, 4, 5, -6});
+    const Tensor x = reduce_ints_of({2, 3}, {1, -2, 3, 4, 5, -6});
     const Tensor ax = Tensor::vector({1});
     CHECK(eval1(ops::ReduceSum{}, {&x, &ax}).i == std::vector<std::int64_t>{2, 3});
     CHECK(eval1(ops::ReduceProd{}, {&x, &ax}).i == std::vector<std::int64_t>{-6, -120});
@@ -226,21 +226,21 @@ TEST_CASE("integer reductions: int64 and int32, wrapping instead of overflowing"
     CHECK(eval1(ops::ReduceMean{}, {&x, &ax}).i == std::vector<std::int64_t>{0, 1}); // 2/3 and 3/3, truncated
     CHECK(eval1(ops::ReduceSum{}, {&x, &ax}).dtype == DType::i64);
     constexpr std::int64_t big = std::numeric_limits<std::int64_t>::max();
-    const Tensor huge = ints_of({2}, {big, 1});
+    const Tensor huge = reduce_ints_of({2}, {big, 1});
     CHECK(eval1(ops::ReduceSum{}, {&huge}).i[0] == std::numeric_limits<std::int64_t>::min());
     CHECK(eval1(ops::ReduceProd{}, {&huge}).i[0] == big);
-    const Tensor most_negative = ints_of({1}, {std::numeric_limits<std::int64_t>::min()});
+    const Tensor most_negative = reduce_ints_of({1}, {std::numeric_limits<std::int64_t>::min()});
     CHECK(eval1(ops::ReduceL1{}, {&most_negative}).i[0] == std::numeric_limits<std::int64_t>::min());
-    const Tensor i32 = ints_of({2}, {2147483647, 1}, DType::i32);
+    const Tensor i32 = reduce_ints_of({2}, {2147483647, 1}, DType::i32);
     const Tensor s32 = eval1(ops::ReduceSum{}, {&i32});
     CHECK(s32.dtype == DType::i32);
     CHECK(s32.i[0] == -2147483648LL);
-    const Tensor empty = ints_of({0}, {}, DType::i32);
+    const Tensor empty = reduce_ints_of({0}, {}, DType::i32);
     CHECK(eval1(ops::ReduceMax{}, {&empty}).i[0] == -2147483648LL);
     CHECK(eval1(ops::ReduceMin{}, {&empty}).i[0] == 2147483647LL);
     CHECK_THROWS_WITH_AS((void)eval1(ops::ReduceL2{}, {&x}), doctest::Contains("float32 only"), surgery::graph_error);
     CHECK_THROWS_WITH_AS((void)eval1(ops::ReduceLogSumExp{}, {&x}), doctest::Contains("not supported"), surgery::graph_error);
-    const Tensor b = ints_of({2}, {1, 0}, DType::boolean);
+    const Tensor b = reduce_ints_of({2}, {1, 0}, DType::boolean);
     CHECK_THROWS_AS((void)eval1(ops::ReduceSum{}, {&b}), surgery::graph_error);
 }
 
@@ -280,7 +280,7 @@ TEST_CASE("ArgMax and ArgMin: axis, keepdims, ties, select_last_index, NaN, inte
     ops::ArgMax last;
     last.select_last_index = 1;
     CHECK(eval1(last, {&nan}).i[0] == 3);
-    const Tensor xi = ints_of({3}, {-5, 4, 4}, DType::i32);
+    const Tensor xi = reduce_ints_of({3}, {-5, 4, 4}, DType::i32);
     CHECK(eval1(ops::ArgMax{}, {&xi}).i[0] == 1);
     CHECK(eval1(ops::ArgMin{}, {&xi}).i[0] == 0);
     const Tensor empty = Tensor::floats({0, 2}, {});

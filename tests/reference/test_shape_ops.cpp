@@ -9,7 +9,7 @@
 using namespace reftest;
 
 namespace {
-Tensor ints_iota(const Shape& s, std::int64_t start = 0) {
+Tensor shape_ints_iota(const Shape& s, std::int64_t start = 0) {
     std::vector<std::int64_t> v(static_cast<std::size_t>(surgery::ir::numel(s)));
     for (std::size_t k = 0; k < v.size(); ++k) v[k] = start + static_cast<std::int64_t>(k);
     return Tensor::ints(s, std::move(v));
@@ -35,7 +35,7 @@ TEST_CASE("Reshape: 0 copies a dim, -1 is inferred, allowzero keeps 0") {
     CHECK_THROWS_AS((void)eval1(ops::Reshape{}, {&x, &two}), surgery::graph_error);
     const Tensor fshape = Tensor::floats({2}, {2, 12});
     CHECK_THROWS_AS((void)eval1(ops::Reshape{}, {&x, &fshape}), surgery::graph_error);
-    const Tensor xi = ints_iota({6});
+    const Tensor xi = shape_ints_iota({6});
     const Tensor s4 = Tensor::vector({3, 2});
     const Tensor yi = eval1(ops::Reshape{}, {&xi, &s4});
     CHECK(yi.dtype == DType::i64);
@@ -67,9 +67,9 @@ TEST_CASE("Flatten, Squeeze, Unsqueeze, Identity") {
     CHECK(u.f == v.f);
     const Tensor dup = Tensor::vector({1, 1});
     CHECK_THROWS_AS((void)eval1(ops::Unsqueeze{}, {&v, &dup}), surgery::graph_error);
-    const Tensor s = ints_iota({});
+    const Tensor s = shape_ints_iota({});
     CHECK(eval1(ops::Unsqueeze{}, {&s, &ax0}).shape == Shape{1});
-    const Tensor xi = ints_iota({2, 2});
+    const Tensor xi = shape_ints_iota({2, 2});
     CHECK(eval1(ops::Identity{}, {&xi}) == xi);
 }
 
@@ -91,7 +91,7 @@ TEST_CASE("Transpose: every permutation of a rank-4 tensor, with size-1 dims, fl
     const Shape shapes[] = {{2, 3, 4, 5}, {1, 3, 1, 5}, {2, 1, 4, 1}, {3, 17, 19, 2}};
     for (const Shape& s : shapes) {
         const Tensor x = iota(s, 0.0f);
-        const Tensor xi = ints_iota(s);
+        const Tensor xi = shape_ints_iota(s);
         std::vector<std::int64_t> perm{0, 1, 2, 3};
         do {
             CAPTURE(surgery::ir::to_string(perm));
@@ -188,7 +188,7 @@ TEST_CASE("Slice: negative and clamped starts/ends, negative axes and steps") {
         }
     }
     // Several axes at once, default axes and steps, int data (the YOLO Focus slices).
-    const Tensor xi = ints_iota({1, 2, 4, 4});
+    const Tensor xi = shape_ints_iota({1, 2, 4, 4});
     const Tensor st = Tensor::vector({1, 0}), en = Tensor::vector({big, big}), axt = Tensor::vector({2, 3}), stp = Tensor::vector({2, 2});
     const Tensor yi = eval1(ops::Slice{}, {&xi, &st, &en, &axt, &stp});
     CHECK(yi.shape == Shape{1, 2, 2, 2});
@@ -228,7 +228,7 @@ TEST_CASE("Split: sizes from the input, or equal parts") {
     CHECK(r[1].f == x.f);
     const Tensor bad = Tensor::vector({2, 2});
     CHECK_THROWS_WITH_AS((void)eval(op, {&x, &bad}, 2), doctest::Contains("sum to"), surgery::graph_error);
-    const Tensor xi = ints_iota({4});
+    const Tensor xi = shape_ints_iota({4});
     op.axis = 0;
     r = eval(op, {&xi}, 2);
     CHECK(r[1].i == std::vector<std::int64_t>{2, 3});

@@ -1,6 +1,10 @@
 // Tests of the dictionary driver: order, fixpoint and cap, report contents, strong guarantee, text rules.
 #include <doctest/doctest.h>
 
+#include <map>
+#include <set>
+#include <string>
+
 #include "surgery/ir.hpp"
 #include "surgery/pattern.hpp"
 #include "surgery/rewrite.hpp"
@@ -34,6 +38,44 @@ TEST_CASE("the MobileNetV3 dictionary on MobileNetV3-Large: counts per rule and 
     CHECK(*g.value(g.outputs()[0]).shape == Shape{1, 1000});
     CHECK_NOTHROW(verify(g));
     CHECK(rep.to_string().find("remove_squeeze_excitation (approximate): 8 matches, 8 replaced") != std::string::npos);
+}
+
+TEST_CASE("the replacement log names, per replacement, the rule and the original nodes it replaced") {
+    Graph g = zoo::mobilenet_v3_large();
+    std::set<std::string> names;
+    std::map<std::string, std::string> op_of;
+    for (NodeId n : g.topological_order()) {
+        names.insert(g.node(n).name);
+        op_of[g.node(n).name] = std::string(name_of(g.node(n).op));
+    }
+    Graph quiet = g;
+    CHECK(rewrite::apply(quiet, rules::mobilenet_v3_lite()).replacements.empty()); // off by default
+
+    rewrite::apply_options o;
+    o.log_replacements = true;
+    const auto rep = rewrite::apply(g, rules::mobilenet_v3_lite(), o);
+    REQUIRE(rep.replacements.size() == rep.total_replaced());
+    std::size_t se = 0, hs = 0;
+    for (const auto& r : rep.replacements) {
+        REQUIRE(r.rule < rep.rules.size());
+        REQUIRE(!r.nodes.empty());
+        for (const auto& n : r.nodes) CHECK(names.count(n) == 1); // every one a node of the input
+        if (r.rule == 0) {
+            ++se;
+            std::set<std::string> ops;
+            for (const auto& n : r.nodes) ops.insert(op_of[n]);
+            CHECK(ops.count("GlobalAveragePool") == 1);
+            CHECK(ops.count("HardSigmoid") == 1);
+            CHECK(ops.count("Mul") == 1);
+        } else {
+            ++hs;
+            CHECK(r.rule == 1);
+            REQUIRE(r.nodes.size() == 1);
+            CHECK(op_of[r.nodes[0]] == "HardSwish");
+        }
+    }
+    CHECK(se == 8);
+    CHECK(hs == 21);
 }
 
 TEST_CASE("rule order matters: HardSigmoid first destroys the SE pattern") {

@@ -134,9 +134,11 @@ struct preset {
 /// once and in the built-in order (so SE removal always runs before its gate's activation is
 /// replaced), then the text rules in the order given. A preset given alone is used as it is.
 /// Rule options given with a name (`large_kernel_to_3x3[min_kernel=5]`) apply to the preset's rules too.
+/// Rules named in `without` are left out (`--without`; e.g. the paper preset without fold_batchnorm, so
+/// that BatchNorm stays for calibration): each must be in the dictionary otherwise.
 /// Throws usage_error for an unknown preset, rule name or option and for rule text that does not parse.
 [[nodiscard]] inline rewrite::dictionary make_dictionary(const std::optional<std::string>& preset_name, const std::vector<std::string>& rule_names,
-                                                         const std::vector<std::string>& rule_texts) {
+                                                         const std::vector<std::string>& rule_texts, const std::vector<std::string>& without = {}) {
     std::vector<rewrite::rule> text_rules;
     for (const auto& t : rule_texts) {
         try {
@@ -149,7 +151,7 @@ struct preset {
     std::vector<std::size_t> chosen;
     for (const auto& n : rule_names) chosen.push_back(find_rule(parse_rule_options(n, opts)));
     const preset* base = preset_name ? &find_preset(*preset_name) : nullptr;
-    if (base && chosen.empty() && text_rules.empty()) return base->make();
+    if (base && chosen.empty() && text_rules.empty() && without.empty()) return base->make();
 
     std::string name = base ? std::string(rules::find_preset(base->name)->dictionary_name) : std::string("custom");
     if (base) {
@@ -160,6 +162,14 @@ struct preset {
     }
     std::sort(chosen.begin(), chosen.end());
     chosen.erase(std::unique(chosen.begin(), chosen.end()), chosen.end());
+    for (const auto& w : without) {
+        const std::size_t i = find_rule(w);
+        const auto it = std::find(chosen.begin(), chosen.end(), i);
+        if (it == chosen.end())
+            throw usage_error("--without " + w + ": the rule is not in the dictionary (" + (base ? "preset '" + base->name + "'" : std::string("the rules given")) + ")");
+        chosen.erase(it);
+        name += "-" + std::string(rules::registry()[i].name);
+    }
     rewrite::dictionary d(name, {});
     for (std::size_t i : chosen) d.add(rules::registry()[i].make(opts).rule);
     for (auto& r : text_rules) {

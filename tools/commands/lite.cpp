@@ -6,17 +6,21 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_set>
 #include <vector>
 
 #include "cli/common.hpp"
+#include "cli/dataset.hpp"
 #include "cli/json.hpp"
 #include "cli/limits.hpp"
 #include "cli/model.hpp"
 #include "cli/outputs.hpp"
 #include "cli/registry.hpp"
+#include "surgery/calibrate.hpp"
 #include "surgery/io/dot.hpp"
 #include "surgery/io/file.hpp"
 #include "surgery/onnx.hpp"
@@ -30,7 +34,7 @@ namespace surgery::cli {
 const command_spec& lite_spec() {
     static const command_spec spec{
         "lite",
-        "IN.onnx -o OUT.onnx [--preset NAME] [--rules NAME,...] [--rule 'OpA,OpB=>OpC'] [--report R.json] [--dot DIR] [--check]",
+        "IN.onnx -o OUT.onnx [--preset NAME] [--rules NAME,...] [--rule 'OpA,OpB=>OpC'] [--calibrate DATA] [--report R.json] [--dot DIR] [--check]",
         "Rewrite a model with built-in and/or text rules; write it only when everything succeeded.",
         "Rules come from a preset (mobilenet_v3, exact, lite), from built-in rule names (--rules; see --list-rules)\n"
         "and from text rules (--rule): a chain of ops, ',' between positions, '|' between alternatives, '*' for\n"
@@ -43,15 +47,28 @@ const command_spec& lite_spec() {
         "verify or pass the ONNX checker, or a --check over --tolerance leaves no file (an existing one untouched).\n"
         "Output paths are checked before any work: none may be the input (also through a link or another\n"
         "spelling) or another output, a directory (except --dot), a FIFO, a device or a socket.\n"
-        "--dot DIR: DIR may exist (only before/after.dot and .svg in it are replaced) or is created at the end.",
+        "--dot DIR: DIR may exist (only before/after.dot and .svg in it are replaced) or is created at the end.\n"
+        "--calibrate DATA recovers accuracy without retraining (docs/calibration.md): on DATA's first images, every\n"
+        "BatchNorm a rewrite reaches gets its statistics re-estimated, and each affected Conv/Gemm/MatMul has its\n"
+        "per-channel output mean and variance matched to the input model's, folded into its weights and bias\n"
+        "(optionally a least-squares refit, --calibrate-methods). Corrections that would leave the outputs further\n"
+        "from the input model's on that data are dropped. DATA is a dataset spec (docs/cli.md), e.g.\n"
+        "  'fmnist:?split=train&pad=32&channels=3&mean=0.2860&std=0.3530'.\n"
+        "--evaluate DATA measures top-1 on labelled data: the input model, the lite model before and after --calibrate.",
         {
             {"output", 'o', "OUT.onnx", "the rewritten model"},
             {"preset", 0, "NAME", "exact | paper | lite | mobilenet_v3 (see --list-rules)"},
             {"rules", 0, "NAME,...", "built-in rules by name", true},
             {"rule", 0, "TEXT", "a text rule, e.g. 'HardSwish=>Relu' or 'Dropout=>identity'", true},
+            {"without", 0, "NAME,...", "leave these built-in rules out (e.g. --preset paper --without fold_batchnorm)", true},
             {"report", 0, "R.json", "write a JSON report: rules with matches/replaced, op histograms, nodes, timing"},
             {"dot", 0, "DIR", "write DIR/before.dot and DIR/after.dot (removed and created nodes filled),\nand SVGs when Graphviz 'dot' is on PATH"},
             {"no-svg", 0, "", "with --dot: do not run Graphviz"},
+            {"calibrate", 0, "DATA", "recover accuracy on calibration data, without retraining (see above)"},
+            {"calibrate-count", 0, "N", "calibration images: DATA's first N (default 500)"},
+            {"calibrate-methods", 0, "LIST", "batchnorm, moments, lstsq, comma-separated (default batchnorm,moments)"},
+            {"evaluate", 0, "DATA", "top-1 accuracy on labelled data of the input, lite and calibrated models"},
+            {"evaluate-count", 0, "N", "images evaluated: DATA's first N (default all)"},
             {"check", 0, "", "compare the input and the written model on seeded random inputs (reference executor)"},
             {"seed", 0, "S", "seed of the --check inputs (default 0)"},
             {"tolerance", 0, "T", "with --check: fail (and write nothing) when an output's max relative error exceeds T"},
@@ -66,6 +83,8 @@ const command_spec& lite_spec() {
         "  surgery lite mobilenet_v3_large.onnx -o lite.onnx --preset mobilenet_v3 --report report.json --dot graphs\n"
         "  surgery lite model_bn.onnx -o folded.onnx --preset exact --check --tolerance 1e-5\n"
         "  surgery lite model.onnx -o out.onnx --rules fold_batchnorm,silu_to_relu --rule 'HardSwish=>Relu'\n"
+        "  surgery lite mnv3.onnx -o lite.onnx --preset paper --calibrate 'fmnist:?split=train&pad=32&channels=3' \\\n"
+        "      --evaluate 'fmnist:?split=test&pad=32&channels=3' --report report.json\n"
         "exit status: 0 written, 1 bad input or a rule failed (nothing written), 2 bad command line",
     };
     return spec;
@@ -120,6 +139,74 @@ void write_histogram(json_writer& j, const std::array<std::size_t, ir::op_count>
     j.end_object();
 }
 
+/// The calibration methods of `--calibrate-methods`.
+calibrate::options calibration_options(const std::optional<std::string>& methods) {
+    calibrate::options o;
+    if (!methods) return o;
+    o.batchnorm = o.moments = o.lstsq = false;
+    for (const auto& m : split_names(*methods, "calibrate-methods")) {
+        if (m == "batchnorm") o.batchnorm = true;
+        else if (m == "moments") o.moments = true;
+        else if (m == "lstsq") o.lstsq = true;
+        else throw usage_error("--calibrate-methods: unknown method '" + m + "' (batchnorm, moments, lstsq)");
+    }
+    return o;
+}
+
+/// Top-1 of `g` on `data`, printed as `what`.
+double top1_of(const ir::Graph& g, const io::dataset& data, const std::string& what) {
+    const doing ctx("evaluating " + what + " on " + data.name());
+    const auto acc = calibrate::evaluate(g, data);
+    std::cout << format("top-1 of %s: %.2f%% (%lld of %lld)\n", what.c_str(), 100.0 * acc.top1(), static_cast<long long>(acc.correct),
+                        static_cast<long long>(acc.total));
+    return acc.top1();
+}
+
+/// A rewritten site for the report: where it is, which rules made it (from the new nodes' names and
+/// from the replacement log), whether they keep the function, and the PyTorch modules it touches.
+struct site_record {
+    calibrate::site where;
+    std::vector<std::string> rules; ///< rule names
+    std::string kind;               ///< "exact", "approximate", or "unknown" (no rule traced)
+    std::vector<std::string> original_modules;
+};
+
+std::vector<site_record> site_records(std::vector<calibrate::site> sites, const rewrite::dictionary& dict, const rewrite::report& rep) {
+    std::map<std::string, std::size_t> rule_by_id;
+    for (std::size_t i = 0; i < dict.rules().size(); ++i) rule_by_id.emplace(rewrite::detail::rule_id(dict.rules()[i], i), i);
+    std::map<std::string, std::set<std::size_t>> rules_of_node; // original node name -> rules that replaced it
+    for (const auto& r : rep.replacements)
+        for (const auto& n : r.nodes)
+            if (!n.empty()) rules_of_node[n].insert(r.rule);
+    std::vector<site_record> out;
+    for (auto& s : sites) {
+        std::set<std::size_t> idx;
+        for (const auto& id : s.rules)
+            if (auto it = rule_by_id.find(id); it != rule_by_id.end()) idx.insert(it->second);
+        for (const auto& n : s.original_nodes)
+            if (auto it = rules_of_node.find(n); it != rules_of_node.end()) idx.insert(it->second.begin(), it->second.end());
+        site_record r;
+        bool approximate = false;
+        for (std::size_t i : idx) {
+            r.rules.push_back(dict.rules()[i].name);
+            approximate = approximate || dict.rules()[i].kind == rewrite::exactness::approximate;
+        }
+        r.kind = idx.empty() ? "unknown" : approximate ? "approximate" : "exact";
+        std::set<std::string> seen;
+        for (const auto& n : s.original_nodes)
+            if (auto m = calibrate::torch_module_of(n); !m.empty() && seen.insert(m).second) r.original_modules.push_back(std::move(m));
+        r.where = std::move(s);
+        out.push_back(std::move(r));
+    }
+    return out;
+}
+
+void write_strings(json_writer& j, std::string_view key, const std::vector<std::string>& v) {
+    j.key(key).begin_array();
+    for (const auto& x : v) j.value(x);
+    j.end_array();
+}
+
 } // namespace
 
 int lite_main(const arguments& args) {
@@ -133,7 +220,10 @@ int lite_main(const arguments& args) {
     std::vector<std::string> names;
     for (const auto& r : args.all("rules"))
         for (auto& n : split_names(r, "rules")) names.push_back(std::move(n));
-    const rewrite::dictionary dict = make_dictionary(args.value("preset"), names, args.all("rule"));
+    std::vector<std::string> without;
+    for (const auto& r : args.all("without"))
+        for (auto& n : split_names(r, "without")) without.push_back(std::move(n));
+    const rewrite::dictionary dict = make_dictionary(args.value("preset"), names, args.all("rule"), without);
     const bool check = args.has("check") || args.has("tolerance");
     const auto seed = static_cast<std::uint64_t>(args.value("seed") ? parse_int("seed", *args.value("seed"), 0, INT64_MAX) : 0);
     const bool has_tolerance = args.has("tolerance");
@@ -143,6 +233,15 @@ int lite_main(const arguments& args) {
     memory_budget budget = budget_from(args);
     const auto report_path = args.value("report");
     const auto dot_dir = args.value("dot");
+    const auto calibrate_spec = args.value("calibrate");
+    const auto evaluate_spec = args.value("evaluate");
+    calibrate::options copt = calibration_options(args.value("calibrate-methods"));
+    copt.count = args.value("calibrate-count") ? parse_int("calibrate-count", *args.value("calibrate-count"), 2, INT64_MAX) : 500;
+    const std::int64_t evaluate_count = args.value("evaluate-count") ? parse_int("evaluate-count", *args.value("evaluate-count"), 1, INT64_MAX) : 0;
+    for (const char* o : {"calibrate-count", "calibrate-methods"})
+        if (args.has(o) && !calibrate_spec) throw usage_error(std::string("--") + o + " needs --calibrate");
+    if (args.has("evaluate-count") && !evaluate_spec) throw usage_error("--evaluate-count needs --evaluate");
+    opts.log_replacements = report_path.has_value();
 
     // Then every output path, before anything is read or created.
     output_plan plan;
@@ -151,6 +250,13 @@ int lite_main(const arguments& args) {
     if (report_path) plan.file(*report_path, "--report");
     if (dot_dir) plan.directory(*dot_dir, "--dot", {"before.dot", "after.dot", "before.svg", "after.svg"});
     plan.check();
+    // The datasets next: a wrong path or spec fails before the model is read.
+    std::optional<io::dataset> cal_data, eval_data;
+    if (calibrate_spec) cal_data.emplace(open_cli_dataset(*calibrate_spec, "calibrate", copt.count, budget));
+    if (evaluate_spec) {
+        eval_data.emplace(open_cli_dataset(*evaluate_spec, "evaluate", evaluate_count, budget));
+        if (!eval_data->has_labels()) throw io_error("--evaluate " + eval_data->name() + ": the dataset has no labels (top-1 needs them)");
+    }
 
     const auto t_load = clock::now();
     onnx::load_options lo;
@@ -164,7 +270,7 @@ int lite_main(const arguments& args) {
     for (std::size_t i = 0; i < alive_read.size(); ++i) alive_read[i] = g.node(ir::NodeId{i}).alive;
     // The model as read, kept only for --check and --dot (constants are shared: structure only).
     std::optional<ir::Graph> before;
-    if (check || dot_dir) before.emplace(g);
+    if (check || dot_dir || report_path || cal_data || eval_data) before.emplace(g);
     // In place: on failure nothing is written and the graph is dropped, so no copy is needed.
     opts.transactional = false;
 
@@ -188,6 +294,28 @@ int lite_main(const arguments& args) {
     std::cout << io::quoted(in) << ": " << nodes_read << " nodes, opset " << opset_read << " (loaded in " << format("%.2f", load_s) << " s)\n";
     if (dict.size() == 0) std::cout << "no rules given: the model is written back unchanged\n";
     else std::cout << rep.to_string() << format("rewrite time: %.2f ms\n", 1e3 * rewrite_s);
+
+    // The sites (before calibration, which changes weights only), for the report.
+    std::vector<site_record> sites;
+    if (report_path) sites = site_records(calibrate::find_sites(*before, g), dict, rep);
+
+    // Accuracy: the input and the lite model as rewritten, then recovery and the result.
+    std::optional<double> top1_input, top1_lite, top1_calibrated;
+    if (eval_data) {
+        top1_input = top1_of(*before, *eval_data, "the input model");
+        top1_lite = top1_of(g, *eval_data, "the lite model");
+    }
+    std::optional<calibrate::report> cal;
+    if (cal_data) {
+        const doing ctx("calibrating the rewrite of " + io::quoted(in) + " on " + cal_data->name());
+        try {
+            cal = calibrate::recover(*before, g, *cal_data, copt);
+        } catch (const surgery::error& e) {
+            throw error("--calibrate " + cal_data->name() + ": " + e.what() + "; nothing was written");
+        }
+        std::cout << cal->to_string();
+        if (eval_data) top1_calibrated = top1_of(g, *eval_data, "the calibrated lite model");
+    }
 
     // The model's bytes first: --check compares the input with the model exactly as it will be written.
     const std::string model = model_bytes(g, out);
@@ -250,6 +378,61 @@ int lite_main(const arguments& args) {
         j.member("nodes_before", rep.nodes_before).member("nodes_after", rep.nodes_after);
         j.member("nodes_removed", n_removed).member("nodes_created", n_created).member("constants_removed", rep.removed_constants);
         j.member("converged", rep.converged).member("iterations", rep.iterations).member("seconds", rewrite_s);
+        // Where the model changed, by rewritten site (the way back to the source framework: node
+        // names written by torch.onnx.export carry the module path).
+        std::map<std::string, const calibrate::site_entry*> measured; // by the site's first original node
+        if (cal)
+            for (const auto& e : cal->sites)
+                if (!e.where.original_nodes.empty()) measured.emplace(e.where.original_nodes.front(), &e);
+        j.key("sites").begin_array();
+        for (const auto& s : sites) {
+            j.begin_object();
+            write_strings(j, "rules", s.rules);
+            j.member("kind", s.kind).name("module", s.where.module);
+            write_strings(j, "original_modules", s.original_modules);
+            write_strings(j, "original_nodes", s.where.original_nodes);
+            write_strings(j, "original_ops", s.where.original_ops);
+            write_strings(j, "lite_nodes", s.where.lite_nodes);
+            write_strings(j, "lite_ops", s.where.lite_ops);
+            write_strings(j, "exits", s.where.exits);
+            write_strings(j, "layers_after", s.where.layers_after);
+            if (!s.where.original_nodes.empty())
+                if (auto it = measured.find(s.where.original_nodes.front()); it != measured.end())
+                    j.name("measured_at", it->second->measured_at).member("deviation_before", it->second->before).member("deviation_after", it->second->after);
+            j.end_object();
+        }
+        j.end_array();
+        if (cal) {
+            j.key("calibration").begin_object().name("data", *calibrate_spec).member("images", cal->images);
+            j.key("methods").begin_array();
+            if (cal->options.batchnorm) j.value("batchnorm");
+            if (cal->options.moments) j.value("moments");
+            if (cal->options.lstsq) j.value("lstsq");
+            j.end_array();
+            j.member("batchnorms", cal->batchnorms).member("moment_matched", cal->moment_matched).member("refitted", cal->refitted);
+            j.member("deviation_before", cal->before).member("deviation_after", cal->after).member("deviation_closed", cal->deviation_closed());
+            j.member("reverted", cal->reverted).member("seconds", cal->seconds);
+            if (cal->top1_before.samples) {
+                const auto share = [](const calibrate::top1_counts& t) { return static_cast<double>(t.agree) / static_cast<double>(t.samples); };
+                j.member("top1_agreement_before", share(cal->top1_before)).member("top1_agreement_after", share(cal->top1_after));
+            }
+            j.key("layers").begin_array();
+            for (const auto& l : cal->layers) {
+                if (l.applied == calibrate::method::none) continue;
+                j.begin_object().name("node", l.node).member("op", l.op).member("method", std::string(calibrate::to_string(l.applied)));
+                j.member("deviation_before", l.before).member("deviation_after", l.after).end_object();
+            }
+            j.end_array();
+            j.key("outputs").begin_array();
+            for (const auto& o : cal->outputs) j.begin_object().name("name", o.name).member("deviation_before", o.before).member("deviation_after", o.after).end_object();
+            j.end_array().end_object();
+        }
+        if (eval_data) {
+            j.key("evaluation").begin_object().name("data", *evaluate_spec).member("images", eval_data->size());
+            j.member("top1_input", *top1_input).member("top1_lite", *top1_lite);
+            if (top1_calibrated) j.member("top1_calibrated", *top1_calibrated);
+            j.end_object();
+        }
         if (eq) {
             j.key("check").begin_object().member("seed", seed).member("max_abs", eq->max_abs).member("max_rel", eq->max_rel);
             if (has_tolerance) j.member("tolerance", tolerance);

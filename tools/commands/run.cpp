@@ -4,11 +4,13 @@
 #include <vector>
 
 #include "cli/common.hpp"
+#include "cli/dataset.hpp"
 #include "cli/json.hpp"
 #include "cli/limits.hpp"
 #include "cli/model.hpp"
 #include "cli/outputs.hpp"
 #include "cli/tensors.hpp"
+#include "surgery/calibrate/recover.hpp"
 #include "surgery/io/file.hpp"
 #include "surgery/reference/equivalence.hpp"
 #include "surgery/reference/executor.hpp"
@@ -18,7 +20,7 @@ namespace surgery::cli {
 const command_spec& run_spec() {
     static const command_spec spec{
         "run",
-        "MODEL.onnx [--input X.npy|NAME=X.npy]... [--output Y.npy|NAME=Y.npy]... [--repeat N]",
+        "MODEL.onnx [--input X.npy|NAME=X.npy]... [--output Y.npy|NAME=Y.npy]... [--repeat N] | MODEL.onnx --dataset DATA",
         "Run a model with the reference executor: latency and a summary of each output.",
         "Tensor files are .npy (float32 or int64, C order) or .pb (a serialized ONNX TensorProto), chosen by\n"
         "extension. --input is given once per graph input in graph order, or as NAME=FILE; inputs not given\n"
@@ -28,7 +30,10 @@ const command_spec& run_spec() {
         "Tensor files are read only when they are regular files within the memory budget (--max-memory), and\n"
         "random inputs are built only when their declared shapes fit it. --output files are checked before the\n"
         "run (none may be the model, an --input or --expect file, another output, or a special file) and\n"
-        "written together at the end, or not at all.",
+        "written together at the end, or not at all.\n"
+        "--dataset DATA runs the model over a labelled dataset instead (a dataset spec, see docs/cli.md: IDX,\n"
+        "Fashion-MNIST, .npy batches or an image folder, with its preprocessing) in batches of --batch, and\n"
+        "prints the top-1 accuracy of its first output (logits [N, classes]).",
         {
             {"input", 'i', "FILE|NAME=FILE", "an input tensor", true},
             {"output", 'o', "FILE|NAME=FILE", "where to save an output tensor", true},
@@ -40,12 +45,16 @@ const command_spec& run_spec() {
             {"seed", 0, "S", "seed of the random inputs (default 0)"},
             {"profile", 0, "", "print the time per op kind"},
             {"json", 0, "", "print the result as JSON on stdout"},
+            {"dataset", 0, "DATA", "measure top-1 on a labelled dataset (no --input/--output/--expect/--repeat)"},
+            {"count", 0, "N", "with --dataset: its first N samples (default all)"},
+            {"batch", 0, "B", "with --dataset: samples per run (default 250)"},
             max_memory_option(),
         },
         1,
         1,
         "examples:\n  surgery run mobilenet_v3_large.onnx --input mobilenet_v3_large_input.npy --output y.npy --repeat 10\n"
-        "  surgery run model.onnx -i image=x.pb -o logits=y.npy",
+        "  surgery run model.onnx -i image=x.pb -o logits=y.npy\n"
+        "  surgery run classifier.onnx --dataset 'fmnist:?split=test&pad=32&channels=3&mean=0.2860&std=0.3530'",
     };
     return spec;
 }
@@ -122,9 +131,45 @@ void print_run(const ir::Graph& g, const std::string& path, const reference::exe
     }
 }
 
+/// `run --dataset`: top-1 of the model's first output over a labelled dataset.
+int run_dataset(const arguments& args) {
+    for (const char* o : {"input", "output", "expect", "tolerance", "repeat", "warmup", "seed", "profile"})
+        if (args.has(o)) throw usage_error(std::string("--") + o + " does not apply with --dataset");
+    const std::string path = args.positionals.at(0);
+    const std::int64_t count = args.value("count") ? parse_int("count", *args.value("count"), 1, INT64_MAX) : 0;
+    const std::int64_t batch = args.value("batch") ? parse_int("batch", *args.value("batch"), 1, 1'000'000) : 250;
+    const int threads = static_cast<int>(args.value("threads") ? parse_int("threads", *args.value("threads"), 1, 1024) : 1);
+    memory_budget budget = budget_from(args);
+    const io::dataset data = open_cli_dataset(*args.value("dataset"), "dataset", count, budget);
+    if (!data.has_labels()) throw io_error("--dataset " + data.name() + ": the dataset has no labels (top-1 needs them)");
+    const ir::Graph g = load_model(path, budget);
+    if (g.inputs().size() != 1)
+        throw error(io::quoted(path) + ": the model has " + std::to_string(g.inputs().size()) + " inputs; --dataset feeds one (the images)");
+    reference::executor_options eo;
+    eo.threads = threads;
+    eo.max_memory = static_cast<std::size_t>(budget.remaining());
+    const doing ctx("running the model " + io::quoted(path) + " on " + data.name());
+    const auto t0 = clock::now();
+    const auto acc = calibrate::evaluate(g, data, 0, batch, eo);
+    const double s = seconds_since(t0);
+    if (args.has("json")) {
+        json_writer j;
+        j.begin_object().name("model", path).name("dataset", data.name()).member("samples", acc.total).member("correct", acc.correct);
+        j.member("top1", acc.top1()).member("seconds", s).member("threads", threads).end_object();
+        std::cout << j.str();
+    } else {
+        std::cout << io::quoted(path) << " on " << data.name() << ": top-1 " << format("%.2f%% (%lld of %lld), %.2f s\n", 100.0 * acc.top1(),
+                                                                                             static_cast<long long>(acc.correct), static_cast<long long>(acc.total), s);
+    }
+    return exit_ok;
+}
+
 } // namespace
 
 int run_main(const arguments& args) {
+    if (args.has("dataset")) return run_dataset(args);
+    for (const char* o : {"count", "batch"})
+        if (args.has(o)) throw usage_error(std::string("--") + o + " needs --dataset");
     const std::string path = args.positionals.at(0);
     const int repeat = static_cast<int>(args.value("repeat") ? parse_int("repeat", *args.value("repeat"), 1, 1'000'000) : 1);
     const int warmup = static_cast<int>(args.value("warmup") ? parse_int("warmup", *args.value("warmup"), 0, 1'000'000) : (repeat > 1 ? 1 : 0));

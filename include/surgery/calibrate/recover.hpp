@@ -201,6 +201,24 @@ inline std::vector<ir::Tensor> input_chunks(const io::dataset& data, std::int64_
     return out;
 }
 
+/// Throws when the samples of `data` cannot be `g`'s input: the graph must take one input whose
+/// declared shape, where known, is [N, C, H, W] equal to [any, sample shape] (the batch may be any
+/// size; unknown dimensions accept anything). A convolutional network would otherwise run, silently,
+/// on images of the wrong size.
+inline void check_input(const ir::Graph& g, const io::dataset& data, const std::string& who) {
+    if (g.inputs().size() != 1)
+        throw error(who + ": the graph has " + std::to_string(g.inputs().size()) + " inputs; calibration feeds one (the images)");
+    const ir::Value& in = g.value(g.inputs()[0]);
+    if (!in.shape) return;
+    const ir::Shape& s = *in.shape;
+    const ir::Shape& sample = data.sample_shape();
+    bool ok = s.size() == sample.size() + 1;
+    for (std::size_t k = 0; ok && k < sample.size(); ++k) ok = s[k + 1] < 0 || s[k + 1] == sample[k];
+    if (!ok)
+        throw error(who + ": the samples of " + data.name() + " are " + ir::to_string(sample) + " after preprocessing, but the graph's input '" +
+                    g.label(g.inputs()[0]) + "' is " + ir::to_string(s) + " (set the dataset's size=, pad= or channels=)");
+}
+
 inline const ir::Tensor* const_input(const ir::Graph& g, ir::NodeId n, std::size_t slot) {
     const auto& ins = g.node(n).inputs;
     return slot < ins.size() && ins[slot] ? g.constant(ins[slot]) : nullptr;
@@ -504,6 +522,8 @@ inline double total_of(const std::vector<double>& devs) {
         throw error("calibrate::recover: the original has " + std::to_string(original.outputs().size()) + " outputs, the lite graph " +
                     std::to_string(lite.outputs().size()));
     if (opt.chunk < 1) throw error("calibrate::recover: options.chunk must be at least 1");
+    detail::check_input(original, data, "calibrate::recover");
+    detail::check_input(lite, data, "calibrate::recover");
     const std::int64_t count = opt.count > 0 ? std::min(opt.count, data.size()) : data.size();
     if (count < 2) throw error("calibrate::recover: at least 2 calibration images are needed, " + data.name() + " gives " + std::to_string(count));
     const std::vector<ir::Tensor> chunks = detail::input_chunks(data, count, opt.chunk);
@@ -785,6 +805,7 @@ struct accuracy {
 [[nodiscard]] inline accuracy evaluate(const ir::Graph& g, const io::dataset& data, std::int64_t count = 0, std::int64_t batch = 250,
                                       reference::executor_options exec = {}) {
     if (!data.has_labels()) throw error("calibrate::evaluate: " + data.name() + " has no labels");
+    detail::check_input(g, data, "calibrate::evaluate");
     const std::int64_t n = count > 0 ? std::min(count, data.size()) : data.size();
     accuracy acc;
     std::unique_ptr<reference::executor> ex;

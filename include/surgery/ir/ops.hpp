@@ -162,7 +162,15 @@ inline constexpr auto kinds_by_name = [] {
 /// A default-constructed op (ONNX default attributes) of kind `k`.
 [[nodiscard]] inline Op make_op(OpKind k) {
     static constexpr auto table = []<std::size_t... I>(std::index_sequence<I...>) {
-        return std::array<Op (*)(), sizeof...(I)>{+[]() -> Op { return std::variant_alternative_t<I, Op>{}; }...};
+        // emplace<I> on a default-constructed op: converting from the alternative (overload
+        // resolution over every alternative) and in_place_index construction (a recursion as deep
+        // as I through the variant's storage) are both quadratic in the catalogue's size, and were
+        // half the compile time of every translation unit that includes the IR.
+        return std::array<Op (*)(), sizeof...(I)>{+[]() -> Op {
+            Op op;
+            op.template emplace<I>();
+            return op;
+        }...};
     }(std::make_index_sequence<op_count>{});
     return table[k]();
 }

@@ -218,6 +218,14 @@ struct report {
     std::size_t removed_constants = 0;
     int iterations = 0;
     bool converged = false;
+    /// One replacement made: the rule (index into `rules`) and the names of the nodes it replaced,
+    /// in match order. Filled only with `apply_options::log_replacements`: it lets a caller trace each
+    /// rewrite back to the source model's nodes (the CLI's report maps them to PyTorch modules).
+    struct replacement_entry {
+        std::size_t rule = 0;
+        std::vector<std::string> nodes;
+    };
+    std::vector<replacement_entry> replacements;
 
     [[nodiscard]] std::size_t total_replaced() const {
         std::size_t n = 0;
@@ -256,6 +264,8 @@ struct apply_options {
     /// bigger than what it replaces, applied again and again) stops the rewrite with an error
     /// naming the rule. 0: twice the initial node count plus 10,000.
     std::size_t max_nodes = 0;
+    /// Record every replacement in `report::replacements` (the matched nodes' names).
+    bool log_replacements = false;
 };
 
 namespace detail {
@@ -342,7 +352,13 @@ inline report apply(ir::Graph& g, const dictionary& dict, apply_options opts = {
                         for (ir::ValueId in : work.node(n).inputs)
                             if (in)
                                 if (const ir::NodeId p = work.producer(in)) sweep.push_back(p);
-                if (replace(work, m, r.with, r.name, &fwd, id + "_" + std::to_string(counter++) + "/")) ++replaced;
+                std::vector<std::string> names;
+                if (opts.log_replacements)
+                    for (ir::NodeId n : m.nodes) names.push_back(work.node(n).name);
+                if (replace(work, m, r.with, r.name, &fwd, id + "_" + std::to_string(counter++) + "/")) {
+                    ++replaced;
+                    if (opts.log_replacements) rep.replacements.push_back({i, std::move(names)});
+                }
             }
             rep.rules[i].replaced += replaced;
             created_by.resize(work.node_bound(), 0);

@@ -1,1 +1,0 @@
-// Anchor of the tests' precompiled headers (tests/CMakeLists.txt, SURGERY_PCH): compiles nothing of its own.
