@@ -165,10 +165,17 @@ struct preset {
     for (const auto& w : without) {
         const std::size_t i = find_rule(w);
         const auto it = std::find(chosen.begin(), chosen.end(), i);
-        if (it == chosen.end())
-            throw usage_error("--without " + w + ": the rule is not in the dictionary (" + (base ? "preset '" + base->name + "'" : std::string("the rules given")) + ")");
+        if (it == chosen.end()) {
+            std::string msg = "--without ";
+            msg += w;
+            msg += ": the rule is not in the dictionary (";
+            if (base) msg.append("preset '").append(base->name).append("')");
+            else msg += "the rules given)";
+            throw usage_error(msg);
+        }
         chosen.erase(it);
-        name += "-" + std::string(rules::registry()[i].name);
+        name += '-';
+        name += rules::registry()[i].name;
     }
     rewrite::dictionary d(name, {});
     for (std::size_t i : chosen) d.add(rules::registry()[i].make(opts).rule);
