@@ -182,9 +182,13 @@ def main():
     ap.add_argument("--out", default=None, help="write the Markdown tables here (default: print)")
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
-    summary = json.loads((Path(args.train) / "results.json").read_text())
-    results = summary["networks"]
-    names = args.models.split(",") if args.models else [n for n in results]
+    summary_path = Path(args.train) / "results.json"
+    summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
+    if not args.models and "networks" not in summary:
+        print(f"results_table: {summary_path} is missing (train_fmnist.py writes it at the end); name the networks with --models",
+              file=sys.stderr)
+        return 2
+    names = args.models.split(",") if args.models else list(summary["networks"])
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(args.work or tmp)
