@@ -61,6 +61,8 @@ TEST_CASE("text pattern errors name the column") {
     CHECK(error_of("Mul(x, y:constant)").find("unknown capture modifier") != std::string::npos);
     CHECK(error_of("Conv[kernel<(3,3)](x)").find("lists compare with") != std::string::npos);
     CHECK(error_of("Conv[auto_pad>'SAME'](x)").find("strings compare") != std::string::npos);
+    // '*' (any op) without operands: found by fuzz_cli_lite ('Foo,Bar|Relu=>*elu' read an empty op list).
+    CHECK(error_of("Relu(x) + *elu").find("expected '(' and the operands of '*'") != std::string::npos);
     // The message quotes the text and puts a caret under the column.
     const std::string e = error_of("Relu(x");
     CHECK(e.find("\n  Relu(x\n        ^") != std::string::npos);

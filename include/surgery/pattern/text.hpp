@@ -253,7 +253,7 @@ private:
             ws();
             if (peek() == '[') attrs(e);
             ws();
-            if (peek() != '(') fail("expected '(' and the operands of '" + e.ops.front() + "' (write Op() for none)", p_);
+            if (peek() != '(') fail("expected '(' and the operands of '" + (e.any_op ? std::string("*") : e.ops.front()) + "' (write Op() for none)", p_);
             ++p_;
             ws();
             if (peek() != ')') {
