@@ -20,7 +20,6 @@ Prints one line per network and writes --json. Exit 0 when every check holds, 1 
 
 import argparse
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -29,13 +28,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import fmnist_common as fm  # noqa: E402
+from lite_torch import run_checked as run  # noqa: E402
 
 
-def run(cmd):
-    r = subprocess.run([str(c) for c in cmd], capture_output=True, text=True)
-    if r.returncode != 0:
-        raise RuntimeError(f"{' '.join(map(str, cmd))} exited {r.returncode}:\n{r.stdout}\n{r.stderr}")
-    return r.stdout
 
 
 def check_network(args, name):

@@ -212,7 +212,9 @@ def apply_report(model, report, large_kernel_min=7, inplace=False):
 
 # ---- self-test against the CLI ---------------------------------------------------------------------
 
-def _run(cmd):
+def run_checked(cmd):
+    """Runs `cmd` (items made strings) and returns its stdout; RuntimeError with its output when it fails.
+    Shared by accuracy_check.py and results_table.py."""
     r = subprocess.run([str(c) for c in cmd], capture_output=True, text=True)
     if r.returncode != 0:
         raise RuntimeError(f"{' '.join(map(str, cmd))} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
@@ -227,7 +229,7 @@ def _export(model, path, opset=13):
 
 
 def _histogram(surgery, model_path):
-    info = json.loads(_run([surgery, "inspect", model_path, "--json"]))
+    info = json.loads(run_checked([surgery, "inspect", model_path, "--json"]))
     hist = info.get("op_histogram") or info.get("ops")
     return dict(sorted(hist.items())) if isinstance(hist, dict) else hist
 
@@ -253,20 +255,20 @@ def selftest(args):
         src = out / f"{name}.onnx"
         _export(model, src)
         lite_path, report_path = out / f"{name}_cli_lite.onnx", out / f"{name}_cli_report.json"
-        _run([args.surgery, "lite", src, "-o", lite_path, "--preset", "paper", "--report", report_path])
+        run_checked([args.surgery, "lite", src, "-o", lite_path, "--preset", "paper", "--report", report_path])
         lite, log = apply_report(model, report_path)
         lite.eval()
         helper = out / f"{name}_helper.onnx"
         _export(lite, helper)
         helper_exact = out / f"{name}_helper_exact.onnx"
-        _run([args.surgery, "lite", helper, "-o", helper_exact, "--preset", "exact"])
+        run_checked([args.surgery, "lite", helper, "-o", helper_exact, "--preset", "exact"])
         h_cli, h_helper = _histogram(args.surgery, lite_path), _histogram(args.surgery, helper_exact)
         torch.manual_seed(3)
         x = torch.randn(4, fm.CHANNELS, fm.SIZE, fm.SIZE)
         np.save(out / f"{name}_x.npy", x.numpy())
         with torch.no_grad():
             y_torch = lite(x).numpy()
-        _run([args.surgery, "run", lite_path, "--input", out / f"{name}_x.npy", "--output", out / f"{name}_y.npy"])
+        run_checked([args.surgery, "run", lite_path, "--input", out / f"{name}_x.npy", "--output", out / f"{name}_y.npy"])
         y_cli = np.load(out / f"{name}_y.npy")
         rel = float(np.abs(y_torch - y_cli).max() / max(np.abs(y_torch).max(), 1e-12))
         same = h_cli == h_helper

@@ -21,7 +21,6 @@ matches per rule.
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,13 +32,9 @@ REPO = HERE.parent.parent
 sys.path.insert(0, str(HERE))
 
 import fmnist_common as fm  # noqa: E402
+from lite_torch import run_checked as run  # noqa: E402
 
 
-def run(cmd):
-    r = subprocess.run([str(c) for c in cmd], capture_output=True, text=True)
-    if r.returncode != 0:
-        raise RuntimeError(f"{' '.join(map(str, cmd))} exited {r.returncode}:\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
-    return r.stdout
 
 
 def batch1(src, dst):

@@ -33,7 +33,9 @@ namespace surgery::cli {
 /// Opens the dataset of `spec` (see surgery/io/dataset.hpp) for option `option`, keeping its first
 /// `count` samples (0: all). The raw images and one preprocessed copy of the samples kept are
 /// charged to `budget` first (the raw file is read whole); errors name the option and the spec.
-[[nodiscard]] inline io::dataset open_cli_dataset(const std::string& spec, const std::string& option, std::int64_t count, memory_budget& budget) {
+/// With `need_labels` (top-1 measurements), a dataset without labels is an error.
+[[nodiscard]] inline io::dataset open_cli_dataset(const std::string& spec, const std::string& option, std::int64_t count, memory_budget& budget,
+                                                  bool need_labels = false) {
     io::dataset_spec s;
     try {
         s = io::parse_dataset_spec(spec);
@@ -48,6 +50,7 @@ namespace surgery::cli {
     std::uint64_t per = 4;
     for (auto x : d.sample_shape()) per *= static_cast<std::uint64_t>(x);
     budget.charge(raw + per * static_cast<std::uint64_t>(d.size()), "--" + option + " " + d.name() + " (" + std::to_string(d.size()) + " samples)");
+    if (need_labels && !d.has_labels()) throw io_error("--" + option + " " + d.name() + ": the dataset has no labels (top-1 needs them)");
     return d;
 }
 

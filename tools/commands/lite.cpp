@@ -253,10 +253,7 @@ int lite_main(const arguments& args) {
     // The datasets next: a wrong path or spec fails before the model is read.
     std::optional<io::dataset> cal_data, eval_data;
     if (calibrate_spec) cal_data.emplace(open_cli_dataset(*calibrate_spec, "calibrate", copt.count, budget));
-    if (evaluate_spec) {
-        eval_data.emplace(open_cli_dataset(*evaluate_spec, "evaluate", evaluate_count, budget));
-        if (!eval_data->has_labels()) throw io_error("--evaluate " + eval_data->name() + ": the dataset has no labels (top-1 needs them)");
-    }
+    if (evaluate_spec) eval_data.emplace(open_cli_dataset(*evaluate_spec, "evaluate", evaluate_count, budget, true));
 
     const auto t_load = clock::now();
     onnx::load_options lo;

@@ -140,8 +140,7 @@ int run_dataset(const arguments& args) {
     const std::int64_t batch = args.value("batch") ? parse_int("batch", *args.value("batch"), 1, 1'000'000) : 250;
     const int threads = static_cast<int>(args.value("threads") ? parse_int("threads", *args.value("threads"), 1, 1024) : 1);
     memory_budget budget = budget_from(args);
-    const io::dataset data = open_cli_dataset(*args.value("dataset"), "dataset", count, budget);
-    if (!data.has_labels()) throw io_error("--dataset " + data.name() + ": the dataset has no labels (top-1 needs them)");
+    const io::dataset data = open_cli_dataset(*args.value("dataset"), "dataset", count, budget, true);
     const ir::Graph g = load_model(path, budget);
     if (g.inputs().size() != 1)
         throw error(io::quoted(path) + ": the model has " + std::to_string(g.inputs().size()) + " inputs; --dataset feeds one (the images)");
