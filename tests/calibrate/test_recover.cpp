@@ -548,3 +548,167 @@ TEST_CASE("data whose samples do not fit the graph's input is refused, naming bo
     // The right size passes the check (an unknown batch dimension takes any batch).
     CHECK_NOTHROW(static_cast<void>(cal::evaluate(g, random_images(20, 3, 8, 8, 4))));
 }
+
+TEST_CASE("a memory budget bounds what calibration holds: too small is an error before any change, enough changes nothing") {
+    const ir::Graph g = small_net(3, false, true);
+    const io::dataset data = random_images(200, 3, 8, 8, 6);
+    cal::options opt;
+    opt.chunk = 50;
+    ir::Graph free_lite = lite_of(g);
+    const auto free_rep = cal::recover(g, free_lite, data, opt);
+    REQUIRE(free_rep.moment_matched > 0);
+
+    // The images alone: 200 x 3 x 8 x 8 floats = 153,600 bytes, three copies.
+    ir::Graph lite = lite_of(g);
+    const ir::Graph kept = lite;
+    opt.max_memory = 300'000;
+    CHECK_THROWS_WITH_AS(static_cast<void>(cal::recover(g, lite, data, opt)), doctest::Contains("three copies are held"), surgery::error);
+    // Room for the images but not for the activations held between layers: the error names a node and a value.
+    opt.max_memory = 700'000;
+    CHECK_THROWS_WITH_AS(static_cast<void>(cal::recover(g, lite, data, opt)), doctest::Contains("more than the memory budget of"), surgery::error);
+    try {
+        (void)cal::recover(g, lite, data, opt);
+    } catch (const surgery::error& e) {
+        CHECK(std::string(e.what()).find("' over the calibration data keeps") != std::string::npos);
+    }
+    REQUIRE(lite.num_nodes() == kept.num_nodes());
+    for (ir::NodeId n : kept.topological_order())
+        for (std::size_t k = 0; k < kept.node(n).inputs.size(); ++k) CHECK(lite.node(n).inputs[k] == kept.node(n).inputs[k]);
+
+    // A budget that fits gives exactly the unbounded result.
+    opt.max_memory = 64u << 20;
+    const auto rep = cal::recover(g, lite, data, opt);
+    CHECK(rep.moment_matched == free_rep.moment_matched);
+    CHECK(rep.after == doctest::Approx(free_rep.after).epsilon(1e-12));
+}
+
+TEST_CASE("sign_test_p is the exact two-sided binomial tail at 1/2") {
+    CHECK(cal::sign_test_p(0, 0) == 1.0);
+    CHECK(cal::sign_test_p(0, 10) == doctest::Approx(2.0 / 1024.0).epsilon(1e-9));
+    CHECK(cal::sign_test_p(10, 10) == doctest::Approx(2.0 / 1024.0).epsilon(1e-9));
+    CHECK(cal::sign_test_p(5, 10) == 1.0);
+    // 2 * P(X <= 5), X ~ B(20, 1/2) = 2 * 21700 / 2^20
+    CHECK(cal::sign_test_p(5, 20) == doctest::Approx(2.0 * 21700.0 / 1048576.0).epsilon(1e-9));
+    CHECK(cal::sign_test_p(15, 20) == doctest::Approx(cal::sign_test_p(5, 20)).epsilon(1e-12));
+    // Large n stays finite and in (0, 1].
+    const double p = cal::sign_test_p(4900, 10000);
+    CHECK(p > 0.04);
+    CHECK(p < 0.06);
+}
+
+TEST_CASE("evaluate keeps each prediction, and compare counts agreement and the discordant pairs") {
+    const ir::Graph g = small_net(3, false, true);
+    const ir::Graph lite = lite_of(g);
+    const io::dataset data = random_images(90, 3, 8, 8, 11);
+    const auto a = cal::evaluate(g, data, 0, 40);
+    const auto b = cal::evaluate(lite, data, 0, 40);
+    REQUIRE(a.predicted.size() == 90);
+    REQUIRE(b.predicted.size() == 90);
+    // The predictions are the argmax of the outputs, and their hits are the counted ones.
+    const auto ya = run_on(g, data, 90).at(0);
+    std::int64_t hits = 0;
+    for (std::int64_t r = 0; r < 90; ++r) {
+        const float* row = ya.f.data() + r * 4;
+        const auto arg = static_cast<std::int32_t>(std::max_element(row, row + 4) - row);
+        CHECK(a.predicted[static_cast<std::size_t>(r)] == arg);
+        hits += arg == data.labels()[static_cast<std::size_t>(r)] ? 1 : 0;
+    }
+    CHECK(a.correct == hits);
+    const auto c = cal::compare(a, b, data);
+    CHECK(c.samples == 90);
+    // The discordant pairs explain the difference of the two top-1 counts exactly.
+    CHECK(b.correct - a.correct == c.only_b - c.only_a);
+    CHECK(c.agree + c.only_a + c.only_b <= 90);
+    CHECK(c.p_value == doctest::Approx(cal::sign_test_p(c.only_a, c.only_a + c.only_b)));
+    const auto self = cal::compare(a, a, data);
+    CHECK(self.agree == 90);
+    CHECK(self.only_a == 0);
+    CHECK(self.only_b == 0);
+    CHECK(self.p_value == 1.0);
+    const auto fewer = cal::evaluate(g, data, 30, 40);
+    CHECK_THROWS_AS(static_cast<void>(cal::compare(a, fewer, data)), surgery::error);
+}
+
+namespace {
+
+/// `n_cal` images N(0, 1) then `n_val` images N(shift, scale^2): a held-out set that may differ from the calibration set.
+io::dataset two_part_images(std::int64_t n_cal, std::int64_t n_val, float scale, float shift, std::uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    std::normal_distribution<float> dist(0.0f, 1.0f);
+    io::raw_images r;
+    const std::int64_t per = 3 * 8 * 8;
+    r.shape = {n_cal + n_val, 3, 8, 8};
+    r.f.resize(static_cast<std::size_t>((n_cal + n_val) * per));
+    for (std::size_t i = 0; i < r.f.size(); ++i) r.f[i] = static_cast<std::int64_t>(i) < n_cal * per ? dist(rng) : scale * dist(rng) + shift;
+    std::vector<std::int64_t> labels(static_cast<std::size_t>(n_cal + n_val));
+    for (auto& l : labels) l = static_cast<std::int64_t>(rng() % 4);
+    return io::dataset(std::move(r), std::move(labels), {}, "two-part");
+}
+
+} // namespace
+
+TEST_CASE("the held-out check keeps the corrections exactly when they are no worse on images they were not fitted on") {
+    int runs = 0, reverted = 0;
+    for (std::uint64_t seed = 40; seed < 46; ++seed) {
+        for (const auto& [scale, shift] : {std::pair{1.0f, 0.0f}, std::pair{3.0f, 2.0f}, std::pair{0.1f, -1.5f}, std::pair{0.05f, 3.0f}}) {
+            CAPTURE(seed);
+            CAPTURE(scale);
+            const ir::Graph g = small_net(seed, false, true);
+            const std::int64_t n_cal = 6, n_val = 60;
+            const io::dataset data = two_part_images(n_cal, n_val, scale, shift, seed);
+            cal::options opt;
+            opt.lstsq = seed % 2 == 0;
+            opt.count = n_cal;
+            opt.chunk = 8;
+            opt.revert_if_worse = false;
+            // The corrections as fitted, unchecked.
+            ir::Graph corrected = lite_of(g);
+            const ir::Graph uncorrected = corrected;
+            const auto fitted = cal::recover(g, corrected, data, opt);
+            if (fitted.moment_matched + fitted.refitted == 0) continue;
+            // Measured apart: deviation and top-1 agreement with the original on the held-out images.
+            const ir::Tensor x = data.batch(n_cal, n_val);
+            const auto yo = ref::run(g, {x}).at(0), yu = ref::run(uncorrected, {x}).at(0), yc = ref::run(corrected, {x}).at(0);
+            cal::channel_sums su, sc;
+            su.add(yu, 1, &yo);
+            sc.add(yc, 1, &yo);
+            cal::top1_counts tu, tc;
+            tu.add(yu, &yo, nullptr, 0);
+            tc.add(yc, &yo, nullptr, 0);
+            const bool worse = sc.relative_deviation() > su.relative_deviation() || tc.agree < tu.agree;
+
+            ir::Graph lite = lite_of(g);
+            opt.validate = n_val;
+            const auto rep = cal::recover(g, lite, data, opt);
+            ++runs;
+            CHECK(rep.validation_images == n_val);
+            CHECK(rep.validation_before == doctest::Approx(su.relative_deviation()).epsilon(1e-4));
+            CHECK(rep.validation_after == doctest::Approx(sc.relative_deviation()).epsilon(1e-4));
+            CHECK(rep.validation_top1_before.agree == tu.agree);
+            CHECK(rep.validation_top1_after.agree == tc.agree);
+            CHECK(rep.reverted == worse);
+            const ir::Graph& expected = worse ? uncorrected : corrected;
+            CHECK(ref::compare(expected, lite, {x}).max_abs == 0.0);
+            if (rep.reverted) {
+                ++reverted;
+                CHECK(rep.revert_reason.find("held-out") != std::string::npos);
+                CHECK(rep.to_string().find("corrections dropped") != std::string::npos);
+            }
+        }
+    }
+    std::printf("held-out check: %d of %d runs reverted\n", reverted, runs);
+    CHECK(runs >= 16);
+    CHECK(reverted >= 1); // both branches of the decision were taken
+    CHECK(reverted < runs);
+    // A validation set larger than the dataset's remainder uses what there is; none left: not run.
+    const ir::Graph g = small_net(3, false, true);
+    const io::dataset data = random_images(30, 3, 8, 8, 6);
+    ir::Graph lite = lite_of(g);
+    cal::options opt;
+    opt.count = 20;
+    opt.validate = 100;
+    CHECK(cal::recover(g, lite, data, opt).validation_images == 10);
+    lite = lite_of(g);
+    opt.count = 0;
+    CHECK(cal::recover(g, lite, data, opt).validation_images == 0);
+}

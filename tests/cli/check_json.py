@@ -4,6 +4,8 @@
         replaced:RULE=N   rule RULE replaced N matches      gone:OP      no OP left in ops_after
         matched:RULE      rule RULE matched at least once   kept:OP      OP still in ops_after
         check:TOL         the --check max_rel is <= TOL
+        evaluation        the --evaluate figures: top-1 differences equal the discordant pairs
+        validation:N      the calibration's held-out check ran on N images
   check_json.py inspect EXE MODEL NODES            `surgery inspect --json`: structure and node count
   check_json.py compare EXE A B                    `surgery compare --json`: structure, max_rel == 0
   check_json.py run EXE MODEL INPUT                `surgery run --json`: structure
@@ -69,6 +71,27 @@ def lite_report(path, expects):
             need("check" in r, "no 'check' in the report")
             need(r["check"]["max_rel"] is not None and r["check"]["max_rel"] <= float(arg),
                  f"check max_rel {r['check']['max_rel']} > {arg}")
+        elif what == "evaluation":
+            need("evaluation" in r, "no 'evaluation' in the report")
+            ev = r["evaluation"]
+            n = ev["images"]
+            pairs = [("lite_vs_input", "top1_input", "top1_lite")]
+            if "top1_calibrated" in ev:
+                pairs += [("calibrated_vs_input", "top1_input", "top1_calibrated"), ("calibrated_vs_lite", "top1_lite", "top1_calibrated")]
+            for key, a, b in pairs:
+                need(key in ev, f"no evaluation.{key}")
+                c = ev[key]
+                need(0 <= c["agreement"] <= 1 and 0 < c["p_value"] <= 1, f"evaluation.{key} out of range: {c}")
+                need(c["gained"] + c["lost"] <= n - round(c["agreement"] * n), f"evaluation.{key}: more discordant pairs than disagreements: {c}")
+                need(round((ev[b] - ev[a]) * n) == c["gained"] - c["lost"], f"evaluation.{key}: {b} - {a} is not (gained - lost) / images: {ev}")
+        elif what == "validation":
+            need("calibration" in r and "validation" in r["calibration"], "no 'calibration.validation' in the report")
+            v = r["calibration"]["validation"]
+            need(v["images"] == int(arg), f"validation on {v['images']} images, expected {arg}")
+            need(v["deviation_before"] >= 0 and v["deviation_after"] >= 0, f"bad validation deviations: {v}")
+            need(r["calibration"]["reverted"] == ("revert_reason" in r["calibration"]), "revert_reason present iff reverted")
+            if not r["calibration"]["reverted"]:
+                need(v["deviation_after"] <= v["deviation_before"], f"kept corrections that are worse on the held-out images: {v}")
         else:
             fail(f"unknown expectation '{e}'")
 

@@ -67,6 +67,7 @@ const command_spec& lite_spec() {
             {"calibrate", 0, "DATA", "recover accuracy on calibration data, without retraining (see above)"},
             {"calibrate-count", 0, "N", "calibration images: DATA's first N (default 500)"},
             {"calibrate-methods", 0, "LIST", "batchnorm, moments, lstsq, comma-separated (default batchnorm,moments)"},
+            {"calibrate-validate", 0, "N", "held-out check: DATA's next N images after the calibration ones; the corrections are\ndropped if they are worse there (default: a quarter of --calibrate-count; 0: off)"},
             {"evaluate", 0, "DATA", "top-1 accuracy on labelled data of the input, lite and calibrated models"},
             {"evaluate-count", 0, "N", "images evaluated: DATA's first N (default all)"},
             {"check", 0, "", "compare the input and the written model on seeded random inputs (reference executor)"},
@@ -153,13 +154,30 @@ calibrate::options calibration_options(const std::optional<std::string>& methods
     return o;
 }
 
-/// Top-1 of `g` on `data`, printed as `what`.
-double top1_of(const ir::Graph& g, const io::dataset& data, const std::string& what) {
+/// Top-1 of `g` on `data`, printed as `what`; with `baseline`, also how often `g` agrees with it
+/// and the images only one of the two classifies right.
+calibrate::accuracy top1_of(const ir::Graph& g, const io::dataset& data, const std::string& what, const memory_budget& budget,
+                            const calibrate::accuracy* baseline = nullptr, const std::string& baseline_name = {}) {
     const doing ctx("evaluating " + what + " on " + data.name());
-    const auto acc = calibrate::evaluate(g, data);
-    std::cout << format("top-1 of %s: %.2f%% (%lld of %lld)\n", what.c_str(), 100.0 * acc.top1(), static_cast<long long>(acc.correct),
+    reference::executor_options exec;
+    exec.max_memory = static_cast<std::size_t>(std::max<std::uint64_t>(budget.remaining(), 1));
+    auto acc = calibrate::evaluate(g, data, 0, 250, exec);
+    std::cout << format("top-1 of %s: %.2f%% (%lld of %lld)", what.c_str(), 100.0 * acc.top1(), static_cast<long long>(acc.correct),
                         static_cast<long long>(acc.total));
-    return acc.top1();
+    if (baseline) {
+        const auto c = calibrate::compare(*baseline, acc, data);
+        std::cout << format("; same prediction as %s on %.2f%%; right where %s is wrong: %lld, wrong where it is right: %lld (sign test p = %.3g)",
+                            baseline_name.c_str(), 100.0 * c.agreement(), baseline_name.c_str(), static_cast<long long>(c.only_b),
+                            static_cast<long long>(c.only_a), c.p_value);
+    }
+    std::cout << "\n";
+    return acc;
+}
+
+/// A paired comparison for the report: {"agreement", "gained", "lost", "p_value"} of `b` against `a`.
+void comparison_json(json_writer& j, const std::string& key, const calibrate::accuracy& a, const calibrate::accuracy& b, const io::dataset& data) {
+    const auto c = calibrate::compare(a, b, data);
+    j.key(key).begin_object().member("agreement", c.agreement()).member("gained", c.only_b).member("lost", c.only_a).member("p_value", c.p_value).end_object();
 }
 
 /// A rewritten site for the report: where it is, which rules made it (from the new nodes' names and
@@ -237,8 +255,9 @@ int lite_main(const arguments& args) {
     const auto evaluate_spec = args.value("evaluate");
     calibrate::options copt = calibration_options(args.value("calibrate-methods"));
     copt.count = args.value("calibrate-count") ? parse_int("calibrate-count", *args.value("calibrate-count"), 2, INT64_MAX) : 500;
+    copt.validate = args.value("calibrate-validate") ? parse_int("calibrate-validate", *args.value("calibrate-validate"), 0, INT64_MAX) : copt.count / 4;
     const std::int64_t evaluate_count = args.value("evaluate-count") ? parse_int("evaluate-count", *args.value("evaluate-count"), 1, INT64_MAX) : 0;
-    for (const char* o : {"calibrate-count", "calibrate-methods"})
+    for (const char* o : {"calibrate-count", "calibrate-methods", "calibrate-validate"})
         if (args.has(o) && !calibrate_spec) throw usage_error(std::string("--") + o + " needs --calibrate");
     if (args.has("evaluate-count") && !evaluate_spec) throw usage_error("--evaluate-count needs --evaluate");
     opts.log_replacements = report_path.has_value();
@@ -252,7 +271,8 @@ int lite_main(const arguments& args) {
     plan.check();
     // The datasets next: a wrong path or spec fails before the model is read.
     std::optional<io::dataset> cal_data, eval_data;
-    if (calibrate_spec) cal_data.emplace(open_cli_dataset(*calibrate_spec, "calibrate", copt.count, budget));
+    if (calibrate_spec)
+        cal_data.emplace(open_cli_dataset(*calibrate_spec, "calibrate", copt.validate > INT64_MAX - copt.count ? 0 : copt.count + copt.validate, budget));
     if (evaluate_spec) eval_data.emplace(open_cli_dataset(*evaluate_spec, "evaluate", evaluate_count, budget, true));
 
     const auto t_load = clock::now();
@@ -297,21 +317,28 @@ int lite_main(const arguments& args) {
     if (report_path) sites = site_records(calibrate::find_sites(*before, g), dict, rep);
 
     // Accuracy: the input and the lite model as rewritten, then recovery and the result.
-    std::optional<double> top1_input, top1_lite, top1_calibrated;
+    std::optional<calibrate::accuracy> top1_input, top1_lite, top1_calibrated;
     if (eval_data) {
-        top1_input = top1_of(*before, *eval_data, "the input model");
-        top1_lite = top1_of(g, *eval_data, "the lite model");
+        top1_input = top1_of(*before, *eval_data, "the input model", budget);
+        top1_lite = top1_of(g, *eval_data, "the lite model", budget, &*top1_input, "the input model");
     }
     std::optional<calibrate::report> cal;
     if (cal_data) {
         const doing ctx("calibrating the rewrite of " + io::quoted(in) + " on " + cal_data->name());
+        // What the model, the datasets and the graphs' copies left of the budget bounds what the
+        // calibration holds (both networks' activations over the calibration images).
+        copt.max_memory = static_cast<std::size_t>(std::max<std::uint64_t>(budget.remaining(), 1));
         try {
             cal = calibrate::recover(*before, g, *cal_data, copt);
         } catch (const surgery::error& e) {
             throw error("--calibrate " + cal_data->name() + ": " + e.what() + "; nothing was written");
         }
         std::cout << cal->to_string();
-        if (eval_data) top1_calibrated = top1_of(g, *eval_data, "the calibrated lite model");
+        if (eval_data) {
+            top1_calibrated = top1_of(g, *eval_data, "the calibrated lite model", budget, &*top1_lite, "the lite model");
+            const auto c = calibrate::compare(*top1_input, *top1_calibrated, *eval_data);
+            std::cout << format("  the calibrated lite model gives the input model's prediction on %.2f%% of the images\n", 100.0 * c.agreement());
+        }
     }
 
     // The model's bytes first: --check compares the input with the model exactly as it will be written.
@@ -409,9 +436,15 @@ int lite_main(const arguments& args) {
             j.member("batchnorms", cal->batchnorms).member("moment_matched", cal->moment_matched).member("refitted", cal->refitted);
             j.member("deviation_before", cal->before).member("deviation_after", cal->after).member("deviation_closed", cal->deviation_closed());
             j.member("reverted", cal->reverted).member("seconds", cal->seconds);
-            if (cal->top1_before.samples) {
-                const auto share = [](const calibrate::top1_counts& t) { return static_cast<double>(t.agree) / static_cast<double>(t.samples); };
-                j.member("top1_agreement_before", share(cal->top1_before)).member("top1_agreement_after", share(cal->top1_after));
+            if (cal->reverted) j.name("revert_reason", cal->revert_reason);
+            const auto share = [](const calibrate::top1_counts& t) { return static_cast<double>(t.agree) / static_cast<double>(t.samples); };
+            if (cal->top1_before.samples) j.member("top1_agreement_before", share(cal->top1_before)).member("top1_agreement_after", share(cal->top1_after));
+            if (cal->validation_images) {
+                j.key("validation").begin_object().member("images", cal->validation_images);
+                j.member("deviation_before", cal->validation_before).member("deviation_after", cal->validation_after);
+                if (cal->validation_top1_before.samples)
+                    j.member("top1_agreement_before", share(cal->validation_top1_before)).member("top1_agreement_after", share(cal->validation_top1_after));
+                j.end_object();
             }
             j.key("layers").begin_array();
             for (const auto& l : cal->layers) {
@@ -426,8 +459,13 @@ int lite_main(const arguments& args) {
         }
         if (eval_data) {
             j.key("evaluation").begin_object().name("data", *evaluate_spec).member("images", eval_data->size());
-            j.member("top1_input", *top1_input).member("top1_lite", *top1_lite);
-            if (top1_calibrated) j.member("top1_calibrated", *top1_calibrated);
+            j.member("top1_input", top1_input->top1()).member("top1_lite", top1_lite->top1());
+            if (top1_calibrated) j.member("top1_calibrated", top1_calibrated->top1());
+            comparison_json(j, "lite_vs_input", *top1_input, *top1_lite, *eval_data);
+            if (top1_calibrated) {
+                comparison_json(j, "calibrated_vs_input", *top1_input, *top1_calibrated, *eval_data);
+                comparison_json(j, "calibrated_vs_lite", *top1_lite, *top1_calibrated, *eval_data);
+            }
             j.end_object();
         }
         if (eq) {

@@ -55,10 +55,20 @@ struct options {
     bool revert_if_worse = true;
     /// Calibration images used from the dataset: the first `count` (0: all).
     std::int64_t count = 0;
+    /// Held-out check: the dataset's next `validate` images after the calibration ones (as many as
+    /// it has), which no correction was fitted on. The corrections are kept only if, on them, the
+    /// outputs deviate no more from the original's than the uncorrected lite network's do, and (for
+    /// logits) its top-1 agrees with the original's at least as often. 0: the check of
+    /// `revert_if_worse` on the calibration images only.
+    std::int64_t validate = 0;
     /// Images per executor run.
     std::int64_t chunk = 100;
     /// Least squares: at most this many output positions per layer enter the fit (sampled evenly).
     std::int64_t max_rows = 200000;
+    /// Most bytes the calibration may hold at once: the images, the activations kept between layers
+    /// for both networks, and the executor's work memory (0: no limit). Checked before each stage
+    /// runs; going beyond is an error naming the node and the value, before anything is allocated.
+    std::size_t max_memory = 0;
     /// Layers whose output deviates less than this from the original's (relative, before recovery)
     /// are left as they are: the rewrites did not reach them.
     double min_deviation = 1e-4;
@@ -122,6 +132,12 @@ struct report {
     std::size_t batchnorms = 0, moment_matched = 0, refitted = 0;
     bool reverted = false; ///< the corrections made the outputs worse and were dropped (`after` is then `before`)
     double rejected = std::numeric_limits<double>::quiet_NaN(); ///< reverted: the outputs' deviation the corrections gave
+    std::string revert_reason;                                  ///< reverted: which check failed, with its figures
+    /// The held-out check (`options::validate`): images, the outputs' deviation and top-1 counts of
+    /// the uncorrected lite network and of the corrected one, on those images (0 images: not run).
+    std::int64_t validation_images = 0;
+    double validation_before = std::numeric_limits<double>::quiet_NaN(), validation_after = std::numeric_limits<double>::quiet_NaN();
+    top1_counts validation_top1_before, validation_top1_after;
     double seconds = 0.0;
 
     /// Share of the output deviation that recovery removed (1: none left; negative: worse).
@@ -138,7 +154,7 @@ struct report {
             return std::string(b);
         };
         os << "calibration: " << images << " images; " << batchnorms << " BatchNorm re-estimated, " << moment_matched << " moment-matched, "
-           << refitted << " refitted (least squares)" << (reverted ? "; REVERTED: the corrections made the outputs worse (total deviation " + dev(rejected) + ")" : "") << "\n";
+           << refitted << " refitted (least squares)" << (reverted ? "; REVERTED: " + revert_reason : "") << "\n";
         if (!sites.empty()) {
             os << "  sites (deviation from the original at the first linear layer after each, before -> after):\n";
             for (std::size_t i = 0; i < sites.size(); ++i) {
@@ -171,6 +187,18 @@ struct report {
         std::snprintf(buf, sizeof buf, "  total deviation %s -> %s (%.1f%% closed), %.1f s\n", dev(before).c_str(), dev(after).c_str(), 100.0 * deviation_closed(),
                       seconds);
         os << buf;
+        if (validation_images) {
+            std::snprintf(buf, sizeof buf, "  held out (%lld images, not fitted on): deviation %s -> %s", static_cast<long long>(validation_images),
+                          dev(validation_before).c_str(), dev(validation_after).c_str());
+            os << buf;
+            if (validation_top1_before.samples) {
+                std::snprintf(buf, sizeof buf, ", top-1 agreement with the original %.2f%% -> %.2f%%",
+                              100.0 * static_cast<double>(validation_top1_before.agree) / static_cast<double>(validation_top1_before.samples),
+                              100.0 * static_cast<double>(validation_top1_after.agree) / static_cast<double>(validation_top1_after.samples));
+                os << buf;
+            }
+            os << (reverted ? " (corrections dropped)" : "") << "\n";
+        }
         return os.str();
     }
 };
@@ -455,8 +483,9 @@ struct lockstep {
         return s;
     }
 
-    lockstep(const ir::Graph& lite_g, const ir::Graph& original_g, const std::vector<cal_layer>& layers, const std::vector<ir::Tensor>& chunks)
-        : lite(lite_g, chunks, lite_stops(lite_g, layers)), original(original_g, chunks, original_stops(original_g, layers)) {
+    lockstep(const ir::Graph& lite_g, const ir::Graph& original_g, const std::vector<cal_layer>& layers, const std::vector<ir::Tensor>& chunks,
+             const std::shared_ptr<memory_meter>& meter = nullptr)
+        : lite(lite_g, chunks, lite_stops(lite_g, layers), {}, meter), original(original_g, chunks, original_stops(original_g, layers), {}, meter) {
         layer_of_node.assign(lite_g.node_bound(), 0);
         for (std::size_t i = 0; i < layers.size(); ++i) layer_of_node[(layers[i].add ? layers[i].add : layers[i].node).index()] = i + 1;
         for (const auto& l : layers)
@@ -500,6 +529,58 @@ inline void compare_outputs(lockstep& ls, const std::vector<std::int64_t>* label
     }
 }
 
+/// An executor for `g` with its input's first dimension set to `batch` (the executor checks static dims).
+inline std::unique_ptr<reference::executor> sized_executor(const ir::Graph& g, std::int64_t batch, const reference::executor_options& exec) {
+    ir::Graph sized = g;
+    if (auto& s = sized.value(sized.inputs()[0]).shape; s && !s->empty()) {
+        ir::Shape shape = *s;
+        shape[0] = batch;
+        sized.set_shape(sized.inputs()[0], shape);
+    }
+    return std::make_unique<reference::executor>(sized, exec);
+}
+
+/// The outputs' deviation of `a` and `b` from `original` on samples [first, first + n) of `data`,
+/// streamed chunk by chunk (nothing is held across chunks but the sums), with top-1 counts of the first output.
+struct held_out {
+    std::vector<channel_sums> a, b; ///< per output
+    top1_counts top1_a, top1_b;
+};
+inline held_out compare_on(const ir::Graph& original, const ir::Graph& a, const ir::Graph& b, const io::dataset& data, std::int64_t first, std::int64_t n,
+                           std::int64_t chunk, std::size_t max_memory) {
+    held_out h;
+    h.a.resize(original.outputs().size());
+    h.b.resize(original.outputs().size());
+    reference::executor_options exec;
+    exec.max_memory = max_memory;
+    std::unique_ptr<reference::executor> eo, ea, eb;
+    std::int64_t planned = -1;
+    const std::vector<std::int64_t>* labels = data.has_labels() ? &data.labels() : nullptr;
+    for (std::int64_t at = first; at < first + n; at += chunk) {
+        const std::int64_t m = std::min(chunk, first + n - at);
+        if (m != planned) {
+            eo = sized_executor(original, m, exec);
+            ea = sized_executor(a, m, exec);
+            eb = sized_executor(b, m, exec);
+            planned = m;
+        }
+        const ir::Tensor x = data.batch(at, m);
+        const auto yo = eo->run({x});
+        const auto ya = ea->run({x});
+        const auto yb = eb->run({x});
+        for (std::size_t o = 0; o < yo.size(); ++o) {
+            if (yo[o].dtype != ir::DType::f32 || yo[o].shape.size() < 2) continue;
+            h.a[o].add(ya.at(o), 1, &yo[o]);
+            h.b[o].add(yb.at(o), 1, &yo[o]);
+            if (o == 0) {
+                h.top1_a.add(ya[0], &yo[0], labels, at);
+                h.top1_b.add(yb[0], &yo[0], labels, at);
+            }
+        }
+    }
+    return h;
+}
+
 inline double total_of(const std::vector<double>& devs) {
     double s = 0;
     for (double d : devs)
@@ -526,7 +607,19 @@ inline double total_of(const std::vector<double>& devs) {
     detail::check_input(lite, data, "calibrate::recover");
     const std::int64_t count = opt.count > 0 ? std::min(opt.count, data.size()) : data.size();
     if (count < 2) throw error("calibrate::recover: at least 2 calibration images are needed, " + data.name() + " gives " + std::to_string(count));
+    auto meter = std::make_shared<memory_meter>();
+    meter->limit = opt.max_memory;
+    if (opt.max_memory) {
+        std::size_t per = sizeof(float);
+        for (std::int64_t d : data.sample_shape()) per *= static_cast<std::size_t>(std::max<std::int64_t>(d, 0));
+        if (per > opt.max_memory / 3 / static_cast<std::size_t>(count))
+            throw error("calibrate::recover: " + std::to_string(count) + " calibration images of " + data.name() + " take " +
+                        io::format_bytes(per * static_cast<std::size_t>(count)) +
+                        " each time, and three copies are held (one per network and the chunks they are cut from): more than the memory budget of " +
+                        io::format_bytes(opt.max_memory) + " (calibrate::options::max_memory, --max-memory); nothing was allocated; use fewer images");
+    }
     const std::vector<ir::Tensor> chunks = detail::input_chunks(data, count, opt.chunk);
+    for (const ir::Tensor& t : chunks) meter->held += t.f.size() * sizeof(float);
     const std::vector<std::int64_t>* labels = data.has_labels() ? &data.labels() : nullptr;
 
     report rep;
@@ -549,7 +642,7 @@ inline double total_of(const std::vector<double>& devs) {
     // Pass 1: the uncorrected lite network against the original.
     std::vector<double> out_before;
     {
-        detail::lockstep ls(lite, original, layers, chunks);
+        detail::lockstep ls(lite, original, layers, chunks, meter);
         while (!ls.lite.done()) {
             const std::size_t s = ls.lite.next();
             const bool stop = ls.lite.at(s).stop;
@@ -573,7 +666,7 @@ inline double total_of(const std::vector<double>& devs) {
     std::map<std::size_t, detail::correction> corrections; // by layer index
     std::vector<double> out_after;
     {
-        detail::lockstep ls(lite, original, layers, chunks);
+        detail::lockstep ls(lite, original, layers, chunks, meter);
         while (!ls.lite.done()) {
             const std::size_t s = ls.lite.next();
             const ir::NodeId n = ls.lite.at(s).nodes.front();
@@ -770,9 +863,49 @@ inline double total_of(const std::vector<double>& devs) {
         rep.sites.push_back(std::move(se));
     }
 
+    // The corrected graph, then the checks that decide whether it is kept.
+    std::optional<ir::Graph> corrected;
+    if (!corrections.empty()) {
+        corrected.emplace(lite);
+        for (const auto& [i, c] : corrections) detail::apply_correction(*corrected, layers[i], c);
+        corrected->remove_dead();
+    }
     if (opt.revert_if_worse && rep.after > rep.before) {
+        char buf[160];
+        std::snprintf(buf, sizeof buf, "the corrections made the outputs worse on the calibration images (total deviation %.4g -> %.4g)", rep.before, rep.after);
+        rep.revert_reason = buf;
+    }
+    const std::int64_t held = opt.validate > 0 ? std::min(opt.validate, data.size() - count) : 0;
+    if (corrected && held > 0) {
+        const std::size_t budget = opt.max_memory ? std::max<std::size_t>(opt.max_memory / 3, 1) : 0;
+        const detail::held_out h = detail::compare_on(original, lite, *corrected, data, count, held, opt.chunk, budget);
+        std::vector<double> da, db;
+        for (std::size_t o = 0; o < h.a.size(); ++o) {
+            da.push_back(h.a[o].channels() ? h.a[o].relative_deviation() : std::numeric_limits<double>::quiet_NaN());
+            db.push_back(h.b[o].channels() ? h.b[o].relative_deviation() : std::numeric_limits<double>::quiet_NaN());
+        }
+        rep.validation_images = held;
+        rep.validation_before = detail::total_of(da);
+        rep.validation_after = detail::total_of(db);
+        rep.validation_top1_before = h.top1_a;
+        rep.validation_top1_after = h.top1_b;
+        if (rep.revert_reason.empty()) {
+            char buf[200];
+            if (rep.validation_after > rep.validation_before) {
+                std::snprintf(buf, sizeof buf, "the corrections made the outputs worse on %lld held-out images (total deviation %.4g -> %.4g)",
+                              static_cast<long long>(held), rep.validation_before, rep.validation_after);
+                rep.revert_reason = buf;
+            } else if (h.top1_a.samples && h.top1_b.agree < h.top1_a.agree) {
+                std::snprintf(buf, sizeof buf, "the corrected network agrees less often with the original's top-1 on %lld held-out images (%lld -> %lld)",
+                              static_cast<long long>(held), static_cast<long long>(h.top1_a.agree), static_cast<long long>(h.top1_b.agree));
+                rep.revert_reason = buf;
+            }
+        }
+    }
+
+    if (!rep.revert_reason.empty()) {
         // The report describes the graph given back: the uncorrected one. What the corrections gave
-        // stays in `rejected` and in each layer's candidate figures.
+        // stays in `rejected`, the validation figures and each layer's candidate figures.
         rep.reverted = true;
         rep.rejected = rep.after;
         rep.after = rep.before;
@@ -784,19 +917,17 @@ inline double total_of(const std::vector<double>& devs) {
         }
         for (auto& se : rep.sites) se.after = se.before;
         rep.batchnorms = rep.moment_matched = rep.refitted = 0;
-    } else if (!corrections.empty()) {
-        ir::Graph work = lite;
-        for (const auto& [i, c] : corrections) detail::apply_correction(work, layers[i], c);
-        work.remove_dead();
-        lite = std::move(work);
+    } else if (corrected) {
+        lite = std::move(*corrected);
     }
     rep.seconds = std::chrono::duration<double>(clock::now() - t0).count();
     return rep;
 }
 
-/// Top-1 accuracy of `g` on a labelled dataset.
+/// Top-1 accuracy of `g` on a labelled dataset, with each sample's prediction.
 struct accuracy {
     std::int64_t correct = 0, total = 0;
+    std::vector<std::int32_t> predicted; ///< argmax of the first output, per sample in order
     [[nodiscard]] double top1() const noexcept { return total ? static_cast<double>(correct) / static_cast<double>(total) : 0.0; }
 };
 
@@ -805,30 +936,76 @@ struct accuracy {
 [[nodiscard]] inline accuracy evaluate(const ir::Graph& g, const io::dataset& data, std::int64_t count = 0, std::int64_t batch = 250,
                                       reference::executor_options exec = {}) {
     if (!data.has_labels()) throw error("calibrate::evaluate: " + data.name() + " has no labels");
+    if (batch < 1) throw error("calibrate::evaluate: the batch must be at least 1");
     detail::check_input(g, data, "calibrate::evaluate");
     const std::int64_t n = count > 0 ? std::min(count, data.size()) : data.size();
     accuracy acc;
+    acc.predicted.reserve(static_cast<std::size_t>(n));
     std::unique_ptr<reference::executor> ex;
     std::int64_t planned = -1;
     for (std::int64_t first = 0; first < n; first += batch) {
         ir::Tensor x = data.batch(first, std::min(batch, n - first));
         if (x.shape[0] != planned) {
-            ir::Graph sized = g; // the executor checks static dims: give the batch its size
-            if (auto& s = sized.value(sized.inputs()[0]).shape; s && !s->empty()) {
-                ir::Shape shape = *s;
-                shape[0] = x.shape[0];
-                sized.set_shape(sized.inputs()[0], shape);
-            }
-            ex = std::make_unique<reference::executor>(sized, exec);
+            ex = detail::sized_executor(g, x.shape[0], exec);
             planned = x.shape[0];
         }
         std::vector<ir::Tensor> in;
         in.push_back(std::move(x));
         const auto out = ex->run(std::move(in));
-        acc.correct += io::top1_hits(out.at(0), data.labels(), first);
-        acc.total += out.at(0).shape.at(0);
+        const ir::Tensor& logits = out.at(0);
+        acc.correct += io::top1_hits(logits, data.labels(), first);
+        const std::int64_t rows = logits.shape.at(0), k = logits.shape.at(1);
+        for (std::int64_t r = 0; r < rows; ++r) {
+            const float* row = logits.f.data() + r * k;
+            acc.predicted.push_back(static_cast<std::int32_t>(std::max_element(row, row + k) - row));
+        }
+        acc.total += rows;
     }
     return acc;
+}
+
+/// Two models' predictions on the same labelled samples: how often they agree, and the samples only
+/// one of them classifies right (McNemar's discordant pairs), with the exact two-sided p-value of
+/// that split under "neither model is better" (binomial, 1/2). A p-value near 1 says that the two
+/// top-1 figures differ by the luck of the samples, not by the models.
+struct paired_comparison {
+    std::int64_t samples = 0;
+    std::int64_t agree = 0;  ///< same prediction
+    std::int64_t only_a = 0; ///< a right, b wrong
+    std::int64_t only_b = 0; ///< b right, a wrong
+    double p_value = 1.0;
+    [[nodiscard]] double agreement() const noexcept { return samples ? static_cast<double>(agree) / static_cast<double>(samples) : 0.0; }
+};
+
+/// Exact two-sided sign-test p-value of `k` successes out of `n` at probability 1/2.
+[[nodiscard]] inline double sign_test_p(std::int64_t k, std::int64_t n) {
+    if (n <= 0) return 1.0;
+    const std::int64_t m = std::min(k, n - k);
+    const double ln2 = std::log(2.0), lgn = std::lgamma(static_cast<double>(n) + 1.0);
+    double tail = 0;
+    for (std::int64_t i = 0; i <= m; ++i)
+        tail += std::exp(lgn - std::lgamma(static_cast<double>(i) + 1.0) - std::lgamma(static_cast<double>(n - i) + 1.0) - static_cast<double>(n) * ln2);
+    return std::min(1.0, 2.0 * tail);
+}
+
+/// Compares the predictions of `a` and `b` (from `evaluate` on the same samples of `data`).
+[[nodiscard]] inline paired_comparison compare(const accuracy& a, const accuracy& b, const io::dataset& data) {
+    if (a.predicted.size() != b.predicted.size())
+        throw error("calibrate::compare: the two evaluations cover " + std::to_string(a.predicted.size()) + " and " + std::to_string(b.predicted.size()) + " samples");
+    if (a.predicted.size() > data.labels().size())
+        throw error("calibrate::compare: " + std::to_string(a.predicted.size()) + " predictions but " + data.name() + " has " +
+                    std::to_string(data.labels().size()) + " labels");
+    paired_comparison c;
+    c.samples = static_cast<std::int64_t>(a.predicted.size());
+    for (std::size_t i = 0; i < a.predicted.size(); ++i) {
+        const std::int64_t l = data.labels()[i];
+        c.agree += a.predicted[i] == b.predicted[i] ? 1 : 0;
+        const bool ra = a.predicted[i] == l, rb = b.predicted[i] == l;
+        c.only_a += ra && !rb ? 1 : 0;
+        c.only_b += rb && !ra ? 1 : 0;
+    }
+    c.p_value = sign_test_p(c.only_a, c.only_a + c.only_b);
+    return c;
 }
 
 } // namespace surgery::calibrate

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "surgery/error.hpp"
+#include "surgery/io/file.hpp"
 #include "surgery/ir/graph.hpp"
 #include "surgery/ir/shape_inference.hpp"
 #include "surgery/reference/executor.hpp"
@@ -22,6 +23,15 @@ namespace surgery::calibrate {
 /// last input appends it (a bias for a Conv or Gemm that has none).
 using input_overrides = std::map<std::pair<ir::NodeId, std::size_t>, std::shared_ptr<const ir::Tensor>>;
 
+/// The bytes that staged runs hold, against a limit they share (0: no limit). Checked before every
+/// stage with the stage's output shapes, so that a run that would not fit fails before allocating.
+struct memory_meter {
+    std::size_t limit = 0;
+    std::size_t held = 0;
+    /// What the executor of a stage may use on top of what is held (0 means "no limit" there).
+    [[nodiscard]] std::size_t remaining() const noexcept { return limit == 0 ? 0 : held >= limit ? 1 : limit - held; }
+};
+
 /// Runs `g` over a calibration set split into chunks, one stage at a time.
 ///
 /// The topological order is cut into stages: every node listed as a stop is a stage of its own, and
@@ -30,11 +40,14 @@ using input_overrides = std::map<std::pair<ir::NodeId, std::size_t>, std::shared
 /// run (or longer when pinned), so the caller can read any of them (`chunks`) right after the stage
 /// that makes it. Each stage is planned when it runs, from the graph as it is then, plus `overrides`:
 /// a correction of a stop layer's weights takes effect without changing the graph. `g` must outlive
-/// the run. One graph input (the images); the chunks are its values, in order.
+/// the run. One graph input (the images); the chunks are its values, in order. With a `meter`, every
+/// tensor held is counted in it, and a stage whose outputs would take it over its limit throws (naming
+/// the node, the value and the sizes) before it runs.
 class staged_run {
 public:
-    staged_run(const ir::Graph& g, std::vector<ir::Tensor> input_chunks, const std::vector<char>& stops, reference::executor_options exec = {})
-        : g_(&g), exec_(std::move(exec)) {
+    staged_run(const ir::Graph& g, std::vector<ir::Tensor> input_chunks, const std::vector<char>& stops, reference::executor_options exec = {},
+               std::shared_ptr<memory_meter> meter = nullptr)
+        : g_(&g), exec_(std::move(exec)), meter_(std::move(meter)) {
         if (g.inputs().size() != 1)
             throw error("calibrate: the graph has " + std::to_string(g.inputs().size()) + " inputs; calibration feeds one (the images)");
         if (input_chunks.empty()) throw error("calibrate: no calibration data");
@@ -67,6 +80,13 @@ public:
         pinned_.assign(g.value_bound(), 0);
         ready_.assign(g.value_bound(), 0);
         const ir::ValueId in = g.inputs()[0];
+        bytes_.assign(g.value_bound(), 0);
+        if (meter_) {
+            std::size_t b = 0;
+            for (const ir::Tensor& t : input_chunks) b += bytes_of(t);
+            charge(b, "the calibration images (" + std::to_string(input_chunks.size()) + " chunks)");
+            bytes_[in.index()] = b;
+        }
         store_[in.index()] = std::move(input_chunks);
         ready_[in.index()] = 1;
         output_.assign(g.value_bound(), 0);
@@ -235,7 +255,10 @@ private:
                     same = g_shape(*sg, i) == store_[sg->inputs[i].index()].at(k).shape;
             if (!same) {
                 sg = std::make_unique<sub_graph>(build(nodes, overrides, k));
-                ex = std::make_unique<reference::executor>(sg->graph, exec_);
+                if (k == 0) check_budget(*sg, nodes);
+                reference::executor_options o = exec_;
+                if (meter_ && meter_->limit) o.max_memory = meter_->remaining();
+                ex = std::make_unique<reference::executor>(sg->graph, o);
             }
             std::vector<ir::Tensor> ins;
             ins.reserve(sg->inputs.size());
@@ -251,6 +274,40 @@ private:
 
     static const ir::Shape& g_shape(const sub_graph& sg, std::size_t i) { return *sg.graph.value(sg.graph.inputs()[i]).shape; }
 
+    static std::size_t bytes_of(const ir::Tensor& t) noexcept { return t.f.size() * sizeof(float) + t.i.size() * sizeof(std::int64_t); }
+
+    void charge(std::size_t bytes, const std::string& what) {
+        if (!meter_) return;
+        if (meter_->limit && (bytes > meter_->limit || meter_->held > meter_->limit - bytes))
+            throw error("calibrate: " + what + " need " + io::format_bytes(bytes) + ", with " + io::format_bytes(meter_->held) +
+                        " already held, more than the memory budget of " + io::format_bytes(meter_->limit) +
+                        " (calibrate::options::max_memory, --max-memory); use fewer calibration images or a larger budget");
+        meter_->held += bytes;
+    }
+
+    /// Before a stage runs: its outputs over all chunks (from chunk 0's inferred shapes) must fit.
+    void check_budget(const sub_graph& sg, const std::vector<ir::NodeId>& nodes) const {
+        if (!meter_ || !meter_->limit) return;
+        std::size_t total = 0;
+        std::string biggest;
+        std::size_t biggest_bytes = 0;
+        for (std::size_t o = 0; o < sg.outputs.size(); ++o) {
+            const auto& shape = sg.graph.value(sg.graph.outputs()[o]).shape;
+            if (!shape) continue;
+            std::size_t per = g_->value(sg.outputs[o]).dtype == ir::DType::f32 ? sizeof(float) : sizeof(std::int64_t);
+            for (std::int64_t d : *shape) per = d <= 0 ? 0 : per > SIZE_MAX / static_cast<std::size_t>(d) ? SIZE_MAX : per * static_cast<std::size_t>(d);
+            const std::size_t all = per > SIZE_MAX / chunk_count_ ? SIZE_MAX : per * chunk_count_;
+            total = all > SIZE_MAX - total ? SIZE_MAX : total + all;
+            if (all >= biggest_bytes) biggest_bytes = all, biggest = g_->label(sg.outputs[o]);
+        }
+        if (total > meter_->limit || meter_->held > meter_->limit - total)
+            throw error("calibrate: running '" + g_->label(nodes.front()) + "'" +
+                        (nodes.size() > 1 ? " and the " + std::to_string(nodes.size() - 1) + " nodes after it" : std::string()) +
+                        " over the calibration data keeps " + io::format_bytes(total) + " (value '" + biggest + "': " + io::format_bytes(biggest_bytes) +
+                        "), with " + io::format_bytes(meter_->held) + " already held: more than the memory budget of " + io::format_bytes(meter_->limit) +
+                        " (calibrate::options::max_memory, --max-memory); nothing was allocated; use fewer calibration images or a larger budget");
+    }
+
     void run_nodes(const std::vector<ir::NodeId>& nodes, const input_overrides& overrides, bool consume) {
         auto [outs, results] = compute(nodes, overrides, consume);
         for (std::size_t o = 0; o < outs.size(); ++o) {
@@ -259,11 +316,20 @@ private:
             dst.reserve(results.size());
             for (auto& r : results) dst.push_back(std::move(r[o]));
             ready_[outs[o].index()] = 1;
+            if (meter_) {
+                meter_->held -= std::min(meter_->held, bytes_[outs[o].index()]);
+                std::size_t b = 0;
+                for (const ir::Tensor& t : dst) b += bytes_of(t);
+                bytes_[outs[o].index()] = b;
+                meter_->held += b;
+            }
         }
     }
 
     void release(ir::ValueId v) {
         std::vector<ir::Tensor>().swap(store_[v.index()]);
+        if (meter_) meter_->held -= std::min(meter_->held, bytes_[v.index()]);
+        bytes_[v.index()] = 0;
     }
 
     const ir::Graph* g_;
@@ -271,7 +337,9 @@ private:
     std::size_t chunk_count_ = 0;
     std::vector<stage> stages_;
     std::vector<std::size_t> stage_of_, last_use_;
+    std::shared_ptr<memory_meter> meter_;
     std::vector<std::vector<ir::Tensor>> store_;
+    std::vector<std::size_t> bytes_; ///< bytes of each held value (with a meter)
     std::vector<char> pinned_, ready_, output_;
     std::size_t next_ = 0;
 };
