@@ -364,6 +364,7 @@ TEST_CASE("corrections that make the outputs worse are reverted, and the report 
     opt.moments = false;
     opt.lstsq = true;
     opt.chunk = 16;
+    opt.guard = false; // the per-layer guard would keep the old statistics (tested below)
     ir::Graph kept = lite_of(g);
     const ir::Graph uncorrected = kept;
     opt.revert_if_worse = false;
@@ -386,6 +387,40 @@ TEST_CASE("corrections that make the outputs worse are reverted, and the report 
         if (!std::isnan(s.before)) CHECK(s.after == s.before);
     CHECK(ref::compare(uncorrected, lite, {random_images(4, 3, 8, 8, 1).batch(0, 4)}).max_abs == 0.0);
     CHECK(rep.to_string().find("REVERTED") != std::string::npos);
+}
+
+TEST_CASE("the per-layer guard keeps a BatchNorm's statistics when re-estimating them moves its output away from the original's") {
+    // Random statistics (not those of the data) in the original: re-estimation normalises each
+    // BatchNorm's input, which the original's output is not.
+    const ir::Graph g = small_net(10, true, true, false);
+    const io::dataset data = random_images(40, 3, 8, 8, 10);
+    cal::options opt;
+    opt.moments = false;
+    opt.chunk = 16;
+    opt.revert_if_worse = false;
+    ir::Graph unguarded = lite_of(g);
+    opt.guard = false;
+    const auto all = cal::recover(g, unguarded, data, opt);
+    REQUIRE(all.batchnorms == 2);
+    ir::Graph lite = lite_of(g);
+    const ir::Graph uncorrected = lite;
+    opt.guard = true;
+    const auto rep = cal::recover(g, lite, data, opt);
+    int checked = 0;
+    for (std::size_t i = 0; i < rep.layers.size(); ++i) {
+        const auto& e = rep.layers[i];
+        if (e.op != "BatchNormalization" || std::isnan(e.uncorrected)) continue;
+        CAPTURE(e.node);
+        ++checked;
+        // Kept exactly when it lowers the deviation the unguarded run measured after re-estimating.
+        const auto& u = all.layers[i];
+        REQUIRE(u.node == e.node);
+        if (e.applied == cal::method::batchnorm) CHECK(e.after < e.uncorrected);
+        else CHECK(e.after == doctest::Approx(e.uncorrected));
+    }
+    CHECK(checked == 2);
+    CHECK(rep.batchnorms < all.batchnorms);
+    CHECK(rep.after <= all.after);
 }
 
 TEST_CASE("least squares refits grouped, depthwise and dense layers to reproduce the original") {

@@ -16,12 +16,12 @@
 #include "surgery/io/dataset.hpp"
 #include "surgery/io/npy.hpp"
 
-#if SURGERY_TEST_WITH_ZLIB
+#if SURGERY_WITH_ZLIB
 #include <zlib.h>
 
 #include "surgery/io/gzip.hpp"
 #endif
-#if SURGERY_TEST_WITH_STB
+#if SURGERY_WITH_STB
 #include "surgery/io/image.hpp"
 #endif
 
@@ -165,7 +165,7 @@ TEST_CASE("dataset: malformed IDX files give clear errors naming the file") {
     CHECK(contains(gz, "surgery::io::gunzip"));
 }
 
-#if SURGERY_TEST_WITH_ZLIB
+#if SURGERY_WITH_ZLIB
 namespace {
 std::string gzip(std::string_view data) {
     z_stream zs{};
@@ -419,7 +419,7 @@ TEST_CASE("dataset: top-1 hits") {
     CHECK_THROWS_AS((void)io::top1_hits(logits, {1, 0}, 0), surgery::error);
 }
 
-#if SURGERY_TEST_WITH_STB
+#if SURGERY_WITH_STB
 namespace {
 std::string pgm(int w, int h, std::vector<std::uint8_t> px) { return "P5\n" + std::to_string(w) + " " + std::to_string(h) + "\n255\n" + std::string(px.begin(), px.end()); }
 std::string ppm(int w, int h, std::vector<std::uint8_t> rgb) { return "P6\n" + std::to_string(w) + " " + std::to_string(h) + "\n255\n" + std::string(rgb.begin(), rgb.end()); }
@@ -457,7 +457,7 @@ TEST_CASE("dataset: image folders with io::decode_image (stb_image)") {
 #endif
 
 TEST_CASE("dataset: the real Fashion-MNIST test set (Debian's dataset-fashion-mnist), when installed") {
-#if SURGERY_TEST_WITH_ZLIB
+#if SURGERY_WITH_ZLIB
     if (!fs::exists(fmnist_test_images)) {
         MESSAGE("skipped: " << fmnist_test_images << " not found (scripts/deps.sh data installs it)");
         return;

@@ -9,10 +9,10 @@
 #include "cli/limits.hpp"
 #include "surgery/io/dataset.hpp"
 
-#if defined(SURGERY_TOOLS_WITH_ZLIB)
+#if defined(SURGERY_WITH_ZLIB)
 #include "surgery/io/gzip.hpp"
 #endif
-#if defined(SURGERY_TOOLS_WITH_STB)
+#if defined(SURGERY_WITH_STB)
 #include "surgery/io/image.hpp"
 #endif
 
@@ -21,10 +21,10 @@ namespace surgery::cli {
 /// The decoders linked into this build of the tool.
 [[nodiscard]] inline io::codecs tool_codecs() {
     io::codecs c;
-#if defined(SURGERY_TOOLS_WITH_ZLIB)
+#if defined(SURGERY_WITH_ZLIB)
     c.gunzip = [](std::string_view bytes, const std::string& what) { return io::gunzip(bytes, what); };
 #endif
-#if defined(SURGERY_TOOLS_WITH_STB)
+#if defined(SURGERY_WITH_STB)
     c.decode_image = [](std::string_view bytes, const std::string& what) { return io::decode_image(bytes, what); };
 #endif
     return c;

@@ -48,7 +48,9 @@ struct options {
     /// Ridge strength, relative to the mean diagonal of X^T X; the ridge pulls toward the current weights.
     double ridge = 1e-3;
     /// Keep a layer's correction only when it lowers that layer's deviation from the original on the
-    /// calibration data (moments and least squares are candidates; the best is kept).
+    /// calibration data (moments and least squares are candidates; the best is kept). Re-estimated
+    /// BatchNorm statistics are checked the same way where the original has the BatchNorm's output
+    /// (a BatchNorm a rewrite made, from LayerNorm, has none and is always re-estimated).
     bool guard = true;
     /// Give back the uncorrected lite graph when the corrections, together, leave the outputs further
     /// from the original's than they were (on the calibration data).
@@ -695,10 +697,24 @@ inline double total_of(const std::vector<double>& devs) {
                         var[c] = cnt > 1 ? in.var_x(c) * cnt / (cnt - 1) : in.var_x(c);
                     }
                     detail::correction cor{std::make_shared<const ir::Tensor>(detail::to_tensor(mean)), std::make_shared<const ir::Tensor>(detail::to_tensor(var))};
-                    ls.lite.step({{{n, 3}, cor.weight}, {{n, 4}, cor.bias}});
-                    corrections[li - 1] = cor;
-                    e.applied = method::batchnorm;
-                    ++rep.batchnorms;
+                    const input_overrides re{{{n, 3}, cor.weight}, {{n, 4}, cor.bias}};
+                    // The guard: with the original's output of this BatchNorm to compare with, the
+                    // new statistics are kept only if they bring the output closer to it.
+                    bool keep = true;
+                    if (opt.guard && l.reference) {
+                        std::vector<ir::Tensor>& y_ref = ls.reference(*l.reference);
+                        e.uncorrected = detail::paired_sums(ls.lite.evaluate(n, {}), y_ref, l.axis).relative_deviation();
+                        const double with = detail::paired_sums(ls.lite.evaluate(n, re), y_ref, l.axis).relative_deviation();
+                        keep = with < e.uncorrected;
+                    }
+                    if (keep) {
+                        ls.lite.step(re);
+                        corrections[li - 1] = cor;
+                        e.applied = method::batchnorm;
+                        ++rep.batchnorms;
+                    } else {
+                        ls.lite.step();
+                    }
                 }
                 if (l.reference) {
                     e.after = detail::paired_sums(ls.lite.chunks(l.out), ls.reference(*l.reference), l.axis).relative_deviation();
