@@ -66,10 +66,41 @@ def lite(surgery, src, dst, report, cal_spec=None, count=0, methods=None, eval_s
             cmd += ["--calibrate-methods", methods]
     if eval_spec:
         cmd += ["--evaluate", eval_spec]
+    cached = reusable(Path(report), Path(dst), Path(surgery), src, cal_spec, count, methods, eval_spec)
+    if cached is not None:
+        print(f"  reusing {report}", flush=True)
+        return cached
     t = time.perf_counter()
     run(cmd)
     rep = json.loads(Path(report).read_text())
     rep["wall_seconds"] = time.perf_counter() - t
+    return rep
+
+
+def reusable(report, dst, surgery, src, cal_spec, count, methods, eval_spec):
+    """A report of an earlier run in --work that asked for the same thing (same input, calibration data,
+    count, methods and evaluation data) and is newer than the tool and the input model: its figures stand.
+    Lets a long run be resumed, or its networks split over several processes sharing --work."""
+    if not report.is_file() or not dst.is_file():
+        return None
+    t = min(report.stat().st_mtime, dst.stat().st_mtime)
+    if t < surgery.stat().st_mtime or t < Path(src).stat().st_mtime:
+        return None
+    try:
+        rep = json.loads(report.read_text())
+    except json.JSONDecodeError:
+        return None
+    if Path(rep.get("input", "")).resolve() != Path(src).resolve():
+        return None
+    cal = rep.get("calibration")
+    if bool(cal) != bool(cal_spec):
+        return None
+    if cal and (cal["data"] != cal_spec or cal["images"] != int(count) or
+                (methods and sorted(cal["methods"]) != sorted(m for m in methods.split(",")))):
+        return None
+    ev = rep.get("evaluation")
+    if bool(ev) != bool(eval_spec) or (ev and ev["data"] != eval_spec):
+        return None
     return rep
 
 
