@@ -9,7 +9,8 @@ Per network, top-1 on the full test set (10,000 images):
   plus least-squares refits, and BatchNorm re-estimation alone on the export that keeps BatchNorm;
   PyTorch's BatchNorm re-estimation and short fine-tuning of the module-swap lite network
   (train_fmnist.py's figures, the paper's flow). The executor's top-1 of the original and the lite
-  model is checked against PyTorch's (same weights, same images).
+  model is set beside PyTorch's (same weights, same images), with the rules the tool applied that the
+  module swap does not have where they differ.
 Also parameters and multiply-accumulates (batch 1), latency of the reference executor and of ONNX
 Runtime (1 thread, batch 1; interleaved rounds, median of the round medians and their range), and the
 matches per rule.
@@ -66,7 +67,7 @@ def lite(surgery, src, dst, report, cal_spec=None, count=0, methods=None, eval_s
             cmd += ["--calibrate-methods", methods]
     if eval_spec:
         cmd += ["--evaluate", eval_spec]
-    cached = reusable(Path(report), Path(dst), Path(surgery), src, cal_spec, count, methods, eval_spec)
+    cached = reusable(Path(report), Path(dst), Path(surgery), src, cal_spec, count, methods, eval_spec, without)
     if cached is not None:
         print(f"  reusing {report}", flush=True)
         return cached
@@ -77,7 +78,7 @@ def lite(surgery, src, dst, report, cal_spec=None, count=0, methods=None, eval_s
     return rep
 
 
-def reusable(report, dst, surgery, src, cal_spec, count, methods, eval_spec):
+def reusable(report, dst, surgery, src, cal_spec, count, methods, eval_spec, without):
     """A report of an earlier run in --work that asked for the same thing (same input, calibration data,
     count, methods and evaluation data) and is newer than the tool and the input model: its figures stand.
     Lets a long run be resumed, or its networks split over several processes sharing --work."""
@@ -91,6 +92,8 @@ def reusable(report, dst, surgery, src, cal_spec, count, methods, eval_spec):
     except json.JSONDecodeError:
         return None
     if Path(rep.get("input", "")).resolve() != Path(src).resolve():
+        return None
+    if without and not all(w in rep.get("dictionary", "") for w in without.split(",")):
         return None
     cal = rep.get("calibration")
     if bool(cal) != bool(cal_spec):
@@ -117,7 +120,9 @@ def latency(args, models, x, rounds):
     return {f"{k}_{e}": {"median_ms": statistics.median(v), "min_ms": min(v), "max_ms": max(v)} for (k, e), v in per.items()}
 
 
-def network(args, name, torch_result, work):
+def network(args, name, torch_result, work, without=None):
+    """One row. `without`: rules left out of the preset (a variant row, its files suffixed)."""
+    tag = name + ("_without_" + without.replace(",", "_") if without else "")
     import numpy as np
     train = Path(args.train)
     src, src_bn = train / f"{name}.onnx", train / f"{name}_bn.onnx"
@@ -129,7 +134,8 @@ def network(args, name, torch_result, work):
     mm = args.max_memory
     keep = ("moment_matched", "batchnorms", "refitted", "reverted", "seconds", "deviation_before", "deviation_after", "validation", "revert_reason")
     print(f"{name}: moments", flush=True)
-    rep = lite(args.surgery, src, work / f"{name}_moments.onnx", work / f"{name}_moments.json", cal, n, "batchnorm,moments", test, max_memory=mm)
+    rep = lite(args.surgery, src, work / f"{tag}_moments.onnx", work / f"{tag}_moments.json", cal, n, "batchnorm,moments", test, without=without,
+               max_memory=mm)
     ev = rep["evaluation"]
     r["original"], r["lite"], r["moments"] = 100 * ev["top1_input"], 100 * ev["top1_lite"], 100 * ev["top1_calibrated"]
     r["paired"] = {"lite_vs_input": ev["lite_vs_input"], "moments": ev["calibrated_vs_lite"]}
@@ -137,28 +143,30 @@ def network(args, name, torch_result, work):
     r["sites"] = len(rep["sites"])
     r["calibration"] = {"moments": {k: rep["calibration"][k] for k in keep if k in rep["calibration"]}}
     print(f"{name}: lite (no calibration)", flush=True)
-    lite(args.surgery, src, work / f"{name}_lite.onnx", work / f"{name}_lite.json")
+    lite(args.surgery, src, work / f"{tag}_lite.onnx", work / f"{tag}_lite.json", without=without)
     print(f"{name}: moments + least squares", flush=True)
-    rep = lite(args.surgery, src, work / f"{name}_lstsq.onnx", work / f"{name}_lstsq.json", cal, n, "batchnorm,moments,lstsq", test, max_memory=mm)
+    rep = lite(args.surgery, src, work / f"{tag}_lstsq.onnx", work / f"{tag}_lstsq.json", cal, n, "batchnorm,moments,lstsq", test, without=without,
+               max_memory=mm)
     r["calibration"]["lstsq"] = {k: rep["calibration"][k] for k in keep if k in rep["calibration"]}
     r["lstsq"] = 100 * rep["evaluation"]["top1_calibrated"]
     r["paired"]["lstsq"] = rep["evaluation"]["calibrated_vs_lite"]
     print(f"{name}: BatchNorm kept: re-estimation", flush=True)
     # BatchNorm kept: the paper preset without its BatchNorm folding, so that the statistics can be re-estimated.
-    rep = lite(args.surgery, src_bn, work / f"{name}_bnre.onnx", work / f"{name}_bnre.json", cal, n, "batchnorm", test, without="fold_batchnorm",
+    rep = lite(args.surgery, src_bn, work / f"{tag}_bnre.onnx", work / f"{tag}_bnre.json", cal, n, "batchnorm", test,
+               without="fold_batchnorm" + ("," + without if without else ""),
                max_memory=mm)
     r["calibration"]["bnre"] = {k: rep["calibration"][k] for k in keep if k in rep["calibration"]}
     r["bnre"] = 100 * rep["evaluation"]["top1_calibrated"]
     r["bn_lite"] = 100 * rep["evaluation"]["top1_lite"]
     r["paired"]["bnre"] = rep["evaluation"]["calibrated_vs_lite"]
     r["size_original"] = inspect(args.surgery, src, work)
-    r["size_lite"] = inspect(args.surgery, work / f"{name}_lite.onnx", work)
+    r["size_lite"] = inspect(args.surgery, work / f"{tag}_lite.onnx", work)
     x = work / "x1.npy"
     if not x.exists():
         np.save(x, np.load(train / "test_head_input.npy")[:1])
     if args.rounds:
         print(f"{name}: latency", flush=True)
-        r["latency"] = latency(args, {"original": src, "lite": work / f"{name}_lite.onnx"}, x, args.rounds)
+        r["latency"] = latency(args, {"original": src, "lite": work / f"{tag}_lite.onnx"}, x, args.rounds)
     gap = r["original"] - r["lite"]
     r["gap_closed_moments"] = (r["moments"] - r["lite"]) / gap if gap > 0 else None
     return r
@@ -180,6 +188,21 @@ def markdown(rows, meta):
         out.append(f"| {r['network']} | {fmt(r['original'])} | {fmt(r['lite'])} | {fmt(r['moments'])} | {fmt(r['lstsq'])} | {fmt(r['bnre'])} | "
                    f"{fmt(t['lite_bnre'])} | {fmt(t['lite_ft'])} ({r['finetune_steps']}) | "
                    f"{fmt(100 * r['gap_closed_moments'], 1) + '%' if r['gap_closed_moments'] is not None else '-'} |")
+    out += ["", "The executor against PyTorch on the same weights and images (top-1, %): the original, and the lite "
+            "network against PyTorch's module swap (activations -> ReLU, Squeeze-and-Excitation -> Identity); they differ where "
+            "the tool's `paper` preset applies rules the module swap does not have.", ""]
+    swap_rules = {"hardswish_to_relu", "hardsigmoid_to_relu", "silu_to_relu", "relu6_to_relu", "gelu_to_relu", "remove_squeeze_excitation",
+                  "fold_batchnorm", "merge_transposes", "merge_reshapes", "fold_constants", "remove_identity", "remove_dropout"}
+    for r in rows:
+        if "error" in r:
+            continue
+        t = r["torch"]
+        same_o = abs(r["original"] - t["original"]) < 0.005
+        same_l = abs(r["lite"] - t["lite"]) < 0.005
+        extra = ", ".join(f"{k} {n}" for k, n in sorted(r["rules"].items()) if k not in swap_rules)
+        out.append(f"- {r['network']}: original {fmt(r['original'])} (PyTorch {fmt(t['original'])}, {'equal' if same_o else 'DIFFERENT'}); "
+                   f"lite {fmt(r['lite'])} (module swap {fmt(t['lite'])}, {'equal' if same_l else 'different'}"
+                   f"{'; the preset also applies ' + extra if extra else ''})")
     out += ["", "Each recovery against the lite network as is, image by image on the same test images: images it gets right "
             "that the lite network gets wrong (+), the reverse (-), and the exact two-sided sign-test p-value of that split "
             "(a large p: the two top-1 figures differ by the luck of the images); `R` marks corrections the tool dropped "
@@ -223,6 +246,8 @@ def main():
     ap.add_argument("--calibrate-count", type=int, default=2000)
     ap.add_argument("--max-memory", default="12G", help="the tool's --max-memory for the calibrations (2,000 images of a 32x32 "
                     "MobileNetV2 hold 2.4 GB of activations)")
+    ap.add_argument("--variant", action="append", default=[], metavar="NAME:RULE,...",
+                    help="an extra row for network NAME with these rules left out of the preset (e.g. to match PyTorch's module swap)")
     ap.add_argument("--rounds", type=int, default=5, help="interleaved latency rounds (0: no latency)")
     ap.add_argument("--models", default=None, help="comma-separated (default: every network in --train's results.json)")
     ap.add_argument("--work", default=None)
@@ -244,6 +269,12 @@ def main():
             torch_result = json.loads((Path(args.train) / f"{name}.json").read_text())
             try:
                 rows.append(network(args, name, torch_result, work))
+                for v in args.variant:
+                    vname, _, vwithout = v.partition(":")
+                    if vname == name:
+                        row = network(args, name, torch_result, work, vwithout)
+                        row["network"] = f"{name} without {vwithout}"
+                        rows.append(row)
             except (RuntimeError, OSError, KeyError) as e:
                 rows.append({"network": name, "error": str(e)})
                 print(f"{name}: ERROR {e}", file=sys.stderr, flush=True)
