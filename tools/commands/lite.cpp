@@ -334,6 +334,15 @@ int lite_main(const arguments& args) {
             throw error("--calibrate " + cal_data->name() + ": " + e.what() + "; nothing was written");
         }
         std::cout << cal->to_string();
+        // Squeeze-and-Excitation gates scale each channel per image: no per-channel constant
+        // (moments, BatchNorm statistics) reproduces them, the least-squares refits do much better.
+        if (!copt.lstsq)
+            for (const auto& r : rep.rules)
+                if (r.name == "remove_squeeze_excitation" && r.replaced > 0) {
+                    std::cout << "note: " << r.replaced << " Squeeze-and-Excitation block(s) were removed; --calibrate-methods batchnorm,moments,lstsq "
+                              << "usually recovers much more there (docs/calibration.md)\n";
+                    break;
+                }
         if (eval_data) {
             top1_calibrated = top1_of(g, *eval_data, "the calibrated lite model", budget, &*top1_lite, "the lite model");
             const auto c = calibrate::compare(*top1_input, *top1_calibrated, *eval_data);
