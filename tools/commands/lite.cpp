@@ -66,7 +66,7 @@ const command_spec& lite_spec() {
             {"no-svg", 0, "", "with --dot: do not run Graphviz"},
             {"calibrate", 0, "DATA", "recover accuracy on calibration data, without retraining (see above)"},
             {"calibrate-count", 0, "N", "calibration images: DATA's first N (default 500)"},
-            {"calibrate-methods", 0, "LIST", "batchnorm, moments, lstsq, comma-separated (default batchnorm,moments)"},
+            {"calibrate-methods", 0, "LIST", "batchnorm, moments, lstsq, comma-separated (default all three; least-squares refits that fail\nthe checks are dropped and the rest corrected again without them)"},
             {"calibrate-validate", 0, "N", "held-out check: DATA's next N images after the calibration ones; the corrections are\ndropped if they are worse there (default: a quarter of --calibrate-count; 0: off)"},
             {"evaluate", 0, "DATA", "top-1 accuracy on labelled data of the input, lite and calibrated models"},
             {"evaluate-count", 0, "N", "images evaluated: DATA's first N (default all)"},
@@ -443,6 +443,8 @@ int lite_main(const arguments& args) {
             if (cal->options.lstsq) j.value("lstsq");
             j.end_array();
             j.member("batchnorms", cal->batchnorms).member("moment_matched", cal->moment_matched).member("refitted", cal->refitted);
+            j.member("refits_underdetermined", cal->underdetermined);
+            if (!cal->lstsq_dropped.empty()) j.name("lstsq_dropped", cal->lstsq_dropped);
             j.member("deviation_before", cal->before).member("deviation_after", cal->after).member("deviation_closed", cal->deviation_closed());
             j.member("reverted", cal->reverted).member("seconds", cal->seconds);
             if (cal->reverted) j.name("revert_reason", cal->revert_reason);

@@ -43,8 +43,16 @@ struct options {
     /// original's on the same data, layer by layer; the scale and shift are folded into the layer.
     bool moments = true;
     /// Refit the first linear layer after each rewritten site by ridge least squares, so that it
-    /// reproduces the original's output of that layer from the lite network's input to it.
-    bool lstsq = false;
+    /// reproduces the original's output of that layer from the lite network's input to it. A layer
+    /// is refitted only where the calibration data give at least as many output positions as the
+    /// fit has unknowns per output channel (fewer: only the ridge would hold the solution; such a
+    /// layer is counted in `report::underdetermined` and left to moment matching).
+    bool lstsq = true;
+    /// When the corrections with least-squares refits fail a check (`revert_if_worse`, the held-out
+    /// check of `validate`), correct again without refits (BatchNorm statistics and moments only)
+    /// and check those, before giving the uncorrected graph back. The refits are fitted on the
+    /// calibration images and can follow them too closely; moments, two numbers per channel, rarely do.
+    bool retry_without_lstsq = true;
     /// Ridge strength, relative to the mean diagonal of X^T X; the ridge pulls toward the current weights.
     double ridge = 1e-3;
     /// Keep a layer's correction only when it lowers that layer's deviation from the original on the
@@ -132,6 +140,10 @@ struct report {
     double before = 0.0, after = 0.0; ///< the outputs' deviation (root of the summed squares over outputs)
     top1_counts top1_before, top1_after; ///< first output as logits: agreement with the original, accuracy on labels
     std::size_t batchnorms = 0, moment_matched = 0, refitted = 0;
+    std::size_t underdetermined = 0; ///< refit candidates with fewer output positions than unknowns: not refitted
+    /// `options::retry_without_lstsq`: why the corrections with refits were dropped (empty: they were
+    /// not, or none was tried); the figures of the report are then those of the second attempt.
+    std::string lstsq_dropped;
     bool reverted = false; ///< the corrections made the outputs worse and were dropped (`after` is then `before`)
     double rejected = std::numeric_limits<double>::quiet_NaN(); ///< reverted: the outputs' deviation the corrections gave
     std::string revert_reason;                                  ///< reverted: which check failed, with its figures
@@ -157,6 +169,9 @@ struct report {
         };
         os << "calibration: " << images << " images; " << batchnorms << " BatchNorm re-estimated, " << moment_matched << " moment-matched, "
            << refitted << " refitted (least squares)" << (reverted ? "; REVERTED: " + revert_reason : "") << "\n";
+        if (underdetermined)
+            os << "  " << underdetermined << " layer(s) not refitted: fewer output positions in the calibration data than unknowns (use more images)\n";
+        if (!lstsq_dropped.empty()) os << "  least-squares refits dropped (" << lstsq_dropped << "); corrected again without them\n";
         if (!sites.empty()) {
             os << "  sites (deviation from the original at the first linear layer after each, before -> after):\n";
             for (std::size_t i = 0; i < sites.size(); ++i) {
@@ -664,259 +679,297 @@ inline double total_of(const std::vector<double>& devs) {
         return std::isnan(b) || b > opt.min_deviation;
     };
 
-    // Pass 2: layer by layer in topological order, each seeing the corrected layers before it.
-    std::map<std::size_t, detail::correction> corrections; // by layer index
-    std::vector<double> out_after;
-    {
-        detail::lockstep ls(lite, original, layers, chunks, meter);
-        while (!ls.lite.done()) {
-            const std::size_t s = ls.lite.next();
-            const ir::NodeId n = ls.lite.at(s).nodes.front();
-            const std::size_t li = ls.lite.at(s).stop ? ls.layer_of_node[n.index()] : 0;
-            if (!li) {
-                // A MatMul layer's input is kept for its refit at the Add.
-                if (ls.lite.at(s).stop && opt.lstsq)
-                    for (const auto& l : layers)
-                        if (l.node == n && l.k == detail::cal_layer::kind::matmul && l.refit_target && affected(l)) ls.lite.pin(lite.node(n).inputs[0]);
-                ls.lite.step();
-                continue;
-            }
-            const detail::cal_layer& l = layers[li - 1];
-            layer_entry& e = rep.layers[l.entry];
-            if (l.k == detail::cal_layer::kind::batchnorm) {
-                if (!affected(l)) {
-                    ls.lite.step();
-                } else {
-                    // Re-estimation: the mean and (unbiased) variance of the input over the calibration data.
-                    channel_sums in;
-                    for (const auto& t : ls.lite.chunks(lite.node(n).inputs[0])) in.add(t, 1);
-                    std::vector<double> mean(in.channels()), var(in.channels());
-                    for (std::size_t c = 0; c < in.channels(); ++c) {
-                        mean[c] = in.mean_x(c);
-                        const double cnt = in.count(c);
-                        var[c] = cnt > 1 ? in.var_x(c) * cnt / (cnt - 1) : in.var_x(c);
-                    }
-                    detail::correction cor{std::make_shared<const ir::Tensor>(detail::to_tensor(mean)), std::make_shared<const ir::Tensor>(detail::to_tensor(var))};
-                    const input_overrides re{{{n, 3}, cor.weight}, {{n, 4}, cor.bias}};
-                    // The guard: with the original's output of this BatchNorm to compare with, the
-                    // new statistics are kept only if they bring the output closer to it.
-                    bool keep = true;
-                    if (opt.guard && l.reference) {
-                        std::vector<ir::Tensor>& y_ref = ls.reference(*l.reference);
-                        e.uncorrected = detail::paired_sums(ls.lite.evaluate(n, {}), y_ref, l.axis).relative_deviation();
-                        const double with = detail::paired_sums(ls.lite.evaluate(n, re), y_ref, l.axis).relative_deviation();
-                        keep = with < e.uncorrected;
-                    }
-                    if (keep) {
-                        ls.lite.step(re);
-                        corrections[li - 1] = cor;
-                        e.applied = method::batchnorm;
-                        ++rep.batchnorms;
-                    } else {
-                        ls.lite.step();
-                    }
-                }
-                if (l.reference) {
-                    e.after = detail::paired_sums(ls.lite.chunks(l.out), ls.reference(*l.reference), l.axis).relative_deviation();
-                    ls.original.unpin(*l.reference);
-                }
-                continue;
-            }
-            const bool work = l.reference && affected(l) && (opt.moments || (opt.lstsq && l.refit_target));
-            const ir::ValueId x = lite.node(l.node).inputs[0];
-            if (work && l.k != detail::cal_layer::kind::matmul) ls.lite.pin(x);
-            ls.lite.step();
-            if (!l.reference) continue;
-            std::vector<ir::Tensor>& y_ref = ls.reference(*l.reference);
-            std::vector<ir::Tensor>& y = ls.lite.chunks(l.out);
-            const channel_sums sums = detail::paired_sums(y, y_ref, l.axis);
-            e.uncorrected = e.after = sums.relative_deviation();
-            if (!work) {
-                ls.original.unpin(*l.reference);
-                continue;
-            }
-            const std::size_t channels = sums.channels();
-            double energy = 0;
-            for (std::size_t c = 0; c < channels; ++c) energy += sums.reference_energy(c);
-            auto relative = [&](double sq) { return energy > 0 ? std::sqrt(sq / energy) : (sq > 0 ? INFINITY : 0.0); };
-
-            // Candidate 1: moment matching, a = s_o / s_l, b = m_o - a m_l per channel.
-            std::vector<double> a(channels, 1.0), b(channels, 0.0);
-            if (opt.moments) {
-                double sq = 0;
-                for (std::size_t c = 0; c < channels; ++c) {
-                    const double sl = std::sqrt(sums.var_x(c)), so = std::sqrt(sums.var_y(c));
-                    a[c] = sl > 1e-12 * (1.0 + so) ? so / sl : 1.0;
-                    b[c] = sums.mean_y(c) - a[c] * sums.mean_x(c);
-                    sq += sums.squared_error(c, a[c], b[c]);
-                }
-                e.with_moments = relative(sq);
-            }
-            // Candidate 2: least squares on the lite input and the original output.
-            std::optional<detail::correction> ls_cor;
-            std::vector<ir::Tensor> y_ls;
-            if (opt.lstsq && l.refit_target && detail::refit_supported(lite, l)) {
-                std::vector<ir::Tensor>& xs = ls.lite.chunks(x);
-                if (l.k == detail::cal_layer::kind::conv) {
-                    const conv_geometry cg = detail::geometry_of(lite, l, xs.at(0));
-                    conv_geometry full = cg;
-                    full.out_h = y.at(0).shape[2];
-                    full.out_w = y.at(0).shape[3];
-                    const std::int64_t k = full.k();
-                    const std::int64_t total = count * full.out_h * full.out_w;
-                    const std::int64_t cap = std::max<std::int64_t>(8 * k, std::min<std::int64_t>(opt.max_rows, static_cast<std::int64_t>(4e10 / static_cast<double>(k * k))));
-                    const std::int64_t step = row_step(total, cap);
-                    normal_equations eq(static_cast<std::size_t>(full.groups), k, full.cout_g());
-                    std::int64_t first = 0;
-                    for (std::size_t c = 0; c < xs.size(); ++c) first += add_conv_rows(eq, full, xs[c], y_ref[c], first, step);
-                    const ir::Tensor& w = *detail::const_input(lite, l.node, 1);
-                    const ir::Tensor* bias = detail::const_input(lite, l.node, 2);
-                    ir::Tensor nw = w;
-                    ir::Tensor nb = ir::Tensor::zeros({full.cout});
-                    const std::int64_t cg_out = full.cout_g(), kw = k - 1;
-                    for (std::int64_t grp = 0; grp < full.groups; ++grp) {
-                        Eigen::MatrixXd w0(k, cg_out);
-                        for (std::int64_t o = 0; o < cg_out; ++o) {
-                            const std::int64_t oc = grp * cg_out + o;
-                            for (std::int64_t i = 0; i < kw; ++i) w0(i, o) = w.f[static_cast<std::size_t>(oc * kw + i)];
-                            w0(kw, o) = bias ? bias->f[static_cast<std::size_t>(oc)] : 0.0;
-                        }
-                        const Eigen::MatrixXd sol = eq.solve(static_cast<std::size_t>(grp), opt.ridge, w0);
-                        for (std::int64_t o = 0; o < cg_out; ++o) {
-                            const std::int64_t oc = grp * cg_out + o;
-                            for (std::int64_t i = 0; i < kw; ++i) nw.f[static_cast<std::size_t>(oc * kw + i)] = static_cast<float>(sol(i, o));
-                            nb.f[static_cast<std::size_t>(oc)] = static_cast<float>(sol(kw, o));
-                        }
-                    }
-                    ls_cor = detail::correction{std::make_shared<const ir::Tensor>(std::move(nw)), std::make_shared<const ir::Tensor>(std::move(nb))};
-                    y_ls = ls.lite.evaluate(l.node, {{{l.node, 1}, ls_cor->weight}, {{l.node, 2}, ls_cor->bias}});
-                } else {
-                    const detail::dense_form d0 = detail::dense_of(lite, l);
-                    const std::int64_t k = d0.w.rows() + 1;
-                    std::int64_t total = 0;
-                    for (const auto& t : xs) total += t.size() / t.shape.back();
-                    const std::int64_t step = row_step(total, std::max<std::int64_t>(8 * k, opt.max_rows));
-                    normal_equations eq(1, k, d0.w.cols());
-                    std::int64_t first = 0;
-                    for (std::size_t c = 0; c < xs.size(); ++c) first += add_dense_rows(eq, xs[c], y_ref[c], first, step);
-                    Eigen::MatrixXd w0(k, d0.w.cols());
-                    w0.topRows(k - 1) = d0.w;
-                    w0.row(k - 1) = d0.b.transpose();
-                    const Eigen::MatrixXd sol = eq.solve(0, opt.ridge, w0);
-                    detail::dense_form d1{sol.topRows(k - 1), sol.row(k - 1).transpose()};
-                    ls_cor = detail::dense_tensors(lite, l, d1);
-                    const Eigen::MatrixXf wf = d1.w.cast<float>();
-                    const Eigen::RowVectorXf bf = d1.b.transpose().cast<float>();
-                    for (std::size_t c = 0; c < xs.size(); ++c) {
-                        const auto rows = static_cast<Eigen::Index>(xs[c].size() / xs[c].shape.back());
-                        Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>> xm(xs[c].f.data(), rows, wf.rows());
-                        ir::Tensor out = ir::Tensor::zeros(y[c].shape);
-                        Eigen::Map<Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>> ym(out.f.data(), rows, wf.cols());
-                        ym.noalias() = xm * wf;
-                        ym.rowwise() += bf;
-                        y_ls.push_back(std::move(out));
-                    }
-                }
-                e.with_lstsq = detail::paired_sums(y_ls, y_ref, l.axis).relative_deviation();
-            }
-            // Keep the best candidate (with the guard), or the most thorough one asked for.
-            method pick = method::none;
-            if (!y_ls.empty() && (!opt.guard || e.with_lstsq < e.uncorrected)) pick = method::lstsq;
-            if (opt.moments && !std::isnan(e.with_moments) && (!opt.guard || e.with_moments < e.uncorrected) &&
-                (pick == method::none || (opt.guard && e.with_moments < e.with_lstsq)))
-                pick = method::moments;
-            if (pick == method::lstsq) {
-                y = std::move(y_ls);
-                corrections[li - 1] = *ls_cor;
-                e.after = e.with_lstsq;
-                ++rep.refitted;
-            } else if (pick == method::moments) {
-                detail::affine_in_place(y, l.axis, a, b);
-                detail::correction cor;
-                if (l.k == detail::cal_layer::kind::conv) {
-                    const ir::Tensor& w = *detail::const_input(lite, l.node, 1);
-                    const ir::Tensor* bias = detail::const_input(lite, l.node, 2);
-                    std::vector<double> nb(channels);
-                    for (std::size_t c = 0; c < channels; ++c) nb[c] = a[c] * (bias ? bias->f[c] : 0.0f) + b[c];
-                    cor.weight = std::make_shared<const ir::Tensor>(ir::scale_along(w, detail::to_tensor(a), 0));
-                    cor.bias = std::make_shared<const ir::Tensor>(detail::to_tensor(nb));
-                } else {
-                    detail::dense_form d = detail::dense_of(lite, l);
-                    for (Eigen::Index j = 0; j < d.w.cols(); ++j) {
-                        d.w.col(j) *= a[static_cast<std::size_t>(j)];
-                        d.b(j) = a[static_cast<std::size_t>(j)] * d.b(j) + b[static_cast<std::size_t>(j)];
-                    }
-                    cor = detail::dense_tensors(lite, l, d);
-                }
-                corrections[li - 1] = cor;
-                e.after = e.with_moments;
-                ++rep.moment_matched;
-            }
-            e.applied = pick;
-            ls.lite.unpin(x);
-            ls.original.unpin(*l.reference);
-        }
-        detail::compare_outputs(ls, labels, out_after, rep.top1_after);
-    }
-
-    for (std::size_t o = 0; o < lite.outputs().size(); ++o)
-        rep.outputs.push_back({lite.label(lite.outputs()[o]), out_before[o], out_after[o]});
-    rep.before = detail::total_of(out_before);
-    rep.after = detail::total_of(out_after);
-    for (auto& s : sites) {
-        site_entry se;
-        for (const auto& name : s.layers_after) {
-            for (const auto& e : rep.layers)
-                if (e.node == name && !std::isnan(e.before)) {
-                    se.measured_at = e.node;
-                    se.before = e.before;
-                    se.after = e.after;
-                    break;
-                }
-            if (!se.measured_at.empty()) break;
-        }
-        se.where = std::move(s);
-        rep.sites.push_back(std::move(se));
-    }
-
-    // The corrected graph, then the checks that decide whether it is kept.
+    // Pass 2: layer by layer in topological order, each seeing the corrected layers before it; when
+    // the corrections with least-squares refits fail a check below, once more without refits.
     std::optional<ir::Graph> corrected;
-    if (!corrections.empty()) {
-        corrected.emplace(lite);
-        for (const auto& [i, c] : corrections) detail::apply_correction(*corrected, layers[i], c);
-        corrected->remove_dead();
-    }
-    if (opt.revert_if_worse && rep.after > rep.before) {
-        char buf[160];
-        std::snprintf(buf, sizeof buf, "the corrections made the outputs worse on the calibration images (total deviation %.4g -> %.4g)", rep.before, rep.after);
-        rep.revert_reason = buf;
-    }
-    const std::int64_t held = opt.validate > 0 ? std::min(opt.validate, data.size() - count) : 0;
-    if (corrected && held > 0) {
-        const std::size_t budget = opt.max_memory ? std::max<std::size_t>(opt.max_memory / 3, 1) : 0;
-        const detail::held_out h = detail::compare_on(original, lite, *corrected, data, count, held, opt.chunk, budget);
-        std::vector<double> da, db;
-        for (std::size_t o = 0; o < h.a.size(); ++o) {
-            da.push_back(h.a[o].channels() ? h.a[o].relative_deviation() : std::numeric_limits<double>::quiet_NaN());
-            db.push_back(h.b[o].channels() ? h.b[o].relative_deviation() : std::numeric_limits<double>::quiet_NaN());
+    for (bool use_lstsq = opt.lstsq;; use_lstsq = false) {
+        corrected.reset();
+        rep.batchnorms = rep.moment_matched = rep.refitted = rep.underdetermined = 0;
+        for (auto& e : rep.layers) {
+            e.applied = method::none;
+            e.uncorrected = e.with_moments = e.with_lstsq = e.after = std::numeric_limits<double>::quiet_NaN();
         }
-        rep.validation_images = held;
-        rep.validation_before = detail::total_of(da);
-        rep.validation_after = detail::total_of(db);
-        rep.validation_top1_before = h.top1_a;
-        rep.validation_top1_after = h.top1_b;
-        if (rep.revert_reason.empty()) {
-            char buf[200];
-            if (rep.validation_after > rep.validation_before) {
-                std::snprintf(buf, sizeof buf, "the corrections made the outputs worse on %lld held-out images (total deviation %.4g -> %.4g)",
-                              static_cast<long long>(held), rep.validation_before, rep.validation_after);
-                rep.revert_reason = buf;
-            } else if (h.top1_a.samples && h.top1_b.agree < h.top1_a.agree) {
-                std::snprintf(buf, sizeof buf, "the corrected network agrees less often with the original's top-1 on %lld held-out images (%lld -> %lld)",
-                              static_cast<long long>(held), static_cast<long long>(h.top1_a.agree), static_cast<long long>(h.top1_b.agree));
-                rep.revert_reason = buf;
+        rep.outputs.clear();
+        rep.sites.clear();
+        rep.revert_reason.clear();
+        rep.validation_images = 0;
+        rep.validation_before = rep.validation_after = std::numeric_limits<double>::quiet_NaN();
+        rep.validation_top1_before = rep.validation_top1_after = {};
+        std::map<std::size_t, detail::correction> corrections; // by layer index
+        std::vector<double> out_after;
+        {
+            detail::lockstep ls(lite, original, layers, chunks, meter);
+            while (!ls.lite.done()) {
+                const std::size_t s = ls.lite.next();
+                const ir::NodeId n = ls.lite.at(s).nodes.front();
+                const std::size_t li = ls.lite.at(s).stop ? ls.layer_of_node[n.index()] : 0;
+                if (!li) {
+                    // A MatMul layer's input is kept for its refit at the Add.
+                    if (ls.lite.at(s).stop && use_lstsq)
+                        for (const auto& l : layers)
+                            if (l.node == n && l.k == detail::cal_layer::kind::matmul && l.refit_target && affected(l)) ls.lite.pin(lite.node(n).inputs[0]);
+                    ls.lite.step();
+                    continue;
+                }
+                const detail::cal_layer& l = layers[li - 1];
+                layer_entry& e = rep.layers[l.entry];
+                if (l.k == detail::cal_layer::kind::batchnorm) {
+                    if (!affected(l)) {
+                        ls.lite.step();
+                    } else {
+                        // Re-estimation: the mean and (unbiased) variance of the input over the calibration data.
+                        channel_sums in;
+                        for (const auto& t : ls.lite.chunks(lite.node(n).inputs[0])) in.add(t, 1);
+                        std::vector<double> mean(in.channels()), var(in.channels());
+                        for (std::size_t c = 0; c < in.channels(); ++c) {
+                            mean[c] = in.mean_x(c);
+                            const double cnt = in.count(c);
+                            var[c] = cnt > 1 ? in.var_x(c) * cnt / (cnt - 1) : in.var_x(c);
+                        }
+                        detail::correction cor{std::make_shared<const ir::Tensor>(detail::to_tensor(mean)), std::make_shared<const ir::Tensor>(detail::to_tensor(var))};
+                        const input_overrides re{{{n, 3}, cor.weight}, {{n, 4}, cor.bias}};
+                        // The guard: with the original's output of this BatchNorm to compare with, the
+                        // new statistics are kept only if they bring the output closer to it.
+                        bool keep = true;
+                        if (opt.guard && l.reference) {
+                            std::vector<ir::Tensor>& y_ref = ls.reference(*l.reference);
+                            e.uncorrected = detail::paired_sums(ls.lite.evaluate(n, {}), y_ref, l.axis).relative_deviation();
+                            const double with = detail::paired_sums(ls.lite.evaluate(n, re), y_ref, l.axis).relative_deviation();
+                            keep = with < e.uncorrected;
+                        }
+                        if (keep) {
+                            ls.lite.step(re);
+                            corrections[li - 1] = cor;
+                            e.applied = method::batchnorm;
+                            ++rep.batchnorms;
+                        } else {
+                            ls.lite.step();
+                        }
+                    }
+                    if (l.reference) {
+                        e.after = detail::paired_sums(ls.lite.chunks(l.out), ls.reference(*l.reference), l.axis).relative_deviation();
+                        ls.original.unpin(*l.reference);
+                    }
+                    continue;
+                }
+                const bool work = l.reference && affected(l) && (opt.moments || (use_lstsq && l.refit_target));
+                const ir::ValueId x = lite.node(l.node).inputs[0];
+                if (work && l.k != detail::cal_layer::kind::matmul) ls.lite.pin(x);
+                ls.lite.step();
+                if (!l.reference) continue;
+                std::vector<ir::Tensor>& y_ref = ls.reference(*l.reference);
+                std::vector<ir::Tensor>& y = ls.lite.chunks(l.out);
+                const channel_sums sums = detail::paired_sums(y, y_ref, l.axis);
+                e.uncorrected = e.after = sums.relative_deviation();
+                if (!work) {
+                    ls.original.unpin(*l.reference);
+                    continue;
+                }
+                const std::size_t channels = sums.channels();
+                double energy = 0;
+                for (std::size_t c = 0; c < channels; ++c) energy += sums.reference_energy(c);
+                auto relative = [&](double sq) { return energy > 0 ? std::sqrt(sq / energy) : (sq > 0 ? INFINITY : 0.0); };
+
+                // Candidate 1: moment matching, a = s_o / s_l, b = m_o - a m_l per channel.
+                std::vector<double> a(channels, 1.0), b(channels, 0.0);
+                if (opt.moments) {
+                    double sq = 0;
+                    for (std::size_t c = 0; c < channels; ++c) {
+                        const double sl = std::sqrt(sums.var_x(c)), so = std::sqrt(sums.var_y(c));
+                        a[c] = sl > 1e-12 * (1.0 + so) ? so / sl : 1.0;
+                        b[c] = sums.mean_y(c) - a[c] * sums.mean_x(c);
+                        sq += sums.squared_error(c, a[c], b[c]);
+                    }
+                    e.with_moments = relative(sq);
+                }
+                // Candidate 2: least squares on the lite input and the original output.
+                std::optional<detail::correction> ls_cor;
+                std::vector<ir::Tensor> y_ls;
+                bool refit = use_lstsq && l.refit_target && detail::refit_supported(lite, l);
+                if (refit) {
+                    // Output positions against unknowns per output channel (weights of one group and
+                    // the bias): with fewer rows than unknowns only the ridge would hold the fit.
+                    const std::vector<ir::Tensor>& xs = ls.lite.chunks(x);
+                    std::int64_t unknowns = 0, rows = 0;
+                    if (l.k == detail::cal_layer::kind::conv) {
+                        unknowns = detail::geometry_of(lite, l, xs.at(0)).k();
+                        rows = count * y.at(0).shape[2] * y.at(0).shape[3];
+                    } else {
+                        unknowns = xs.at(0).shape.back() + 1;
+                        for (const auto& t : xs) rows += t.size() / std::max<std::int64_t>(t.shape.back(), 1);
+                    }
+                    if (rows < unknowns) {
+                        refit = false;
+                        ++rep.underdetermined;
+                    }
+                }
+                if (refit) {
+                    std::vector<ir::Tensor>& xs = ls.lite.chunks(x);
+                    if (l.k == detail::cal_layer::kind::conv) {
+                        const conv_geometry cg = detail::geometry_of(lite, l, xs.at(0));
+                        conv_geometry full = cg;
+                        full.out_h = y.at(0).shape[2];
+                        full.out_w = y.at(0).shape[3];
+                        const std::int64_t k = full.k();
+                        const std::int64_t total = count * full.out_h * full.out_w;
+                        const std::int64_t cap = std::max<std::int64_t>(8 * k, std::min<std::int64_t>(opt.max_rows, static_cast<std::int64_t>(4e10 / static_cast<double>(k * k))));
+                        const std::int64_t step = row_step(total, cap);
+                        normal_equations eq(static_cast<std::size_t>(full.groups), k, full.cout_g());
+                        std::int64_t first = 0;
+                        for (std::size_t c = 0; c < xs.size(); ++c) first += add_conv_rows(eq, full, xs[c], y_ref[c], first, step);
+                        const ir::Tensor& w = *detail::const_input(lite, l.node, 1);
+                        const ir::Tensor* bias = detail::const_input(lite, l.node, 2);
+                        ir::Tensor nw = w;
+                        ir::Tensor nb = ir::Tensor::zeros({full.cout});
+                        const std::int64_t cg_out = full.cout_g(), kw = k - 1;
+                        for (std::int64_t grp = 0; grp < full.groups; ++grp) {
+                            Eigen::MatrixXd w0(k, cg_out);
+                            for (std::int64_t o = 0; o < cg_out; ++o) {
+                                const std::int64_t oc = grp * cg_out + o;
+                                for (std::int64_t i = 0; i < kw; ++i) w0(i, o) = w.f[static_cast<std::size_t>(oc * kw + i)];
+                                w0(kw, o) = bias ? bias->f[static_cast<std::size_t>(oc)] : 0.0;
+                            }
+                            const Eigen::MatrixXd sol = eq.solve(static_cast<std::size_t>(grp), opt.ridge, w0);
+                            for (std::int64_t o = 0; o < cg_out; ++o) {
+                                const std::int64_t oc = grp * cg_out + o;
+                                for (std::int64_t i = 0; i < kw; ++i) nw.f[static_cast<std::size_t>(oc * kw + i)] = static_cast<float>(sol(i, o));
+                                nb.f[static_cast<std::size_t>(oc)] = static_cast<float>(sol(kw, o));
+                            }
+                        }
+                        ls_cor = detail::correction{std::make_shared<const ir::Tensor>(std::move(nw)), std::make_shared<const ir::Tensor>(std::move(nb))};
+                        y_ls = ls.lite.evaluate(l.node, {{{l.node, 1}, ls_cor->weight}, {{l.node, 2}, ls_cor->bias}});
+                    } else {
+                        const detail::dense_form d0 = detail::dense_of(lite, l);
+                        const std::int64_t k = d0.w.rows() + 1;
+                        std::int64_t total = 0;
+                        for (const auto& t : xs) total += t.size() / t.shape.back();
+                        const std::int64_t step = row_step(total, std::max<std::int64_t>(8 * k, opt.max_rows));
+                        normal_equations eq(1, k, d0.w.cols());
+                        std::int64_t first = 0;
+                        for (std::size_t c = 0; c < xs.size(); ++c) first += add_dense_rows(eq, xs[c], y_ref[c], first, step);
+                        Eigen::MatrixXd w0(k, d0.w.cols());
+                        w0.topRows(k - 1) = d0.w;
+                        w0.row(k - 1) = d0.b.transpose();
+                        const Eigen::MatrixXd sol = eq.solve(0, opt.ridge, w0);
+                        detail::dense_form d1{sol.topRows(k - 1), sol.row(k - 1).transpose()};
+                        ls_cor = detail::dense_tensors(lite, l, d1);
+                        const Eigen::MatrixXf wf = d1.w.cast<float>();
+                        const Eigen::RowVectorXf bf = d1.b.transpose().cast<float>();
+                        for (std::size_t c = 0; c < xs.size(); ++c) {
+                            const auto rows = static_cast<Eigen::Index>(xs[c].size() / xs[c].shape.back());
+                            Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>> xm(xs[c].f.data(), rows, wf.rows());
+                            ir::Tensor out = ir::Tensor::zeros(y[c].shape);
+                            Eigen::Map<Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>> ym(out.f.data(), rows, wf.cols());
+                            ym.noalias() = xm * wf;
+                            ym.rowwise() += bf;
+                            y_ls.push_back(std::move(out));
+                        }
+                    }
+                    e.with_lstsq = detail::paired_sums(y_ls, y_ref, l.axis).relative_deviation();
+                }
+                // Keep the best candidate (with the guard), or the most thorough one asked for.
+                method pick = method::none;
+                if (!y_ls.empty() && (!opt.guard || e.with_lstsq < e.uncorrected)) pick = method::lstsq;
+                if (opt.moments && !std::isnan(e.with_moments) && (!opt.guard || e.with_moments < e.uncorrected) &&
+                    (pick == method::none || (opt.guard && e.with_moments < e.with_lstsq)))
+                    pick = method::moments;
+                if (pick == method::lstsq) {
+                    y = std::move(y_ls);
+                    corrections[li - 1] = *ls_cor;
+                    e.after = e.with_lstsq;
+                    ++rep.refitted;
+                } else if (pick == method::moments) {
+                    detail::affine_in_place(y, l.axis, a, b);
+                    detail::correction cor;
+                    if (l.k == detail::cal_layer::kind::conv) {
+                        const ir::Tensor& w = *detail::const_input(lite, l.node, 1);
+                        const ir::Tensor* bias = detail::const_input(lite, l.node, 2);
+                        std::vector<double> nb(channels);
+                        for (std::size_t c = 0; c < channels; ++c) nb[c] = a[c] * (bias ? bias->f[c] : 0.0f) + b[c];
+                        cor.weight = std::make_shared<const ir::Tensor>(ir::scale_along(w, detail::to_tensor(a), 0));
+                        cor.bias = std::make_shared<const ir::Tensor>(detail::to_tensor(nb));
+                    } else {
+                        detail::dense_form d = detail::dense_of(lite, l);
+                        for (Eigen::Index j = 0; j < d.w.cols(); ++j) {
+                            d.w.col(j) *= a[static_cast<std::size_t>(j)];
+                            d.b(j) = a[static_cast<std::size_t>(j)] * d.b(j) + b[static_cast<std::size_t>(j)];
+                        }
+                        cor = detail::dense_tensors(lite, l, d);
+                    }
+                    corrections[li - 1] = cor;
+                    e.after = e.with_moments;
+                    ++rep.moment_matched;
+                }
+                e.applied = pick;
+                ls.lite.unpin(x);
+                ls.original.unpin(*l.reference);
+            }
+            detail::compare_outputs(ls, labels, out_after, rep.top1_after);
+        }
+
+        for (std::size_t o = 0; o < lite.outputs().size(); ++o)
+            rep.outputs.push_back({lite.label(lite.outputs()[o]), out_before[o], out_after[o]});
+        rep.before = detail::total_of(out_before);
+        rep.after = detail::total_of(out_after);
+        for (const auto& s : sites) {
+            site_entry se;
+            for (const auto& name : s.layers_after) {
+                for (const auto& e : rep.layers)
+                    if (e.node == name && !std::isnan(e.before)) {
+                        se.measured_at = e.node;
+                        se.before = e.before;
+                        se.after = e.after;
+                        break;
+                    }
+                if (!se.measured_at.empty()) break;
+            }
+            se.where = s;
+            rep.sites.push_back(std::move(se));
+        }
+
+        // The corrected graph, then the checks that decide whether it is kept.
+        if (!corrections.empty()) {
+            corrected.emplace(lite);
+            for (const auto& [i, c] : corrections) detail::apply_correction(*corrected, layers[i], c);
+            corrected->remove_dead();
+        }
+        if (opt.revert_if_worse && rep.after > rep.before) {
+            char buf[160];
+            std::snprintf(buf, sizeof buf, "the corrections made the outputs worse on the calibration images (total deviation %.4g -> %.4g)", rep.before, rep.after);
+            rep.revert_reason = buf;
+        }
+        const std::int64_t held = opt.validate > 0 ? std::min(opt.validate, data.size() - count) : 0;
+        if (corrected && held > 0) {
+            const std::size_t budget = opt.max_memory ? std::max<std::size_t>(opt.max_memory / 3, 1) : 0;
+            const detail::held_out h = detail::compare_on(original, lite, *corrected, data, count, held, opt.chunk, budget);
+            std::vector<double> da, db;
+            for (std::size_t o = 0; o < h.a.size(); ++o) {
+                da.push_back(h.a[o].channels() ? h.a[o].relative_deviation() : std::numeric_limits<double>::quiet_NaN());
+                db.push_back(h.b[o].channels() ? h.b[o].relative_deviation() : std::numeric_limits<double>::quiet_NaN());
+            }
+            rep.validation_images = held;
+            rep.validation_before = detail::total_of(da);
+            rep.validation_after = detail::total_of(db);
+            rep.validation_top1_before = h.top1_a;
+            rep.validation_top1_after = h.top1_b;
+            if (rep.revert_reason.empty()) {
+                char buf[200];
+                if (rep.validation_after > rep.validation_before) {
+                    std::snprintf(buf, sizeof buf, "the corrections made the outputs worse on %lld held-out images (total deviation %.4g -> %.4g)",
+                                  static_cast<long long>(held), rep.validation_before, rep.validation_after);
+                    rep.revert_reason = buf;
+                } else if (h.top1_a.samples && h.top1_b.agree < h.top1_a.agree) {
+                    std::snprintf(buf, sizeof buf, "the corrected network agrees less often with the original's top-1 on %lld held-out images (%lld -> %lld)",
+                                  static_cast<long long>(held), static_cast<long long>(h.top1_a.agree), static_cast<long long>(h.top1_b.agree));
+                    rep.revert_reason = buf;
+                }
             }
         }
+        if (!rep.revert_reason.empty() && use_lstsq && rep.refitted > 0 && opt.retry_without_lstsq) {
+            rep.lstsq_dropped = rep.revert_reason;
+            continue;
+        }
+        break;
     }
 
     if (!rep.revert_reason.empty()) {
