@@ -92,6 +92,11 @@ def lite_report(path, expects):
             need(r["calibration"]["reverted"] == ("revert_reason" in r["calibration"]), "revert_reason present iff reverted")
             if not r["calibration"]["reverted"]:
                 need(v["deviation_after"] <= v["deviation_before"], f"kept corrections that are worse on the held-out images: {v}")
+            c = r["calibration"]
+            need(isinstance(c.get("refits_underdetermined"), int) and c["refits_underdetermined"] >= 0, f"bad refits_underdetermined: {c}")
+            if "lstsq_dropped" in c:
+                need("lstsq" in c["methods"] and c["refitted"] == 0, f"refits dropped but lstsq not asked for or refits kept: {c}")
+                need(all(l["method"] != "lstsq" for l in c["layers"]), "a layer refitted although the refits were dropped")
         else:
             fail(f"unknown expectation '{e}'")
 
