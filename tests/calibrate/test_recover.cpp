@@ -815,6 +815,11 @@ TEST_CASE("least-squares refits that fail the held-out check are dropped, and th
                 CHECK(rep.moment_matched == rep_no_refit.moment_matched);
                 CHECK(rep.after == rep_no_refit.after);
                 CHECK(rep.validation_after == rep_no_refit.validation_after);
+                CHECK(rep.top1_after.samples == rep_no_refit.top1_after.samples);
+                CHECK(rep.top1_after.agree == rep_no_refit.top1_after.agree);
+                CHECK(rep.validation_top1_after.agree == rep_no_refit.validation_top1_after.agree);
+                CHECK(rep.outputs.size() == rep_no_refit.outputs.size());
+                CHECK(rep.sites.size() == rep_no_refit.sites.size());
                 CHECK(ref::compare(lite_no_refit, lite, {x}).max_abs == 0.0);
                 CHECK(rep.to_string().find("least-squares refits dropped") != std::string::npos);
                 for (const auto& e : rep.layers) CHECK(e.applied != cal::method::lstsq);

@@ -689,6 +689,7 @@ inline double total_of(const std::vector<double>& devs) {
             e.applied = method::none;
             e.uncorrected = e.with_moments = e.with_lstsq = e.after = std::numeric_limits<double>::quiet_NaN();
         }
+        rep.top1_after = {};
         rep.outputs.clear();
         rep.sites.clear();
         rep.revert_reason.clear();
