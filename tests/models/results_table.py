@@ -177,9 +177,12 @@ def fmt(x, d=2):
 
 
 def markdown(rows, meta):
-    out = ["| network | original | lite as is | + moments (ours) | + moments + lstsq (ours) | BN kept: + re-estimation (ours) | "
-           "PyTorch BN re-est. | PyTorch fine-tune (steps) | gap closed (moments) |",
+    out = ["| network | original | lite as is | + moments (ours) | + moments + lstsq (ours, the default) | BN kept: + re-estimation (ours) | "
+           "PyTorch BN re-est. | PyTorch fine-tune (steps) | gap closed (moments / default) |",
            "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    def closed(r, key):
+        gap = r["original"] - r["lite"]
+        return f"{100 * (r[key] - r['lite']) / gap:.1f}%" if gap > 0 else "-"
     for r in rows:
         if "error" in r:
             out.append(f"| {r['network']} | error: {r['error'].splitlines()[0][:80]} |||||||| ")
@@ -187,7 +190,7 @@ def markdown(rows, meta):
         t = r["torch"]
         out.append(f"| {r['network']} | {fmt(r['original'])} | {fmt(r['lite'])} | {fmt(r['moments'])} | {fmt(r['lstsq'])} | {fmt(r['bnre'])} | "
                    f"{fmt(t['lite_bnre'])} | {fmt(t['lite_ft'])} ({r['finetune_steps']}) | "
-                   f"{fmt(100 * r['gap_closed_moments'], 1) + '%' if r['gap_closed_moments'] is not None else '-'} |")
+                   f"{closed(r, 'moments')} / {closed(r, 'lstsq')} |")
     out += ["", "The executor against PyTorch on the same weights and images (top-1, %): the original, and the lite "
             "network against PyTorch's module swap (activations -> ReLU, Squeeze-and-Excitation -> Identity); they differ where "
             "the tool's `paper` preset applies rules the module swap does not have.", ""]
@@ -207,7 +210,7 @@ def markdown(rows, meta):
             "that the lite network gets wrong (+), the reverse (-), and the exact two-sided sign-test p-value of that split "
             "(a large p: the two top-1 figures differ by the luck of the images); `R` marks corrections the tool dropped "
             "(its held-out check), which leave the lite network unchanged.", "",
-            "| network | lite vs original | + moments | + moments + lstsq | BN kept: + re-estimation |", "|---|---:|---:|---:|---:|"]
+            "| network | lite vs original | + moments | + moments + lstsq (default) | BN kept: + re-estimation |", "|---|---:|---:|---:|---:|"]
     for r in rows:
         if "error" in r or "paired" not in r:
             continue
@@ -239,8 +242,8 @@ def markdown(rows, meta):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--train", required=True)
-    ap.add_argument("--surgery", required=True)
+    ap.add_argument("--train")
+    ap.add_argument("--surgery")
     ap.add_argument("--ort-dir", default=None)
     ap.add_argument("--data-dir", default=str(fm.DATA_DIR))
     ap.add_argument("--calibrate-count", type=int, default=2000)
@@ -253,7 +256,17 @@ def main():
     ap.add_argument("--work", default=None)
     ap.add_argument("--out", default=None, help="write the Markdown tables here (default: print)")
     ap.add_argument("--json", default=None)
+    ap.add_argument("--from-json", default=None, metavar="RESULTS.json",
+                    help="only print (or --out) the Markdown tables of an earlier run's --json; nothing is run")
     args = ap.parse_args()
+    if args.from_json:
+        text = markdown(json.loads(Path(args.from_json).read_text()), {})
+        if args.out:
+            Path(args.out).write_text(text)
+        print(text)
+        return 0
+    if not args.train or not args.surgery:
+        ap.error("--train and --surgery are needed (or --from-json)")
     summary_path = Path(args.train) / "results.json"
     summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
     if not args.models and "networks" not in summary:
