@@ -690,7 +690,8 @@ io::dataset two_part_images(std::int64_t n_cal, std::int64_t n_val, float scale,
 TEST_CASE("the held-out check keeps the corrections exactly when they are no worse on images they were not fitted on") {
     int runs = 0, reverted = 0;
     for (std::uint64_t seed = 40; seed < 46; ++seed) {
-        for (const auto& [scale, shift] : {std::pair{1.0f, 0.0f}, std::pair{3.0f, 2.0f}, std::pair{0.1f, -1.5f}, std::pair{0.05f, 3.0f}}) {
+        for (const auto& [scale_, shift] : {std::pair{1.0f, 0.0f}, std::pair{3.0f, 2.0f}, std::pair{0.1f, -1.5f}, std::pair{0.05f, 3.0f}}) {
+            const float scale = scale_; // a variable, not a binding: CAPTURE's lambda takes it (clang 14)
             CAPTURE(seed);
             CAPTURE(scale);
             const ir::Graph g = small_net(seed, false, true);
@@ -840,7 +841,8 @@ TEST_CASE("a layer is refitted only where the calibration data give at least as 
     opt.moments = false;
     opt.guard = false;
     opt.revert_if_worse = false;
-    for (const auto& [count, refitted] : {std::pair{16, false}, std::pair{17, true}, std::pair{40, true}}) {
+    for (const auto& [count_, refitted] : {std::pair{16, false}, std::pair{17, true}, std::pair{40, true}}) {
+        const int count = count_; // a variable, not a binding: CAPTURE's lambda takes it (clang 14)
         CAPTURE(count);
         opt.count = count;
         ir::Graph lite = lite_of(g);
