@@ -681,21 +681,14 @@ inline double total_of(const std::vector<double>& devs) {
 
     // Pass 2: layer by layer in topological order, each seeing the corrected layers before it; when
     // the corrections with least-squares refits fail a check below, once more without refits.
+    // Each attempt starts from the report as pass 1 left it (what an attempt fills is filled afresh).
+    const report measured = rep;
     std::optional<ir::Graph> corrected;
     for (bool use_lstsq = opt.lstsq;; use_lstsq = false) {
         corrected.reset();
-        rep.batchnorms = rep.moment_matched = rep.refitted = rep.underdetermined = 0;
-        for (auto& e : rep.layers) {
-            e.applied = method::none;
-            e.uncorrected = e.with_moments = e.with_lstsq = e.after = std::numeric_limits<double>::quiet_NaN();
-        }
-        rep.top1_after = {};
-        rep.outputs.clear();
-        rep.sites.clear();
-        rep.revert_reason.clear();
-        rep.validation_images = 0;
-        rep.validation_before = rep.validation_after = std::numeric_limits<double>::quiet_NaN();
-        rep.validation_top1_before = rep.validation_top1_after = {};
+        std::string dropped = std::move(rep.lstsq_dropped);
+        rep = measured;
+        rep.lstsq_dropped = std::move(dropped);
         std::map<std::size_t, detail::correction> corrections; // by layer index
         std::vector<double> out_after;
         {
