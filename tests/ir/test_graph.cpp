@@ -1,6 +1,10 @@
 // Tests of ir::Graph: construction, use lists, topological order, rollback, dead-code removal, verification.
 #include <doctest/doctest.h>
 
+#include <iterator>
+#include <stdexcept>
+#include <string>
+
 #include "surgery/ir.hpp"
 
 using namespace surgery;
@@ -162,4 +166,63 @@ TEST_CASE("use lists stay exact when the readers of a widely shared value come a
     // Nothing is dead, and a node that is read cannot be erased.
     CHECK(g.remove_dead().first == 0);
     CHECK_THROWS_AS(g.erase_node(clips[0]), graph_error); // its output is read
+}
+
+TEST_CASE("chunked storage: appending never moves full chunks; shrinking, copies and iteration") {
+    surgery::ir::detail::chunked_vector<std::string, 2> v; // chunks of 4
+    for (int i = 0; i < 10; ++i) v.emplace_back(std::to_string(i));
+    CHECK(v.size() == 10);
+    const std::string* first = &v[0];
+    const std::string* fifth = &v[4];
+    for (int i = 10; i < 40; ++i) v.push_back(std::to_string(i));
+    CHECK(&v[0] == first); // full chunks stay where they are
+    CHECK(&v[4] == fifth);
+    for (std::size_t i = 0; i < v.size(); ++i) CHECK(v[i] == std::to_string(i));
+    CHECK_THROWS_AS((void)v.at(40), std::out_of_range);
+    std::size_t n = 0;
+    for (const std::string& s : v) CHECK(s == std::to_string(n++));
+    CHECK(n == 40);
+    CHECK(std::distance(v.begin(), v.end()) == 40);
+    for (std::size_t keep : {std::size_t{37}, std::size_t{36}, std::size_t{9}, std::size_t{8}, std::size_t{1}, std::size_t{0}}) {
+        surgery::ir::detail::chunked_vector<std::string, 2> w = v; // copies grow on as before
+        w.resize(keep);
+        CHECK(w.size() == keep);
+        for (std::size_t i = 0; i < keep; ++i) CHECK(w[i] == std::to_string(i));
+        for (int i = 0; i < 9; ++i) w.emplace_back(std::string(1, 'x').append(std::to_string(i))); // not "x" + ...: g++ 12 warns falsely
+        CHECK(w.size() == keep + 9);
+        CHECK(w[keep] == "x0");
+        CHECK(w.back() == "x8");
+        if (keep > 0) CHECK(w[keep - 1] == std::to_string(keep - 1));
+    }
+    CHECK(v.size() == 40); // the copies did not touch the original
+    v.resize(42);
+    CHECK(v[41].empty());
+}
+
+TEST_CASE("a graph larger than a storage chunk: rollback across a chunk boundary, copies, order") {
+    // Nodes and values are stored in chunks of 4,096: a checkpoint just before a boundary and a
+    // rollback after it must leave the same graph as before, and a copy must be the same graph.
+    Graph g;
+    Builder b(g);
+    ValueId v = b.input("x", {1, 4});
+    const ValueId lo = b.scalar(0.0f), hi = b.scalar(6.0f);
+    for (int i = 0; i < 4090; ++i) v = i % 2 ? b.relu(v) : b.apply(ops::Clip{}, {v, lo, hi});
+    const Checkpoint cp = g.checkpoint();
+    const std::size_t nodes = g.num_nodes(), values = g.value_bound();
+    for (int i = 0; i < 30; ++i) (void)b.apply(ops::Clip{}, {v, hi, lo}); // crosses the boundary
+    CHECK(g.node_bound() > 4096);
+    CHECK(g.value(hi).uses.size() == 2045 + 30);
+    g.rollback(cp);
+    CHECK(g.num_nodes() == nodes);
+    CHECK(g.value_bound() == values);
+    CHECK(g.value(hi).uses.size() == 2045);
+    for (int i = 0; i < 3000; ++i) v = b.relu(v);
+    b.output(v);
+    CHECK_NOTHROW(verify(g));
+    const Graph copy = g;
+    CHECK(copy.num_nodes() == 7090);
+    CHECK(copy.topological_order() == g.topological_order());
+    CHECK(copy.op_counts() == g.op_counts());
+    CHECK(copy.node(copy.topological_order().back()).name == g.node(g.topological_order().back()).name);
+    CHECK_NOTHROW(verify(copy));
 }

@@ -165,3 +165,31 @@ TEST_CASE("consecutive matches whose input is a previous match's exit (value for
     CHECK(g.op_histogram()[op_kind_v<ops::Relu>] == 4);
     CHECK_NOTHROW(verify(g));
 }
+
+TEST_CASE("a rule does not search again a graph that did not change since its last search") {
+    // Pass 1: 'before' finds nothing, Sigmoid=>Relu rewrites, 'after' finds nothing in the changed
+    // graph. Pass 2 confirms the fixpoint: 'before' searches again (the graph changed since its
+    // search), so does Sigmoid=>Relu (its own change may complete a match), 'after' does not.
+    Graph g;
+    Builder b(g);
+    b.output(b.relu(b.sigmoid(b.relu(b.sigmoid(b.input("x", {4}))))));
+    int before_calls = 0, rule_calls = 0, after_calls = 0;
+    auto counted = [](rewrite::rule r, int& calls) {
+        r.find = [find = r.find, &calls](const Graph& graph) {
+            ++calls;
+            return find(graph);
+        };
+        return r;
+    };
+    rewrite::dictionary d("d", {counted(rewrite::parse_rule("Tanh=>Relu"), before_calls), counted(rewrite::parse_rule("Sigmoid=>Relu"), rule_calls),
+                                counted(rewrite::parse_rule("Erf=>Relu"), after_calls)});
+    const auto rep = rewrite::apply(g, d);
+    CHECK(rep.converged);
+    CHECK(rep.iterations == 2);
+    CHECK(rep.rules[1].replaced == 2);
+    CHECK(before_calls == 2);
+    CHECK(rule_calls == 2);
+    CHECK(after_calls == 1);
+    CHECK(g.op_counts() == std::map<std::string, std::size_t>{{"Relu", 4}});
+    CHECK_NOTHROW(verify(g));
+}

@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
+#include <utility>
 
 #include "cli/common.hpp"
 #include "cli/limits.hpp"
@@ -35,40 +37,65 @@ namespace surgery::cli {
         budget.charge(f.size(), name + ": the model");
         bytes = f.read_rest();
     }
-    ::onnx::ModelProto model;
-    onnx::detail::parse(model, bytes, name);
+    onnx::detail::arena_model model;
+    onnx::detail::parse(*model, bytes, name);
     bytes = std::string();
     try {
-        return onnx::from_model_proto(model, options);
+        return onnx::from_model_proto(*model, options);
     } catch (const io_error& e) {
         throw io_error(name + ": " + e.what());
     }
 }
 
+/// The bytes onnx::save would write for a graph, in two steps: serialized when constructed, checked
+/// by `checked()`, so that the caller can drop the graph in between (for a large model, the graph and
+/// libonnx's shape inference are then not in memory at once). `path` names the target in messages.
+class serialized_model {
+public:
+    serialized_model(const ir::Graph& g, std::filesystem::path path) : path_(std::move(path)), model_(std::make_unique<onnx::detail::arena_model>()) {
+        const doing ctx("serializing " + io::quoted(path_));
+        ::onnx::ModelProto& m = **model_;
+        onnx::detail::write_model(g, m);
+        // ONNX's checker refuses ops of the default domain it has no schema for; a model carrying such
+        // an op (opaque: a newer or custom op without a domain) is written as read, unchecked.
+        checkable_ = g.opset <= onnx::checker_max_opset() &&
+                     std::none_of(m.graph().node().begin(), m.graph().node().end(), [&](const ::onnx::NodeProto& n) {
+                         return (n.domain().empty() || n.domain() == "ai.onnx") &&
+                                !::onnx::OpSchemaRegistry::Schema(n.op_type(), static_cast<int>(g.opset), "");
+                     });
+        // Serialized before the check, which then runs shape inference on the model itself (no copy).
+        too_large_ = m.ByteSizeLong() > static_cast<std::size_t>(INT32_MAX);
+        serialized_ = too_large_ || m.SerializeToString(&bytes_);
+    }
+
+    /// The bytes, once the model passes ONNX's checker with full shape inference (when the linked
+    /// libonnx knows its opset and ops) and is under 2 GB; io_error naming the file otherwise.
+    [[nodiscard]] std::string checked() && {
+        const doing ctx("checking " + io::quoted(path_));
+        if (checkable_) {
+            try {
+                onnx::check(std::move(**model_));
+            } catch (const io_error& e) {
+                throw io_error(io::quoted(path_) + ": the model does not pass the ONNX checker, not written: " + e.what());
+            }
+        }
+        model_.reset();
+        if (too_large_) throw io_error(io::quoted(path_) + ": the model is larger than 2 GB, which needs external data (not supported)");
+        if (!serialized_) throw io_error(io::quoted(path_) + ": cannot serialize the model");
+        return std::move(bytes_);
+    }
+
+private:
+    std::filesystem::path path_;
+    std::unique_ptr<onnx::detail::arena_model> model_;
+    std::string bytes_;
+    bool checkable_ = false, too_large_ = false, serialized_ = false;
+};
+
 /// The bytes onnx::save would write for `g` (`path` names the target in messages): the model passes
 /// ONNX's checker with full shape inference when the linked libonnx knows its opset, and is under 2 GB.
 [[nodiscard]] inline std::string model_bytes(const ir::Graph& g, const std::filesystem::path& path) {
-    const doing ctx("serializing " + io::quoted(path));
-    ::onnx::ModelProto m = onnx::to_model_proto(g);
-    // ONNX's checker refuses ops of the default domain it has no schema for; a model carrying such
-    // an op (opaque: a newer or custom op without a domain) is written as read, unchecked.
-    const bool checkable = std::none_of(m.graph().node().begin(), m.graph().node().end(), [&](const ::onnx::NodeProto& n) {
-        return (n.domain().empty() || n.domain() == "ai.onnx") && !::onnx::OpSchemaRegistry::Schema(n.op_type(), static_cast<int>(g.opset), "");
-    });
-    // Serialized before the check, which then runs shape inference on the model itself (no copy).
-    const bool too_large = m.ByteSizeLong() > static_cast<std::size_t>(INT32_MAX);
-    std::string bytes;
-    const bool serialized = too_large || m.SerializeToString(&bytes);
-    if (checkable && g.opset <= onnx::checker_max_opset()) {
-        try {
-            onnx::check(std::move(m));
-        } catch (const io_error& e) {
-            throw io_error(io::quoted(path) + ": the model does not pass the ONNX checker, not written: " + e.what());
-        }
-    }
-    if (too_large) throw io_error(io::quoted(path) + ": the model is larger than 2 GB, which needs external data (not supported)");
-    if (!serialized) throw io_error(io::quoted(path) + ": cannot serialize the model");
-    return bytes;
+    return serialized_model(g, path).checked();
 }
 
 } // namespace surgery::cli

@@ -351,7 +351,7 @@ int lite_main(const arguments& args) {
     }
 
     // The model's bytes first: --check compares the input with the model exactly as it will be written.
-    const std::string model = model_bytes(g, out);
+    serialized_model serialized(g, out);
 
     // Nodes removed (drawn in before.dot) and created (in after.dot): surviving nodes keep their ids.
     auto was_alive = [&](std::size_t i) { return i < alive_read.size() && alive_read[i]; };
@@ -369,14 +369,15 @@ int lite_main(const arguments& args) {
     }
     const std::size_t nodes_written = g.num_nodes();
     if (!dot_dir) g = ir::Graph{}; // what is left to do needs only the bytes (and the model as read)
+    const std::string model = std::move(serialized).checked();
 
     std::optional<reference::equivalence_report> eq;
     if (check) {
         const doing ctx("checking the rewrite of " + io::quoted(in) + " on random inputs");
         const ir::Graph written = [&] {
-            ::onnx::ModelProto reread; // freed before the run
-            onnx::detail::parse(reread, model, io::quoted(out));
-            return onnx::from_model_proto(reread);
+            onnx::detail::arena_model reread; // freed before the run
+            onnx::detail::parse(*reread, model, io::quoted(out));
+            return onnx::from_model_proto(*reread);
         }();
         charge_random_inputs(budget, *before, io::quoted(in));
         eq = reference::compare(*before, written, seed);

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "surgery/error.hpp"
+#include "surgery/ir/chunked_vector.hpp"
 #include "surgery/ir/id.hpp"
 #include "surgery/ir/ops.hpp"
 #include "surgery/ir/tensor.hpp"
@@ -581,12 +582,12 @@ private:
         order_valid_ = true;
     }
 
-    std::vector<Node> nodes_;
+    detail::chunked_vector<Node> nodes_;
     /// use_pos_[use_first_[n] + s]: position of use {n, s} in the use list of node n's input s (one
     /// array for all nodes: an input count is fixed when the node is added).
     std::vector<std::uint32_t> use_pos_;
     std::vector<std::size_t> use_first_;
-    std::vector<Value> values_;
+    detail::chunked_vector<Value> values_;
     std::vector<ValueId> inputs_;
     std::vector<ValueId> outputs_;
     std::size_t alive_nodes_ = 0;

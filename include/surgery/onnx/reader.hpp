@@ -808,14 +808,15 @@ private:
         if (options.onnx_shape_inference && model.has_graph() && detail::has_foreign_nodes(model.graph())) {
             // ONNX's own inference knows the standard ops the catalogue does not; what it cannot
             // infer (vendor ops, errors in the model) is simply left to the model's declarations.
-            ::onnx::ModelProto copy = model;
+            detail::arena_model copy;
+            copy->CopyFrom(model);
             try {
-                ::onnx::shape_inference::InferShapes(copy, ::onnx::OpSchemaRegistry::Instance(),
+                ::onnx::shape_inference::InferShapes(*copy, ::onnx::OpSchemaRegistry::Instance(),
                                                      ::onnx::ShapeInferenceOptions{false, 0, true});
             } catch (const std::exception&) {
                 return detail::model_reader(model, options).run();
             }
-            return detail::model_reader(copy, options).run();
+            return detail::model_reader(*copy, options).run();
         }
         return detail::model_reader(model, options).run();
     } catch (const io_error&) {
@@ -827,10 +828,10 @@ private:
 
 /// Reads an ONNX file. Errors are `io_error`s whose message starts with the file name.
 [[nodiscard]] inline ir::Graph load(const std::filesystem::path& path, const load_options& options = {}) {
-    ::onnx::ModelProto model;
-    detail::parse(model, detail::read_file(path), detail::quoted(path));
+    detail::arena_model model;
+    detail::parse(*model, detail::read_file(path), detail::quoted(path));
     try {
-        return from_model_proto(model, options);
+        return from_model_proto(*model, options);
     } catch (const io_error& e) {
         throw io_error(detail::quoted(path) + ": " + e.what());
     }

@@ -132,9 +132,8 @@ void append_le(std::string& raw, const T& v) {
     return out;
 }
 
-/// Converts an IR tensor to a TensorProto named `name`, data in little-endian `raw_data`.
-[[nodiscard]] inline ::onnx::TensorProto to_tensor_proto(const ir::Tensor& t, const std::string& name = {}) {
-    ::onnx::TensorProto p;
+/// Writes an IR tensor into the empty TensorProto `p`, named `name`, data in little-endian `raw_data`.
+inline void to_tensor_proto(const ir::Tensor& t, const std::string& name, ::onnx::TensorProto& p) {
     p.set_name(name);
     p.set_data_type(detail::to_elem_type(t.dtype));
     if (!ir::has_storage(t.dtype)) throw io_error("tensor '" + name + "': element type " + std::string(ir::to_string(t.dtype)) + " has no data in the IR");
@@ -167,6 +166,12 @@ void append_le(std::string& raw, const T& v) {
         break;
     default: break;
     }
+}
+
+/// `t` as a TensorProto named `name`.
+[[nodiscard]] inline ::onnx::TensorProto to_tensor_proto(const ir::Tensor& t, const std::string& name = {}) {
+    ::onnx::TensorProto p;
+    to_tensor_proto(t, name, p);
     return p;
 }
 

@@ -36,11 +36,11 @@ class model_writer {
 public:
     explicit model_writer(const ir::Graph& g) : g_(g), opset_(g.opset) {}
 
-    pb::ModelProto run() {
+    /// Fills the empty model `m` (built in place: `m` may live in an arena).
+    void run(pb::ModelProto& m) {
         if (opset_ < min_write_opset || opset_ > max_write_opset)
             throw io_error("graph '" + g_.name + "' has opset " + std::to_string(opset_) + "; model-surgery writes opsets " +
                            std::to_string(min_write_opset) + " to " + std::to_string(max_write_opset));
-        pb::ModelProto m;
         m.set_ir_version(ir_version_for_opset(opset_));
         m.set_producer_name(g_.producer_name);
         auto* os = m.add_opset_import();
@@ -61,9 +61,9 @@ public:
 
         const auto& order = g_.topological_order();
         assign_names(order);
-        for (ir::ValueId v : g_.inputs()) *gp_->add_input() = value_info(v);
+        for (ir::ValueId v : g_.inputs()) value_info(v, *gp_->add_input());
         for (ir::NodeId n : order) write_node(n);
-        for (ir::ValueId v : g_.outputs()) *gp_->add_output() = value_info(v);
+        for (ir::ValueId v : g_.outputs()) value_info(v, *gp_->add_output());
         // Constants: those the written nodes or outputs read, and those nothing reads in the graph
         // either (kept as they are). One read only through a slot written as an attribute (e.g.
         // Squeeze axes below opset 13) is not written.
@@ -80,16 +80,15 @@ public:
         for (std::size_t i = 0; i < g_.value_bound(); ++i) {
             const ir::Value& val = g_.value(ir::ValueId{i});
             if (val.alive && val.is_constant() && (read.count(names_.at(i)) || val.uses.empty()))
-                *gp_->add_initializer() = to_tensor_proto(*val.data, names_.at(i));
+                to_tensor_proto(*val.data, names_.at(i), *gp_->add_initializer());
         }
         // Inputs with a default value: an initializer of the same name (ONNX's form).
         for (ir::ValueId v : g_.inputs())
-            if (const ir::Value& val = g_.value(v); val.data) *gp_->add_initializer() = to_tensor_proto(*val.data, names_.at(v.index()));
+            if (const ir::Value& val = g_.value(v); val.data) to_tensor_proto(*val.data, names_.at(v.index()), *gp_->add_initializer());
         for (ir::NodeId n : order)
             for (ir::ValueId v : g_.node(n).outputs)
                 if (!g_.is_output(v) && (g_.value(v).shape || g_.value(v).dtype != ir::DType::undefined) && !names_[v.index()].empty())
-                    *gp_->add_value_info() = value_info(v);
-        return m;
+                    value_info(v, *gp_->add_value_info());
     }
 
 private:
@@ -133,11 +132,11 @@ private:
         return name;
     }
 
-    pb::ValueInfoProto value_info(ir::ValueId v) const {
+    /// Fills `vi` (empty) with the name, element type and shape of `v`.
+    void value_info(ir::ValueId v, pb::ValueInfoProto& vi) const {
         if (!v || v.index() >= names_.size() || names_[v.index()].empty())
             throw io_error("graph '" + g_.name + "': a graph output refers to a value that is not in the graph (run ir::verify)");
         const ir::Value& val = g_.value(v);
-        pb::ValueInfoProto vi;
         vi.set_name(names_.at(v.index()));
         auto* tt = vi.mutable_type()->mutable_tensor_type();
         if (val.dtype != ir::DType::undefined) tt->set_elem_type(to_elem_type(val.dtype));
@@ -148,7 +147,6 @@ private:
                 if (d >= 0) dim->set_dim_value(d);
             }
         }
-        return vi;
     }
 
     // ---- nodes -----------------------------------------------------------------------------
@@ -156,7 +154,7 @@ private:
     /// A new initializer holding `t`, named after `base`; returns its name.
     std::string add_initializer(const std::string& base, const ir::Tensor& t) {
         std::string name = fresh(base);
-        *gp_->add_initializer() = to_tensor_proto(t, name);
+        to_tensor_proto(t, name, *gp_->add_initializer());
         return name;
     }
 
@@ -217,19 +215,20 @@ private:
 
     void write_node(ir::NodeId id) {
         const ir::Node& nd = g_.node(id);
-        const std::string label = g_.label(id); // for messages and the names of helper values
-        const std::string& name = nd.name;      // written as is: an unnamed node stays unnamed
-        const std::string what = "node '" + label + "': op '" + ir::qualified_name_of(nd.op) + "'";
-        const std::string at = " cannot be written at opset " + std::to_string(opset_);
+        const std::string& name = nd.name; // written as is: an unnamed node stays unnamed
+        // For messages and the names of helper values: built only when needed (most nodes need neither).
+        const auto label = [&] { return g_.label(id); };
+        const auto what = [&] { return "node '" + label() + "': op '" + ir::qualified_name_of(nd.op) + "'"; };
+        const auto at = [&] { return " cannot be written at opset " + std::to_string(opset_); };
         std::vector<std::string> ins, outs;
         for (std::size_t s = 0; s < nd.inputs.size(); ++s) {
             const ir::ValueId v = nd.inputs[s];
             if (v && (v.index() >= names_.size() || names_[v.index()].empty()))
-                throw io_error(what + ": input " + std::to_string(s) + " reads a value that is not in the graph (run ir::verify)");
+                throw io_error(what() + ": input " + std::to_string(s) + " reads a value that is not in the graph (run ir::verify)");
             ins.push_back(v ? names_[v.index()] : std::string{});
         }
         for (ir::ValueId v : nd.outputs) outs.push_back(names_.at(v.index()));
-        if (const auto* op = nd.as<ir::ops::Opaque>()) return write_opaque(*op, nd, what, std::move(ins), std::move(outs));
+        if (const auto* op = nd.as<ir::ops::Opaque>()) return write_opaque(*op, nd, what(), std::move(ins), std::move(outs));
         std::vector<pb::AttributeProto> attrs = non_default_attributes(nd.op);
 
         auto has_input = [&](std::size_t slot) { return slot < nd.inputs.size() && nd.inputs[slot]; };
@@ -241,11 +240,11 @@ private:
             if (!has_input(li.slot)) continue;
             const ir::Tensor* t = g_.constant(nd.inputs[li.slot]);
             const std::string attr_name(li.attribute);
-            if (!t) throw io_error(what + ": " + attr_name + " (input " + std::to_string(li.slot) + ") must be a constant to be written as an attribute at opset " + std::to_string(opset_));
+            if (!t) throw io_error(what() + ": " + attr_name + " (input " + std::to_string(li.slot) + ") must be a constant to be written as an attribute at opset " + std::to_string(opset_));
             if (li.kind == ir::legacy_kind::ints) {
                 attrs.push_back(ints_attr(attr_name, t->as_ints()));
             } else {
-                if (t->size() != 1) throw io_error(what + ": " + attr_name + " must be a scalar to be written as an attribute at opset " + std::to_string(opset_));
+                if (t->size() != 1) throw io_error(what() + ": " + attr_name + " must be a scalar to be written as an attribute at opset " + std::to_string(opset_));
                 attrs.push_back(float_attr(attr_name, t->as_floats()[0]));
             }
         }
@@ -257,56 +256,56 @@ private:
                 // A later input that is not an attribute at this opset (Dropout's training_mode below 12).
                 const ir::Tensor* t = g_.constant(nd.inputs[s]);
                 if (!t || t->size() != 1 || t->as_ints()[0] != 0)
-                    throw io_error(what + ": input " + std::to_string(s) + at);
+                    throw io_error(what() + ": input " + std::to_string(s) + at());
             }
             ins.resize(first_legacy);
         }
 
-        const std::string base = label + "/";
+        const auto base = [&] { return label() + "/"; };
         if (const auto* sp = nd.as<ir::ops::Split>()) {
             erase_attr(attrs, "num_outputs");
             if (opset_ >= 18 && !has_input(1)) attrs.push_back(int_attr("num_outputs", static_cast<std::int64_t>(nd.outputs.size())));
             (void)sp;
         } else if (const auto* rm = nd.as<ir::ops::ReduceMean>()) {
-            if (opset_ < 18 && rm->noop_with_empty_axes != 0) throw io_error(what + ": noop_with_empty_axes" + at + " (needs 18)");
+            if (opset_ < 18 && rm->noop_with_empty_axes != 0) throw io_error(what() + ": noop_with_empty_axes" + at() + " (needs 18)");
         } else if (const auto* sm = nd.as<ir::ops::Softmax>(); sm && opset_ < 13) {
-            if (!last_axis(nd, sm->axis)) throw io_error(what + ": a Softmax over axis " + std::to_string(sm->axis) + " other than the last" + at + " (needs 13)");
+            if (!last_axis(nd, sm->axis)) throw io_error(what() + ": a Softmax over axis " + std::to_string(sm->axis) + " other than the last" + at() + " (needs 13)");
             erase_attr(attrs, "axis");
             attrs.push_back(int_attr("axis", sm->axis));
         } else if (const auto* ls = nd.as<ir::ops::LogSoftmax>(); ls && opset_ < 13) {
-            if (!last_axis(nd, ls->axis)) throw io_error(what + ": a LogSoftmax over axis " + std::to_string(ls->axis) + " other than the last" + at + " (needs 13)");
+            if (!last_axis(nd, ls->axis)) throw io_error(what() + ": a LogSoftmax over axis " + std::to_string(ls->axis) + " other than the last" + at() + " (needs 13)");
             erase_attr(attrs, "axis");
             attrs.push_back(int_attr("axis", ls->axis));
         } else if (const auto* bn = nd.as<ir::ops::BatchNormalization>()) {
             if (opset_ < 14) {
-                if (bn->training_mode != 0 || nd.outputs.size() > 1) throw io_error(what + ": training mode" + at + " (needs 14)");
+                if (bn->training_mode != 0 || nd.outputs.size() > 1) throw io_error(what() + ": training mode" + at() + " (needs 14)");
                 erase_attr(attrs, "training_mode");
             }
         } else if (const auto* rs = nd.as<ir::ops::Reshape>()) {
-            if (opset_ < 14 && rs->allowzero != 0) throw io_error(what + ": allowzero" + at + " (needs 14)");
+            if (opset_ < 14 && rs->allowzero != 0) throw io_error(what() + ": allowzero" + at() + " (needs 14)");
         } else if (nd.is<ir::ops::Resize>()) {
             if (opset_ < 13) { // roi and scales are required inputs before opset 13: empty tensors say "not given"
                 ins.resize(std::max<std::size_t>(ins.size(), 3));
-                if (ins[1].empty()) ins[1] = add_initializer(base + "roi", ir::Tensor::floats({0}, {}));
-                if (ins[2].empty()) ins[2] = add_initializer(base + "scales", ir::Tensor::floats({0}, {}));
+                if (ins[1].empty()) ins[1] = add_initializer(base() + "roi", ir::Tensor::floats({0}, {}));
+                if (ins[2].empty()) ins[2] = add_initializer(base() + "scales", ir::Tensor::floats({0}, {}));
             }
         }
 
-        if (opset_ < ir::since_of(nd.kind())) throw io_error(what + at + " (needs " + std::to_string(ir::since_of(nd.kind())) + ")");
+        if (opset_ < ir::since_of(nd.kind())) throw io_error(what() + at() + " (needs " + std::to_string(ir::since_of(nd.kind())) + ")");
         // Attributes, attribute values and inputs that ONNX added after the op (the op's own table).
         for (const ir::newer_part& part : ir::newer_parts_of(nd.op)) {
             if (opset_ >= part.since) continue;
             const std::string needs = " (needs " + std::to_string(part.since) + ")";
             if (part.input) {
                 if (part.slot < ins.size() && !ins[part.slot].empty())
-                    throw io_error(what + ": input " + std::to_string(part.slot) + " ('" + std::string(part.name) + "')" + at + needs);
+                    throw io_error(what() + ": input " + std::to_string(part.slot) + " ('" + std::string(part.name) + "')" + at() + needs);
                 continue;
             }
             const pb::AttributeProto* a = find_attr(attrs, part.name);
             if (!a) continue;
-            if (part.value.empty()) throw io_error(what + ": attribute '" + std::string(part.name) + "'" + at + needs);
+            if (part.value.empty()) throw io_error(what() + ": attribute '" + std::string(part.name) + "'" + at() + needs);
             if (a->s() == part.value)
-                throw io_error(what + ": " + std::string(part.name) + " = '" + std::string(part.value) + "'" + at + needs);
+                throw io_error(what() + ": " + std::string(part.name) + " = '" + std::string(part.value) + "'" + at() + needs);
         }
         pb::NodeProto& p = add_node_proto(ir::name_of(nd.op), name, std::move(ins), std::move(outs));
         for (auto& a : attrs) *p.add_attribute() = std::move(a);
@@ -342,20 +341,32 @@ private:
 /// opset 14 and Gelu below 20 are written as their standard decompositions, the pattern library's
 /// forms (rewrite/lowering.hpp).
 /// Throws `io_error` naming the node when an op cannot be expressed at the graph's opset.
-[[nodiscard]] inline ::onnx::ModelProto to_model_proto(const ir::Graph& g) {
+[[nodiscard]] inline ::onnx::ModelProto to_model_proto(const ir::Graph& g);
+
+namespace detail {
+/// `to_model_proto` into the empty model `m` (which may live in an arena: see arena_model).
+inline void write_model(const ir::Graph& g, pb::ModelProto& m) {
     try {
         // Ops newer than the opset (HardSwish below 14, Gelu below 20) are first rewritten into
         // the library's forms for them (rewrite/lowering.hpp).
         if (rewrite::needs_lowering(g)) {
             const ir::Graph lowered = rewrite::lower(g);
-            return detail::model_writer(lowered).run();
+            model_writer(lowered).run(m);
+            return;
         }
-        return detail::model_writer(g).run();
+        model_writer(g).run(m);
     } catch (const io_error&) {
         throw;
     } catch (const surgery::error& e) {
         throw io_error(e.what());
     }
+}
+} // namespace detail
+
+[[nodiscard]] inline ::onnx::ModelProto to_model_proto(const ir::Graph& g) {
+    ::onnx::ModelProto m;
+    detail::write_model(g, m);
+    return m;
 }
 
 namespace detail {
@@ -404,14 +415,15 @@ struct save_options {
 /// over `path`; on failure nothing is left behind and an existing file is untouched). The model is
 /// checked with `check` first according to `options.check`.
 inline void save(const ir::Graph& g, const std::filesystem::path& path, const save_options& options = {}) {
-    ::onnx::ModelProto m = to_model_proto(g);
+    detail::arena_model m;
+    detail::write_model(g, *m);
     // Serialized before the check, which may then run shape inference on the model itself (no copy).
-    const bool too_large = m.ByteSizeLong() > static_cast<std::size_t>(INT32_MAX);
+    const bool too_large = m->ByteSizeLong() > static_cast<std::size_t>(INT32_MAX);
     std::string bytes;
-    const bool serialized = too_large || m.SerializeToString(&bytes);
+    const bool serialized = too_large || m->SerializeToString(&bytes);
     if (options.check == check_policy::always || (options.check == check_policy::when_supported && g.opset <= checker_max_opset())) {
         try {
-            check(std::move(m));
+            check(std::move(*m));
         } catch (const io_error& e) {
             throw io_error(detail::quoted(path) + ": the model does not pass the ONNX checker, not written: " + e.what());
         }

@@ -43,6 +43,8 @@ struct rule {
     std::string name;
     std::string pattern_text; ///< human-readable pattern, for reports and docs
     exactness kind = exactness::exact;
+    /// The matches in a graph: a function of the graph alone (`apply` does not search again a graph
+    /// that did not change since the rule's last search).
     std::function<std::vector<ir_match>(const ir::Graph&)> find;
     replacement with;
     std::string description;
@@ -318,10 +320,18 @@ inline report apply(ir::Graph& g, const dictionary& dict, apply_options opts = {
     std::vector<std::uint32_t> created_by; // node index -> 1 + the rule that created it (0: the input's)
     std::vector<std::unordered_set<std::string>> counted(dict.rules().size()); // per rule: matches counted (detail::match_key)
     std::size_t counter = 0;
+    // A rule searches again only if the graph changed since its last search: finding is a function
+    // of the graph, so it would find the same matches, every one already replaced or declined. (A
+    // large graph's last pass, which only confirms the fixpoint, then searches only with the rules
+    // that ran before the last change.)
+    std::size_t version = 0; // rule applications so far that changed the graph
+    std::vector<std::size_t> searched_at(dict.rules().size(), static_cast<std::size_t>(-1));
     for (int it = 0; it < std::max(1, opts.max_iterations); ++it) {
         bool changed = false;
         rep.iterations = it + 1;
         for (std::size_t i = 0; i < dict.rules().size(); ++i) {
+            if (searched_at[i] == version) continue;
+            searched_at[i] = version;
             const rule& r = dict.rules()[i];
             const std::string id = detail::rule_id(r, i);
             auto matches = r.find(work);
@@ -372,6 +382,7 @@ inline report apply(ir::Graph& g, const dictionary& dict, apply_options opts = {
             for (std::size_t n = first_new; n < work.node_bound(); ++n) sweep.push_back(ir::NodeId{n});
             rep.removed_constants += work.remove_dead(sweep).second;
             changed = true;
+            ++version;
         }
         if (!changed) {
             rep.converged = true;
