@@ -334,17 +334,8 @@ private:
     return it == map.end() ? 0 : it->second.second;
 }
 
-/// Converts `g` to an ONNX model at `g.opset` (11 to 20). Only attributes that differ from ONNX's
-/// defaults are written; unnamed (or clashing) values get unique names; intermediate shapes are
-/// written as value_info. Forms that changed between opsets are written in the opset's own form
-/// (e.g. Squeeze axes as an attribute below 13, Split sizes as an input from 13); HardSwish below
-/// opset 14 and Gelu below 20 are written as their standard decompositions, the pattern library's
-/// forms (rewrite/lowering.hpp).
-/// Throws `io_error` naming the node when an op cannot be expressed at the graph's opset.
-[[nodiscard]] inline ::onnx::ModelProto to_model_proto(const ir::Graph& g);
-
 namespace detail {
-/// `to_model_proto` into the empty model `m` (which may live in an arena: see arena_model).
+/// `to_model_proto` (below) into the empty model `m`, which may live in an arena (see arena_model).
 inline void write_model(const ir::Graph& g, pb::ModelProto& m) {
     try {
         // Ops newer than the opset (HardSwish below 14, Gelu below 20) are first rewritten into
@@ -363,6 +354,13 @@ inline void write_model(const ir::Graph& g, pb::ModelProto& m) {
 }
 } // namespace detail
 
+/// Converts `g` to an ONNX model at `g.opset` (11 to 20). Only attributes that differ from ONNX's
+/// defaults are written; unnamed (or clashing) values get unique names; intermediate shapes are
+/// written as value_info. Forms that changed between opsets are written in the opset's own form
+/// (e.g. Squeeze axes as an attribute below 13, Split sizes as an input from 13); HardSwish below
+/// opset 14 and Gelu below 20 are written as their standard decompositions, the pattern library's
+/// forms (rewrite/lowering.hpp).
+/// Throws `io_error` naming the node when an op cannot be expressed at the graph's opset.
 [[nodiscard]] inline ::onnx::ModelProto to_model_proto(const ir::Graph& g) {
     ::onnx::ModelProto m;
     detail::write_model(g, m);

@@ -44,7 +44,6 @@ public:
 
     [[nodiscard]] pb::ModelProto& operator*() noexcept { return *model_; }
     [[nodiscard]] pb::ModelProto* operator->() noexcept { return model_; }
-    [[nodiscard]] pb::ModelProto& get() noexcept { return *model_; }
 
 private:
     static ::google::protobuf::ArenaOptions options() {
