@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -620,6 +621,37 @@ TEST_CASE("a memory budget bounds what calibration holds: too small is an error 
     const auto rep = cal::recover(g, lite, data, opt);
     CHECK(rep.moment_matched == free_rep.moment_matched);
     CHECK(rep.after == doctest::Approx(free_rep.after).epsilon(1e-12));
+}
+
+TEST_CASE("a staged run gives back to its meter what it still holds when it ends (pinned values, outputs, images)") {
+    const ir::Graph g = small_net(3, false, true);
+    const io::dataset data = random_images(20, 3, 8, 8, 7);
+    const std::vector<ir::Tensor> chunks = cal::detail::input_chunks(data, 20, 10);
+    std::vector<char> stops(g.node_bound(), 0);
+    for (ir::NodeId n : g.topological_order())
+        if (g.node(n).is<ops::Conv>()) stops[n.index()] = 1;
+    auto meter = std::make_shared<cal::memory_meter>();
+    meter->held = 1000; // what the caller holds itself
+    {
+        cal::staged_run run(g, chunks, stops, {}, meter);
+        CHECK(meter->held > 1000);
+        while (!run.done()) run.step();
+        CHECK(meter->held > 1000); // the outputs stay until the run ends
+    }
+    CHECK(meter->held == 1000);
+    {
+        cal::staged_run run(g, chunks, stops, {}, meter);
+        run.step();
+        run.pin(g.node(run.at(0).nodes.front()).outputs[0]);
+        run.step();
+    }
+    CHECK(meter->held == 1000);
+    {
+        cal::staged_run first(g, chunks, stops, {}, meter);
+        cal::staged_run second(std::move(first)); // one run holds the bytes, and gives them back once
+        second.step();
+    }
+    CHECK(meter->held == 1000);
 }
 
 TEST_CASE("sign_test_p is the exact two-sided binomial tail at 1/2") {

@@ -553,4 +553,27 @@ TEST_CASE("nodes out of order in the file are sorted") {
     const ir::Graph g = so::from_model_proto(b.model());
     CHECK(g.node(g.topological_order()[0]).name == "first");
     CHECK_NOTHROW(so::check(so::to_model_proto(g)));
+
+    // Read in file order until a node reads a value not defined yet, then again from the start
+    // with the nodes sorted: nothing of the first attempt is left (no node or value twice).
+    proto_builder late(13);
+    late.input("x", {2}).output("y");
+    late.node("Relu", {"x"}, {"a"}, "r1");
+    late.node("Sigmoid", {"a"}, {"b"}, "s1");
+    late.node("Add", {"b", "c"}, {"y"}, "add"); // reads c, defined below
+    late.node("Neg", {"b"}, {"c"}, "neg");
+    proto_builder sorted(13);
+    sorted.input("x", {2}).output("y");
+    sorted.node("Relu", {"x"}, {"a"}, "r1");
+    sorted.node("Sigmoid", {"a"}, {"b"}, "s1");
+    sorted.node("Neg", {"b"}, {"c"}, "neg");
+    sorted.node("Add", {"b", "c"}, {"y"}, "add");
+    const ir::Graph from_late = so::from_model_proto(late.model());
+    const ir::Graph from_sorted = so::from_model_proto(sorted.model());
+    CHECK(from_late.num_nodes() == 4);
+    CHECK(from_late.value_bound() == from_sorted.value_bound());
+    CHECK(surgery::test::graph_difference(from_late, from_sorted) == "");
+    std::vector<std::string> names;
+    for (ir::NodeId n : from_late.topological_order()) names.push_back(from_late.node(n).name);
+    CHECK(names == std::vector<std::string>{"r1", "s1", "neg", "add"});
 }

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <random>
 #include <string>
@@ -125,6 +126,38 @@ TEST_CASE("a failed save leaves neither a temporary file nor a changed target") 
     fs::create_directories(dir.path / "sub.onnx" / "x");
     CHECK_THROWS_AS(so::save(surgery::test::zoo(17), dir.path / "sub.onnx"), io_error);
     CHECK(dir.files() == std::vector<std::string>{"model.onnx", "sub.onnx"});
+}
+
+TEST_CASE("serialized_model: the bytes save writes, checked after the graph is dropped; ops libonnx does not know") {
+    temp_dir dir("staged");
+    const fs::path file = dir.path / "zoo.onnx";
+    ir::Graph g = surgery::test::zoo(17);
+    so::save(g, file);
+    so::serialized_model s(g, file);
+    CHECK(s.will_check());
+    g = ir::Graph{}; // the bytes no longer need the graph
+    const std::string bytes = std::move(s).checked();
+    std::ifstream in(file, std::ios::binary);
+    const std::string written((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    CHECK(bytes == written);
+
+    // An op of the default domain libonnx has no schema for (kept opaque when read): ONNX's checker
+    // would refuse it, so by default the model is written unchecked; `always` refuses it by name.
+    ir::Graph custom;
+    auto x = custom.add_input("x", {2, 3});
+    ir::ops::Opaque op;
+    op.op_type = "NoSuchOpInOnnx";
+    const ir::ValueId y = custom.node(custom.add_node(op, {x}, 1, "custom")).outputs[0];
+    custom.set_shape(y, ir::Shape{2, 3});
+    custom.set_dtype(y, ir::DType::f32);
+    custom.add_output(y);
+    CHECK_FALSE(so::serialized_model(custom, dir.path / "c.onnx").will_check());
+    CHECK_NOTHROW(so::save(custom, dir.path / "c.onnx"));
+    CHECK(so::load(dir.path / "c.onnx").num_nodes() == 1);
+    CHECK_THROWS_WITH_AS(so::save(custom, dir.path / "c2.onnx", {.check = so::check_policy::always}),
+                         doctest::Contains("NoSuchOpInOnnx"), io_error);
+    CHECK_FALSE(fs::exists(dir.path / "c2.onnx"));
+    CHECK_FALSE(so::serialized_model(surgery::test::zoo(17), file, so::check_policy::never).will_check());
 }
 
 TEST_CASE("check reports ONNX's own message") {

@@ -113,3 +113,35 @@ TEST_CASE("either<> and value leaves; overlapping candidates are claimed once") 
     using add_or_mul = P::node<P::any_of<P::op<ops::Add>, P::op<ops::Mul>>, P::value, P::either<P::node<P::op<ops::Sigmoid>, P::value>, P::node<P::op<ops::Relu>, P::value>>>;
     CHECK(search::find_dags(g, add_or_mul{}).size() == 2);
 }
+
+TEST_CASE("the root pre-filter keeps every match: operands by slot, a commutative root's swapped operands, absent producers") {
+    Graph g;
+    Builder b(g);
+    auto x = b.input("x", {4});
+    auto y = b.input("y", {4});
+    auto add_rs = b.add(b.relu(x), b.sigmoid(x));                    // Add(Relu, Sigmoid)
+    auto add_sr = b.add(b.sigmoid(y), b.relu(y));                    // operands swapped: Add commutes
+    auto sub_rs = b.apply(ops::Sub{}, {b.relu(x), b.sigmoid(x)});    // Sub in pattern order
+    auto sub_sr = b.apply(ops::Sub{}, {b.sigmoid(y), b.relu(y)});    // Sub swapped: no match
+    auto add_in = b.add(x, b.sigmoid(x));                            // operand 0 is a graph input
+    auto u = b.input("u", {});
+    auto v = b.input("v", {});
+    auto clip = b.apply(ops::Clip{}, {b.relu(x), b.sigmoid(u), b.sigmoid(v)}); // a node operand in slot 2
+    for (auto r : {add_rs, add_sr, sub_rs, sub_sr, add_in, clip}) b.output(r);
+
+    auto roots = [&](const char* text) {
+        std::vector<ValueId> out;
+        for (const auto& m : search::find_program(g, P::text_pattern(text).view())) out.push_back(g.node(m.nodes.back()).outputs[0]);
+        return out;
+    };
+    CHECK(roots("Add(Relu(x), Sigmoid(x))") == std::vector<ValueId>{add_rs, add_sr});
+    CHECK(roots("Add(Relu(x), Sigmoid(x))") == roots("Add(Sigmoid(x), Relu(x))"));
+    CHECK(roots("Add(Relu(a), Sigmoid(b))") == std::vector<ValueId>{add_rs, add_sr});
+    CHECK(roots("Sub(Relu(a), Sigmoid(b))") == std::vector<ValueId>{sub_rs});
+    CHECK(roots("Sub(Sigmoid(a), Relu(b))") == std::vector<ValueId>{sub_sr});
+    CHECK(roots("Add(a, Sigmoid(b))") == std::vector<ValueId>{add_rs, add_sr, add_in}); // add_sr: its Sigmoid in slot 0
+    CHECK(roots("Clip(Relu(x), a, Sigmoid(y))") == std::vector<ValueId>{clip});
+    CHECK(roots("Clip(Relu(x), Sigmoid(a), Sigmoid(y))") == std::vector<ValueId>{clip});
+    CHECK(roots("Clip(Relu(x), a, Relu(y))").empty());
+    CHECK(roots("Add(Relu(a), Relu(b))").empty());
+}

@@ -351,7 +351,7 @@ int lite_main(const arguments& args) {
     }
 
     // The model's bytes first: --check compares the input with the model exactly as it will be written.
-    serialized_model serialized(g, out);
+    onnx::serialized_model serialized = serialize(g, out);
 
     // Nodes removed (drawn in before.dot) and created (in after.dot): surviving nodes keep their ids.
     auto was_alive = [&](std::size_t i) { return i < alive_read.size() && alive_read[i]; };
@@ -369,7 +369,7 @@ int lite_main(const arguments& args) {
     }
     const std::size_t nodes_written = g.num_nodes();
     if (!dot_dir) g = ir::Graph{}; // what is left to do needs only the bytes (and the model as read)
-    const std::string model = std::move(serialized).checked();
+    const std::string model = checked_bytes(std::move(serialized), out);
 
     std::optional<reference::equivalence_report> eq;
     if (check) {

@@ -93,6 +93,17 @@ public:
         for (ir::ValueId o : g.outputs()) pinned_[o.index()] = output_[o.index()] = 1;
     }
 
+    staged_run(const staged_run&) = delete;
+    staged_run& operator=(const staged_run&) = delete;
+    staged_run(staged_run&&) = default; ///< the moved-from run holds nothing (its meter is null)
+    staged_run& operator=(staged_run&&) = delete;
+    /// Gives back to the meter what the run still holds (pinned values, its outputs, the images), so
+    /// that runs after it on the same meter see the whole budget.
+    ~staged_run() {
+        if (meter_)
+            for (std::size_t b : bytes_) meter_->held -= std::min(meter_->held, b);
+    }
+
     struct stage {
         std::vector<ir::NodeId> nodes;
         bool stop = false; ///< a single node the caller asked to stop at

@@ -121,7 +121,20 @@ private:
 /// Turns one ModelProto into an ir::Graph; every error names the node (name and index) or value.
 class model_reader {
 public:
-    explicit model_reader(const pb::ModelProto& m, load_options options = {}) : m_(m), options_(options) {}
+    explicit model_reader(const pb::ModelProto& m, load_options options = {}, bool file_order = false)
+        : m_(m), options_(options), file_order_(file_order) {}
+
+    /// Reads `m`: first in file order, which ONNX requires (every node after the producers of its
+    /// inputs), resolving each name once; if a node reads a value not defined yet or redefines one,
+    /// again from the start with the nodes sorted first (an unsorted file is accepted; a cycle, a
+    /// missing value or a value defined twice is reported by the sorting pass, naming the node).
+    [[nodiscard]] static ir::Graph read(const pb::ModelProto& m, const load_options& options) {
+        try {
+            return model_reader(m, options, true).run();
+        } catch (const not_in_file_order&) {
+            return model_reader(m, options, false).run();
+        }
+    }
 
     ir::Graph run() {
         if (!m_.has_graph()) throw io_error("the model has no graph");
@@ -180,7 +193,11 @@ public:
         g_.reserve(static_cast<std::size_t>(gp.node_size()), static_cast<std::size_t>(gp.node_size() + gp.initializer_size() + gp.input_size()));
         values_.reserve(static_cast<std::size_t>(gp.node_size() + gp.initializer_size() + gp.input_size()));
 
-        for (std::size_t idx : node_order(gp)) read_node(gp.node(static_cast<int>(idx)), idx);
+        if (file_order_) {
+            for (int i = 0; i < gp.node_size(); ++i) read_node(gp.node(i), static_cast<std::size_t>(i));
+        } else {
+            for (std::size_t idx : node_order(gp)) read_node(gp.node(static_cast<int>(idx)), idx);
+        }
 
         for (const auto& o : gp.output()) {
             if (o.name().empty()) throw io_error("a graph output has no name");
@@ -265,7 +282,10 @@ private:
     }
 
     void define(const std::string& name, ir::ValueId id, const char* kind) {
-        if (!values_.emplace(name, id).second) throw io_error(std::string(kind) + " '" + name + "' is defined twice");
+        if (!values_.emplace(name, id).second) {
+            if (file_order_) throw not_in_file_order{};
+            throw io_error(std::string(kind) + " '" + name + "' is defined twice");
+        }
         journal_.push_back(name);
     }
 
@@ -389,6 +409,10 @@ private:
 
     static ir::Ints ints_of(const pb::AttributeProto& a) { return ir::Ints(a.ints().begin(), a.ints().end()); }
 
+    /// Reading in file order met a node that reads a value not defined yet, or defines one again:
+    /// `read` starts again with the nodes sorted. Not an exception type callers catch.
+    struct not_in_file_order {};
+
     /// A form of a catalogue op that the IR does not represent: the node is carried as opaque.
     struct unsupported_form {
         std::string why;
@@ -465,12 +489,15 @@ private:
 
         std::vector<ir::ValueId> inputs;
         for (const auto& in : n.input()) {
-            if (in.empty() || placeholders_.count(in)) {
+            if (in.empty() || (!placeholders_.empty() && placeholders_.count(in))) {
                 inputs.push_back(ir::ValueId::none());
                 continue;
             }
             auto it = values_.find(in);
-            if (it == values_.end()) throw io_error(op_what + " reads '" + in + "', which is not defined");
+            if (it == values_.end()) {
+                if (file_order_) throw not_in_file_order{};
+                throw io_error(op_what + " reads '" + in + "', which is not defined");
+            }
             inputs.push_back(it->second);
         }
         std::vector<std::string> outputs(n.output().begin(), n.output().end());
@@ -538,7 +565,10 @@ private:
                 continue;
             }
             auto it = values_.find(in);
-            if (it == values_.end()) throw io_error(op_what + " reads '" + in + "', which is not defined");
+            if (it == values_.end()) {
+                if (file_order_) throw not_in_file_order{};
+                throw io_error(op_what + " reads '" + in + "', which is not defined");
+            }
             inputs.push_back(it->second);
         }
         // Values its subgraphs read from this graph stay alive through implicit uses.
@@ -627,7 +657,7 @@ private:
             const ir::ValueId v = nd.outputs[o];
             std::optional<ir::Shape> shape = r.shapes[o];
             ir::DType dtype = r.dtypes[o];
-            auto d = declared_.find(outputs[o]);
+            const auto d = declared_.empty() ? declared_.end() : declared_.find(outputs[o]);
             if (!outputs[o].empty() && d != declared_.end()) {
                 const declared_type& dt = d->second;
                 if (dt.shape) {
@@ -782,6 +812,7 @@ private:
     std::unordered_map<std::string, declared_type> declared_;
     load_options options_;
     std::vector<std::string> journal_;        ///< names defined while reading the current node
+    bool file_order_ = false;                 ///< reading in file order (see `read`)
     std::vector<std::string> opaque_reasons_; ///< catalogue ops carried as opaque, and why
 };
 
@@ -814,11 +845,11 @@ private:
                 ::onnx::shape_inference::InferShapes(*copy, ::onnx::OpSchemaRegistry::Instance(),
                                                      ::onnx::ShapeInferenceOptions{false, 0, true});
             } catch (const std::exception&) {
-                return detail::model_reader(model, options).run();
+                return detail::model_reader::read(model, options);
             }
-            return detail::model_reader(*copy, options).run();
+            return detail::model_reader::read(*copy, options);
         }
-        return detail::model_reader(model, options).run();
+        return detail::model_reader::read(model, options);
     } catch (const io_error&) {
         throw;
     } catch (const surgery::error& e) { // e.g. a graph_error of the IR: still a problem of the file

@@ -6,6 +6,7 @@
 #include <deque>
 #include <exception>
 #include <filesystem>
+#include <memory>
 #include <numbers>
 #include <optional>
 #include <string>
@@ -398,10 +399,13 @@ inline void check(const ::onnx::ModelProto& model) { detail::check_model(model, 
 /// value_info) instead of on a copy, which for a large model is most of the check's memory.
 inline void check(::onnx::ModelProto&& model) { detail::check_model(model, &model); }
 
-/// When `save` runs `check`.
+/// When a model is checked with `check` before it is written.
 enum class check_policy : std::uint8_t {
-    when_supported, ///< when the linked libonnx knows the graph's opset (the default)
-    always,         ///< always: an opset newer than libonnx knows is an error
+    /// When the linked libonnx knows the graph's opset and has a schema for every op of the default
+    /// domain (the default): a model carrying an op it does not know (a newer op, or a custom op
+    /// without a domain, kept opaque) is written unchecked, as ONNX's checker would refuse it.
+    when_supported,
+    always, ///< always: an opset or op libonnx does not know is an error
     never,
 };
 
@@ -409,26 +413,71 @@ struct save_options {
     check_policy check = check_policy::when_supported;
 };
 
+namespace detail {
+/// Whether libonnx can check model `m` of default-domain opset `opset`: it knows the opset and has
+/// a schema for every op of the default domain (looked up once per op type).
+[[nodiscard]] inline bool checkable(const pb::ModelProto& m, std::int64_t opset) {
+    if (opset > checker_max_opset()) return false;
+    std::unordered_set<std::string_view> known;
+    for (const auto& n : m.graph().node()) {
+        if (!(n.domain().empty() || n.domain() == "ai.onnx") || known.count(n.op_type())) continue;
+        if (!::onnx::OpSchemaRegistry::Schema(n.op_type(), static_cast<int>(opset), "")) return false;
+        known.insert(n.op_type());
+    }
+    return true;
+}
+} // namespace detail
+
+/// The bytes `save` writes for a graph, made in two steps so that the caller can drop the graph in
+/// between: serialized when constructed, checked by `checked()` (for a large model, the graph and
+/// libonnx's shape inference are then not in memory at once). `path` names the target in messages.
+///
+///     onnx::serialized_model s(g, "out.onnx");
+///     g = ir::Graph{};                       // optional: the graph is no longer needed
+///     std::string bytes = std::move(s).checked();
+class serialized_model {
+public:
+    serialized_model(const ir::Graph& g, std::filesystem::path path, check_policy policy = check_policy::when_supported)
+        : path_(std::move(path)), model_(std::make_unique<detail::arena_model>()) {
+        ::onnx::ModelProto& m = **model_;
+        detail::write_model(g, m); // io_error naming the node
+        check_ = policy == check_policy::always || (policy == check_policy::when_supported && detail::checkable(m, g.opset));
+        // Serialized before the check, which then runs shape inference on the model itself (no copy).
+        too_large_ = m.ByteSizeLong() > static_cast<std::size_t>(INT32_MAX);
+        serialized_ = too_large_ || m.SerializeToString(&bytes_);
+    }
+
+    /// The bytes, once the model passed ONNX's checker with full shape inference (as the policy
+    /// says) and is under 2 GB; `io_error` naming the file otherwise. Consumes the object.
+    [[nodiscard]] std::string checked() && {
+        if (check_) {
+            try {
+                check(std::move(**model_));
+            } catch (const io_error& e) {
+                throw io_error(detail::quoted(path_) + ": the model does not pass the ONNX checker, not written: " + e.what());
+            }
+        }
+        model_.reset();
+        if (too_large_) throw io_error(detail::quoted(path_) + ": the model is larger than 2 GB, which needs external data (not supported)");
+        if (!serialized_) throw io_error(detail::quoted(path_) + ": cannot serialize the model");
+        return std::move(bytes_);
+    }
+
+    /// Whether `checked()` runs ONNX's checker.
+    [[nodiscard]] bool will_check() const noexcept { return check_; }
+
+private:
+    std::filesystem::path path_;
+    std::unique_ptr<detail::arena_model> model_;
+    std::string bytes_;
+    bool check_ = false, too_large_ = false, serialized_ = false;
+};
+
 /// Writes `g` to `path` as an ONNX model, atomically (a temporary file in the same directory renamed
 /// over `path`; on failure nothing is left behind and an existing file is untouched). The model is
 /// checked with `check` first according to `options.check`.
 inline void save(const ir::Graph& g, const std::filesystem::path& path, const save_options& options = {}) {
-    detail::arena_model m;
-    detail::write_model(g, *m);
-    // Serialized before the check, which may then run shape inference on the model itself (no copy).
-    const bool too_large = m->ByteSizeLong() > static_cast<std::size_t>(INT32_MAX);
-    std::string bytes;
-    const bool serialized = too_large || m->SerializeToString(&bytes);
-    if (options.check == check_policy::always || (options.check == check_policy::when_supported && g.opset <= checker_max_opset())) {
-        try {
-            check(std::move(*m));
-        } catch (const io_error& e) {
-            throw io_error(detail::quoted(path) + ": the model does not pass the ONNX checker, not written: " + e.what());
-        }
-    }
-    if (too_large) throw io_error(detail::quoted(path) + ": the model is larger than 2 GB, which needs external data (not supported)");
-    if (!serialized) throw io_error(detail::quoted(path) + ": cannot serialize the model");
-    detail::write_file_atomically(path, bytes);
+    detail::write_file_atomically(path, serialized_model(g, path, options.check).checked());
 }
 
 } // namespace surgery::onnx

@@ -318,7 +318,10 @@ inline report apply(ir::Graph& g, const dictionary& dict, apply_options opts = {
     ir::Graph& work = opts.transactional ? *copy : g;
     ir::infer_shapes(work, false);
     std::vector<std::uint32_t> created_by; // node index -> 1 + the rule that created it (0: the input's)
-    std::vector<std::unordered_set<std::string>> counted(dict.rules().size()); // per rule: matches counted (detail::match_key)
+    // Per rule: the matches it found and did not replace (declined, or its own output), by
+    // detail::match_key, so that one found again in a later pass is counted once. A replaced match
+    // needs no entry: its nodes are erased, so it cannot be found again.
+    std::vector<std::unordered_set<std::string>> kept(dict.rules().size());
     std::size_t counter = 0;
     // A rule searches again only if the graph changed since its last search: finding is a function
     // of the graph, so it would find the same matches, every one already replaced or declined. (A
@@ -337,16 +340,16 @@ inline report apply(ir::Graph& g, const dictionary& dict, apply_options opts = {
             auto matches = r.find(work);
             // Skip matches made only of this rule's own output. A match found again in a later pass
             // (declined, or skipped, before) is counted once.
-            auto first_time = [&](const ir_match& m) { return counted[i].insert(detail::match_key(m)).second; };
+            auto seen_before = [&](const ir_match& m) { return !kept[i].empty() && kept[i].count(detail::match_key(m)) > 0; };
             std::erase_if(matches, [&](const ir_match& m) {
                 const bool own = std::all_of(m.nodes.begin(), m.nodes.end(), [&](ir::NodeId n) {
                     return n.index() < created_by.size() && created_by[n.index()] == i + 1;
                 });
-                if (own && first_time(m)) ++rep.rules[i].self_matches;
+                if (own && kept[i].insert(detail::match_key(m)).second) ++rep.rules[i].self_matches;
                 return own;
             });
             for (const auto& m : matches)
-                if (first_time(m)) ++rep.rules[i].matches;
+                if (!seen_before(m)) ++rep.rules[i].matches;
             if (matches.empty()) continue;
             value_forwarding fwd;
             std::size_t replaced = 0;
@@ -368,6 +371,8 @@ inline report apply(ir::Graph& g, const dictionary& dict, apply_options opts = {
                 if (replace(work, m, r.with, r.name, &fwd, id + "_" + std::to_string(counter++) + "/")) {
                     ++replaced;
                     if (opts.log_replacements) rep.replacements.push_back({i, std::move(names)});
+                } else {
+                    kept[i].insert(detail::match_key(m));
                 }
             }
             rep.rules[i].replaced += replaced;

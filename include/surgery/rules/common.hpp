@@ -85,11 +85,11 @@ template <class Build>
     r.find = [finders = std::move(finders)](const ir::Graph& g) {
         std::vector<rewrite::ir_match> out;
         if (finders.size() == 1) return finders[0](g);
-        std::unordered_set<ir::NodeId> claimed;
+        std::vector<char> claimed(g.node_bound(), 0); // by node index: in a match of an earlier form
         for (const auto& find : finders)
             for (auto& m : find(g)) {
-                if (std::any_of(m.nodes.begin(), m.nodes.end(), [&](ir::NodeId n) { return claimed.count(n) > 0; })) continue;
-                claimed.insert(m.nodes.begin(), m.nodes.end());
+                if (std::any_of(m.nodes.begin(), m.nodes.end(), [&](ir::NodeId n) { return claimed[n.index()] != 0; })) continue;
+                for (ir::NodeId n : m.nodes) claimed[n.index()] = 1;
                 out.push_back(std::move(m));
             }
         return out;

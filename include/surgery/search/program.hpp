@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <functional>
@@ -328,6 +329,62 @@ bool closed(const G& g, const std::vector<node_t<G>>& nodes, const node_t<G>& ro
     return true;
 }
 
+/// A test a root candidate must pass before the matcher runs: for each operand of the root that is
+/// another pattern node, the kinds that node accepts (the input's producer must be one of them). A
+/// necessary condition only, and a cheap one: most candidates of a common root kind (a Mul tried by
+/// every SiLU, GELU and SE form) fail it without the matcher's setup.
+class root_filter {
+public:
+    explicit root_filter(const pattern::program_view& v) {
+        const pattern::pnode& r = v.nodes[v.root];
+        for (std::size_t i = 0; i < r.num_operands && i < max_operands; ++i) {
+            const pattern::operand& o = v.operands[r.first_operand + i];
+            if (o.kind != pattern::operand_kind::node) continue; // captures, constants, alternatives: left to the matcher
+            const pattern::pnode& p = v.nodes[o.index];
+            if (p.any_op) continue;
+            auto& kinds = producer_kinds_[i];
+            kinds.assign(ir::op_count, 0);
+            for (std::size_t k = 0; k < ir::op_count; ++k) kinds[k] = v.accepts(o.index, static_cast<ir::OpKind>(k)) ? 1 : 0;
+            active_ = true;
+        }
+        if (r.num_operands == 2)
+            for (std::size_t k = 0; k < ir::op_count; ++k)
+                commutative_[k] = ir::has(ir::traits_of(static_cast<ir::OpKind>(k)), ir::trait::commutative) ? 1 : 0;
+    }
+
+    /// False when node `n` (of kind `k`) cannot be the root of a match.
+    template <searchable_graph G>
+    [[nodiscard]] bool may_match(const G& g, const node_t<G>& n, ir::OpKind k) const {
+        if (!active_) return true;
+        if (slots_accept<G>(g, n, false)) return true;
+        return commutative_[k] && slots_accept<G>(g, n, true);
+    }
+
+private:
+    static constexpr std::size_t max_operands = 4;
+
+    template <searchable_graph G>
+    bool slots_accept(const G& g, const node_t<G>& n, bool swapped) const {
+        using T = graph_traits<G>;
+        for (std::size_t i = 0; i < max_operands; ++i) {
+            const auto& kinds = producer_kinds_[i];
+            if (kinds.empty()) continue;
+            const std::size_t slot = swapped ? 1 - i : i;
+            const auto in = slot < T::num_inputs(g, n) ? T::input(g, n, slot) : std::nullopt;
+            if (!in) return false;
+            const auto prod = T::producer(g, *in);
+            if (!prod) return false;
+            const auto pk = kind_of(g, *prod);
+            if (pk && !kinds[*pk]) return false;
+        }
+        return true;
+    }
+
+    std::array<std::vector<char>, max_operands> producer_kinds_; ///< empty: no test on that operand
+    std::array<char, ir::op_count> commutative_{};
+    bool active_ = false;
+};
+
 } // namespace detail
 
 /// Every match of `program` in `g` as a DAG pattern: in topological order of the roots, non
@@ -340,6 +397,7 @@ template <searchable_graph G>
     std::vector<match<G>> out;
     std::vector<char> root_kinds(ir::op_count, 0);
     for (std::size_t k = 0; k < ir::op_count; ++k) root_kinds[k] = program.accepts(program.root, static_cast<ir::OpKind>(k)) ? 1 : 0;
+    const detail::root_filter filter(program);
     detail::program_matcher<G> m(g, program);
     std::vector<std::uint8_t> claimed(T::node_bound(g), 0);
     auto run = [&](std::span<const node_t<G>> order, const ir::OpKind* kinds, auto&& pos) {
@@ -348,8 +406,8 @@ template <searchable_graph G>
             if (kinds && !root_kinds[kinds[p]]) continue;
             const node_t<G>& root = order[p];
             if (claimed[T::index(g, root)]) continue;
-            if (!kinds)
-                if (const auto k = kind_of(g, root); k && !root_kinds[*k]) continue;
+            const auto k = kinds ? std::optional<ir::OpKind>(kinds[p]) : kind_of(g, root);
+            if (k && (!root_kinds[*k] || !filter.may_match(g, root, *k))) continue;
             const bool found = m.match_root(root, [&](const std::vector<node_t<G>>& nodes) {
                 uniq = nodes;
                 std::sort(uniq.begin(), uniq.end(), [&](const auto& a, const auto& b) { return pos(a) < pos(b); });
