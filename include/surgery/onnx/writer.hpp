@@ -39,6 +39,56 @@ public:
 
     /// Fills the empty model `m` (built in place: `m` may live in an arena).
     void run(pb::ModelProto& m) {
+        header(m);
+        gp_ = m.mutable_graph();
+        graph(nullptr);
+    }
+
+    /// The bytes `run` would give once serialized, without the whole model in memory: the nodes and
+    /// value infos are serialized as they are made (into `arena`, messages reused), the rest of the
+    /// graph and of the model around them. Byte for byte what `SerializeToString` gives for the model
+    /// `run` fills (fields in field-number order). Also larger than protobuf's 2 GB limit (the caller
+    /// checks the size).
+    std::string run_bytes(google::protobuf::Arena& arena) {
+        auto* m = google::protobuf::Arena::CreateMessage<pb::ModelProto>(&arena);
+        header(*m);
+        gp_ = google::protobuf::Arena::CreateMessage<pb::GraphProto>(&arena);
+        std::string body;
+        graph(&body);
+        // ModelProto: ir_version (1) and producer_name (2), the graph (7), opset_import (8) and
+        // metadata_props (14): `header` sets no other field.
+        std::string out;
+        {
+            pb::ModelProto head;
+            head.set_ir_version(m->ir_version());
+            head.set_producer_name(m->producer_name());
+            head.SerializeToString(&out);
+        }
+        m->clear_ir_version();
+        m->clear_producer_name();
+        const std::string tail = m->SerializeAsString();
+        out.reserve(out.size() + 16 + body.size() + tail.size());
+        append_varint(out, (7u << 3) | 2u);
+        append_varint(out, body.size());
+        out += body;
+        body = std::string();
+        out += tail;
+        return out;
+    }
+
+private:
+    static void append_varint(std::string& out, std::uint64_t v) {
+        for (; v >= 0x80u; v >>= 7) out.push_back(static_cast<char>((v & 0x7fu) | 0x80u));
+        out.push_back(static_cast<char>(v));
+    }
+    /// Field `field` of a message, holding `msg` (wire type 2: length-delimited).
+    static void append_field(std::string& out, std::uint32_t field, const google::protobuf::MessageLite& msg) {
+        append_varint(out, (field << 3) | 2u);
+        append_varint(out, msg.ByteSizeLong());
+        msg.AppendToString(&out);
+    }
+
+    void header(pb::ModelProto& m) const {
         if (opset_ < min_write_opset || opset_ > max_write_opset)
             throw io_error("graph '" + g_.name + "' has opset " + std::to_string(opset_) + "; model-surgery writes opsets " +
                            std::to_string(min_write_opset) + " to " + std::to_string(max_write_opset));
@@ -57,14 +107,14 @@ public:
             kv->set_key(key);
             kv->set_value(value);
         }
-        gp_ = m.mutable_graph();
-        gp_->set_name(g_.name.empty() ? "graph" : g_.name);
+    }
 
+    /// The graph into `gp_`; with `stream`, its nodes and value infos are serialized into `stream`
+    /// as they are made instead of kept (GraphProto fields: node 1, name 2, initializer 5, input 11,
+    /// output 12, value_info 13, in that order, as protobuf writes them).
+    void graph(std::string* stream) {
         const auto& order = g_.topological_order();
         assign_names(order);
-        for (ir::ValueId v : g_.inputs()) value_info(v, *gp_->add_input());
-        for (ir::NodeId n : order) write_node(n);
-        for (ir::ValueId v : g_.outputs()) value_info(v, *gp_->add_output());
         // Constants: those the written nodes or outputs read, and those nothing reads in the graph
         // either (kept as they are). One read only through a slot written as an attribute (e.g.
         // Squeeze axes below opset 13) is not written.
@@ -75,8 +125,22 @@ public:
         auto note = [&](const std::string& name) {
             if (auto it = constant_names.find(name); it != constant_names.end()) read.insert(*it);
         };
-        for (const auto& n : gp_->node())
-            for (const auto& in : n.input()) note(in);
+        // Nodes (initializers a node needs, e.g. Split sizes as an input, stay in gp_ for later).
+        auto flush_nodes = [&] {
+            for (const auto& n : gp_->node()) {
+                for (const auto& in : n.input()) note(in);
+                if (stream) append_field(*stream, 1, n);
+            }
+            if (stream) gp_->mutable_node()->Clear(); // the cleared messages are reused
+        };
+        for (ir::NodeId n : order) {
+            write_node(n);
+            if (stream && gp_->node_size() >= 1024) flush_nodes();
+        }
+        flush_nodes();
+        gp_->set_name(g_.name.empty() ? "graph" : g_.name);
+        for (ir::ValueId v : g_.inputs()) value_info(v, *gp_->add_input());
+        for (ir::ValueId v : g_.outputs()) value_info(v, *gp_->add_output());
         for (const auto& o : gp_->output()) note(o.name());
         for (std::size_t i = 0; i < g_.value_bound(); ++i) {
             const ir::Value& val = g_.value(ir::ValueId{i});
@@ -86,13 +150,21 @@ public:
         // Inputs with a default value: an initializer of the same name (ONNX's form).
         for (ir::ValueId v : g_.inputs())
             if (const ir::Value& val = g_.value(v); val.data) to_tensor_proto(*val.data, names_.at(v.index()), *gp_->add_initializer());
+        if (stream) gp_->AppendToString(stream); // name, initializers, inputs, outputs
+        pb::ValueInfoProto* vi = stream ? google::protobuf::Arena::CreateMessage<pb::ValueInfoProto>(gp_->GetArena()) : nullptr;
         for (ir::NodeId n : order)
             for (ir::ValueId v : g_.node(n).outputs)
-                if (!g_.is_output(v) && (g_.value(v).shape || g_.value(v).dtype != ir::DType::undefined) && !names_[v.index()].empty())
-                    value_info(v, *gp_->add_value_info());
+                if (!g_.is_output(v) && (g_.value(v).shape || g_.value(v).dtype != ir::DType::undefined) && !names_[v.index()].empty()) {
+                    if (!stream) {
+                        value_info(v, *gp_->add_value_info());
+                        continue;
+                    }
+                    vi->Clear();
+                    value_info(v, *vi);
+                    append_field(*stream, 13, *vi);
+                }
     }
 
-private:
     // ---- names -----------------------------------------------------------------------------
 
     /// Every value written gets a unique, non-empty name: its own when it has one not taken yet.
@@ -353,6 +425,23 @@ inline void write_model(const ir::Graph& g, pb::ModelProto& m) {
         throw io_error(e.what());
     }
 }
+
+/// The bytes of `to_model_proto(g)` serialized, made without the whole model in memory (see
+/// model_writer::run_bytes); may exceed protobuf's 2 GB limit (the caller checks).
+inline std::string write_model_bytes(const ir::Graph& g) {
+    arena_model scratch; // its arena holds the messages the writer reuses
+    try {
+        if (rewrite::needs_lowering(g)) {
+            const ir::Graph lowered = rewrite::lower(g);
+            return model_writer(lowered).run_bytes(scratch.arena());
+        }
+        return model_writer(g).run_bytes(scratch.arena());
+    } catch (const io_error&) {
+        throw;
+    } catch (const surgery::error& e) {
+        throw io_error(e.what());
+    }
+}
 } // namespace detail
 
 /// Converts `g` to an ONNX model at `g.opset` (11 to 20). Only attributes that differ from ONNX's
@@ -429,48 +518,46 @@ namespace detail {
 } // namespace detail
 
 /// The bytes `save` writes for a graph, made in two steps so that the caller can drop the graph in
-/// between: serialized when constructed, checked by `checked()` (for a large model, the graph and
-/// libonnx's shape inference are then not in memory at once). `path` names the target in messages.
+/// between: serialized when constructed (node by node: the whole `ModelProto` is never built next to
+/// the graph), checked by `checked()`, which parses the bytes back for libonnx's checker when the
+/// policy asks for a check (for a large model, the graph and libonnx's shape inference are then not in
+/// memory at once). `path` names the target in messages.
 ///
 ///     onnx::serialized_model s(g, "out.onnx");
-///     g = ir::Graph{};                       // optional: the graph is no longer needed
+///     g = ir::Graph{};                       // optional: the bytes no longer need the graph
 ///     std::string bytes = std::move(s).checked();
 class serialized_model {
 public:
     serialized_model(const ir::Graph& g, std::filesystem::path path, check_policy policy = check_policy::when_supported)
-        : path_(std::move(path)), model_(std::make_unique<detail::arena_model>()) {
-        ::onnx::ModelProto& m = **model_;
-        detail::write_model(g, m); // io_error naming the node
-        check_ = policy == check_policy::always || (policy == check_policy::when_supported && detail::checkable(m, g.opset));
-        // Serialized before the check, which then runs shape inference on the model itself (no copy).
-        too_large_ = m.ByteSizeLong() > static_cast<std::size_t>(INT32_MAX);
-        serialized_ = too_large_ || m.SerializeToString(&bytes_);
-    }
+        : path_(std::move(path)), bytes_(detail::write_model_bytes(g)), policy_(policy), opset_(g.opset) {}
 
-    /// The bytes, once the model passed ONNX's checker with full shape inference (as the policy
-    /// says) and is under 2 GB; `io_error` naming the file otherwise. Consumes the object.
+    /// The bytes, once the model is under 2 GB and has passed ONNX's checker with full shape
+    /// inference (as the policy says); `io_error` naming the file otherwise. Consumes the object.
     [[nodiscard]] std::string checked() && {
-        if (check_) {
-            try {
-                check(std::move(**model_));
-            } catch (const io_error& e) {
-                throw io_error(detail::quoted(path_) + ": the model does not pass the ONNX checker, not written: " + e.what());
+        if (bytes_.size() > static_cast<std::size_t>(INT32_MAX))
+            throw io_error(detail::quoted(path_) + ": the model is larger than 2 GB, which needs external data (not supported)");
+        if (policy_ == check_policy::always || (policy_ == check_policy::when_supported && opset_ <= checker_max_opset())) {
+            detail::arena_model model;
+            detail::parse(*model, bytes_, detail::quoted(path_) + " (as written)");
+            if (policy_ == check_policy::always || detail::checkable(*model, opset_)) {
+                try {
+                    check(std::move(*model));
+                } catch (const io_error& e) {
+                    throw io_error(detail::quoted(path_) + ": the model does not pass the ONNX checker, not written: " + e.what());
+                }
             }
         }
-        model_.reset();
-        if (too_large_) throw io_error(detail::quoted(path_) + ": the model is larger than 2 GB, which needs external data (not supported)");
-        if (!serialized_) throw io_error(detail::quoted(path_) + ": cannot serialize the model");
         return std::move(bytes_);
     }
 
-    /// Whether `checked()` runs ONNX's checker.
-    [[nodiscard]] bool will_check() const noexcept { return check_; }
+    /// The size of the bytes.
+    [[nodiscard]] std::size_t size() const noexcept { return bytes_.size(); }
 
 private:
     std::filesystem::path path_;
-    std::unique_ptr<detail::arena_model> model_;
     std::string bytes_;
-    bool check_ = false, too_large_ = false, serialized_ = false;
+    check_policy policy_;
+    std::int64_t opset_;
 };
 
 /// Writes `g` to `path` as an ONNX model, atomically (a temporary file in the same directory renamed

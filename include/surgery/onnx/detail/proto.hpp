@@ -44,6 +44,8 @@ public:
 
     [[nodiscard]] pb::ModelProto& operator*() noexcept { return *model_; }
     [[nodiscard]] pb::ModelProto* operator->() noexcept { return model_; }
+    /// The arena, for other messages that should live and die with it.
+    [[nodiscard]] ::google::protobuf::Arena& arena() noexcept { return arena_; }
 
 private:
     static ::google::protobuf::ArenaOptions options() {
