@@ -144,4 +144,18 @@ TEST_CASE("the root pre-filter keeps every match: operands by slot, a commutativ
     CHECK(roots("Clip(Relu(x), Sigmoid(a), Sigmoid(y))") == std::vector<ValueId>{clip});
     CHECK(roots("Clip(Relu(x), a, Relu(y))").empty());
     CHECK(roots("Add(Relu(a), Relu(b))").empty());
+
+    // An operand named outside the catalogue: an opaque node of that op type.
+    Graph h;
+    Builder hb(h);
+    auto hx = hb.input("x", {4});
+    ops::Opaque fro;
+    fro.op_type = "Frobnicate";
+    const ValueId f = h.node(h.add_node(fro, {hx}, 1, "fro")).outputs[0];
+    h.set_shape(f, Shape{4});
+    h.set_dtype(f, DType::f32);
+    hb.output(hb.mul(hx, f));
+    CHECK(search::find_program(h, P::text_pattern("Mul(x, Frobnicate(x))").view()).size() == 1);
+    CHECK(search::find_program(h, P::text_pattern("Mul(Frobnicate(x), x)").view()).size() == 1);
+    CHECK(search::find_program(h, P::text_pattern("Mul(x, Relu(x))").view()).empty());
 }

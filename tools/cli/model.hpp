@@ -44,7 +44,7 @@ namespace surgery::cli {
     }
 }
 
-/// `g` serialized for `path` (onnx::serialized_model: checked later by `checked_bytes`, so that the
+/// `g` serialized for `path` (onnx::serialized_model: checked later by `checked_model_bytes`, so that the
 /// caller can drop the graph in between).
 [[nodiscard]] inline onnx::serialized_model serialize(const ir::Graph& g, const std::filesystem::path& path) {
     const doing ctx("serializing " + io::quoted(path));
@@ -52,14 +52,14 @@ namespace surgery::cli {
 }
 
 /// The bytes of `s`, once checked like onnx::save checks them (io_error naming the file otherwise).
-[[nodiscard]] inline std::string checked_bytes(onnx::serialized_model&& s, const std::filesystem::path& path) {
+[[nodiscard]] inline std::string checked_model_bytes(onnx::serialized_model&& s, const std::filesystem::path& path) {
     const doing ctx("checking " + io::quoted(path));
     return std::move(s).checked();
 }
 
 /// The bytes onnx::save would write for `g` (`path` names the target in messages).
 [[nodiscard]] inline std::string model_bytes(const ir::Graph& g, const std::filesystem::path& path) {
-    return checked_bytes(serialize(g, path), path);
+    return checked_model_bytes(serialize(g, path), path);
 }
 
 } // namespace surgery::cli

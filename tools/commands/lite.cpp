@@ -369,7 +369,7 @@ int lite_main(const arguments& args) {
     }
     const std::size_t nodes_written = g.num_nodes();
     if (!dot_dir) g = ir::Graph{}; // what is left to do needs only the bytes (and the model as read)
-    const std::string model = checked_bytes(std::move(serialized), out);
+    const std::string model = checked_model_bytes(std::move(serialized), out);
 
     std::optional<reference::equivalence_report> eq;
     if (check) {

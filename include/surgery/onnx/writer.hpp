@@ -32,6 +32,11 @@ namespace surgery::onnx {
 
 namespace detail {
 
+/// A model larger than protobuf's 2 GB limit (weights in external data are not supported).
+struct too_large_model : io_error {
+    too_large_model() : io_error("the model is larger than 2 GB, which needs external data (not supported)") {}
+};
+
 /// Turns one ir::Graph into a ModelProto at the graph's opset.
 class model_writer {
 public:
@@ -81,11 +86,16 @@ private:
         for (; v >= 0x80u; v >>= 7) out.push_back(static_cast<char>((v & 0x7fu) | 0x80u));
         out.push_back(static_cast<char>(v));
     }
+    /// Appends `msg` serialized (protobuf serializes nothing of a message over 2 GB: that is an error).
+    static void append_message(std::string& out, const google::protobuf::MessageLite& msg) {
+        if (msg.ByteSizeLong() > static_cast<std::size_t>(INT32_MAX)) throw too_large_model();
+        if (!msg.AppendToString(&out)) throw io_error("cannot serialize the model");
+    }
     /// Field `field` of a message, holding `msg` (wire type 2: length-delimited).
     static void append_field(std::string& out, std::uint32_t field, const google::protobuf::MessageLite& msg) {
         append_varint(out, (field << 3) | 2u);
         append_varint(out, msg.ByteSizeLong());
-        msg.AppendToString(&out);
+        append_message(out, msg);
     }
 
     void header(pb::ModelProto& m) const {
@@ -150,7 +160,7 @@ private:
         // Inputs with a default value: an initializer of the same name (ONNX's form).
         for (ir::ValueId v : g_.inputs())
             if (const ir::Value& val = g_.value(v); val.data) to_tensor_proto(*val.data, names_.at(v.index()), *gp_->add_initializer());
-        if (stream) gp_->AppendToString(stream); // name, initializers, inputs, outputs
+        if (stream) append_message(*stream, *gp_); // name, initializers, inputs, outputs
         pb::ValueInfoProto* vi = stream ? google::protobuf::Arena::CreateMessage<pb::ValueInfoProto>(gp_->GetArena()) : nullptr;
         for (ir::NodeId n : order)
             for (ir::ValueId v : g_.node(n).outputs)
@@ -529,13 +539,18 @@ namespace detail {
 class serialized_model {
 public:
     serialized_model(const ir::Graph& g, std::filesystem::path path, check_policy policy = check_policy::when_supported)
-        : path_(std::move(path)), bytes_(detail::write_model_bytes(g)), policy_(policy), opset_(g.opset) {}
+        : path_(std::move(path)), policy_(policy), opset_(g.opset) {
+        try {
+            bytes_ = detail::write_model_bytes(g);
+        } catch (const detail::too_large_model& e) {
+            throw io_error(detail::quoted(path_) + ": " + e.what());
+        }
+    }
 
     /// The bytes, once the model is under 2 GB and has passed ONNX's checker with full shape
     /// inference (as the policy says); `io_error` naming the file otherwise. Consumes the object.
     [[nodiscard]] std::string checked() && {
-        if (bytes_.size() > static_cast<std::size_t>(INT32_MAX))
-            throw io_error(detail::quoted(path_) + ": the model is larger than 2 GB, which needs external data (not supported)");
+        if (bytes_.size() > static_cast<std::size_t>(INT32_MAX)) throw io_error(detail::quoted(path_) + ": " + detail::too_large_model().what());
         if (policy_ == check_policy::always || (policy_ == check_policy::when_supported && opset_ <= checker_max_opset())) {
             detail::arena_model model;
             detail::parse(*model, bytes_, detail::quoted(path_) + " (as written)");

@@ -341,7 +341,7 @@ public:
             const pattern::operand& o = v.operands[r.first_operand + i];
             if (o.kind != pattern::operand_kind::node) continue; // captures, constants, alternatives: left to the matcher
             const pattern::pnode& p = v.nodes[o.index];
-            if (p.any_op) continue;
+            if (p.any_op || p.num_names) continue; // names are compared whatever the kind (node_ok)
             auto& kinds = producer_kinds_[i];
             kinds.assign(ir::op_count, 0);
             for (std::size_t k = 0; k < ir::op_count; ++k) kinds[k] = v.accepts(o.index, static_cast<ir::OpKind>(k)) ? 1 : 0;
