@@ -392,6 +392,15 @@ private:
         return consumed_.count(name) > 0;
     }
 
+    /// The value named `name`, which node `op_what` reads; reading in file order, a name not
+    /// defined yet makes `read` start again sorted.
+    ir::ValueId defined(const std::string& name, const node_what& op_what) const {
+        const auto it = values_.find(name);
+        if (it != values_.end()) return it->second;
+        if (file_order_) throw not_in_file_order{};
+        throw io_error(op_what + " reads '" + name + "', which is not defined");
+    }
+
     /// A value name not used in the model, derived from `base`.
     std::string fresh_name(const std::string& base) {
         std::string name = base;
@@ -493,12 +502,7 @@ private:
                 inputs.push_back(ir::ValueId::none());
                 continue;
             }
-            auto it = values_.find(in);
-            if (it == values_.end()) {
-                if (file_order_) throw not_in_file_order{};
-                throw io_error(op_what + " reads '" + in + "', which is not defined");
-            }
-            inputs.push_back(it->second);
+            inputs.push_back(defined(in, op_what));
         }
         std::vector<std::string> outputs(n.output().begin(), n.output().end());
         while (!outputs.empty() && outputs.back().empty()) outputs.pop_back();
@@ -564,12 +568,7 @@ private:
                 inputs.push_back(ir::ValueId::none());
                 continue;
             }
-            auto it = values_.find(in);
-            if (it == values_.end()) {
-                if (file_order_) throw not_in_file_order{};
-                throw io_error(op_what + " reads '" + in + "', which is not defined");
-            }
-            inputs.push_back(it->second);
+            inputs.push_back(defined(in, op_what));
         }
         // Values its subgraphs read from this graph stay alive through implicit uses.
         for (const std::string& name : outer_references(n)) {

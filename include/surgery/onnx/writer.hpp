@@ -418,17 +418,19 @@ private:
 }
 
 namespace detail {
-/// `to_model_proto` (below) into the empty model `m`, which may live in an arena (see arena_model).
-inline void write_model(const ir::Graph& g, pb::ModelProto& m) {
+/// `write(model_writer&)` with a writer of `g`, or of `g` lowered when it has ops newer than its
+/// opset (HardSwish below 14, Gelu below 20: rewritten into the library's forms for them,
+/// rewrite/lowering.hpp); the library's errors become `io_error`s.
+template <class Write>
+decltype(auto) with_writer(const ir::Graph& g, Write&& write) {
     try {
-        // Ops newer than the opset (HardSwish below 14, Gelu below 20) are first rewritten into
-        // the library's forms for them (rewrite/lowering.hpp).
         if (rewrite::needs_lowering(g)) {
             const ir::Graph lowered = rewrite::lower(g);
-            model_writer(lowered).run(m);
-            return;
+            model_writer w(lowered);
+            return write(w);
         }
-        model_writer(g).run(m);
+        model_writer w(g);
+        return write(w);
     } catch (const io_error&) {
         throw;
     } catch (const surgery::error& e) {
@@ -436,21 +438,16 @@ inline void write_model(const ir::Graph& g, pb::ModelProto& m) {
     }
 }
 
+/// `to_model_proto` (below) into the empty model `m`, which may live in an arena (see arena_model).
+inline void write_model(const ir::Graph& g, pb::ModelProto& m) {
+    with_writer(g, [&](model_writer& w) { w.run(m); });
+}
+
 /// The bytes of `to_model_proto(g)` serialized, made without the whole model in memory (see
 /// model_writer::run_bytes); may exceed protobuf's 2 GB limit (the caller checks).
 inline std::string write_model_bytes(const ir::Graph& g) {
     arena_model scratch; // its arena holds the messages the writer reuses
-    try {
-        if (rewrite::needs_lowering(g)) {
-            const ir::Graph lowered = rewrite::lower(g);
-            return model_writer(lowered).run_bytes(scratch.arena());
-        }
-        return model_writer(g).run_bytes(scratch.arena());
-    } catch (const io_error&) {
-        throw;
-    } catch (const surgery::error& e) {
-        throw io_error(e.what());
-    }
+    return with_writer(g, [&](model_writer& w) { return w.run_bytes(scratch.arena()); });
 }
 } // namespace detail
 
@@ -564,9 +561,6 @@ public:
         }
         return std::move(bytes_);
     }
-
-    /// The size of the bytes.
-    [[nodiscard]] std::size_t size() const noexcept { return bytes_.size(); }
 
 private:
     std::filesystem::path path_;

@@ -347,9 +347,7 @@ public:
             for (std::size_t k = 0; k < ir::op_count; ++k) kinds[k] = v.accepts(o.index, static_cast<ir::OpKind>(k)) ? 1 : 0;
             active_ = true;
         }
-        if (r.num_operands == 2)
-            for (std::size_t k = 0; k < ir::op_count; ++k)
-                commutative_[k] = ir::has(ir::traits_of(static_cast<ir::OpKind>(k)), ir::trait::commutative) ? 1 : 0;
+        two_operands_ = r.num_operands == 2; // the matcher swaps only those, of a commutative op
     }
 
     /// False when node `n` (of kind `k`) cannot be the root of a match.
@@ -357,7 +355,7 @@ public:
     [[nodiscard]] bool may_match(const G& g, const node_t<G>& n, ir::OpKind k) const {
         if (!active_) return true;
         if (slots_accept<G>(g, n, false)) return true;
-        return commutative_[k] && slots_accept<G>(g, n, true);
+        return two_operands_ && ir::has(ir::traits_of(k), ir::trait::commutative) && slots_accept<G>(g, n, true);
     }
 
 private:
@@ -381,7 +379,7 @@ private:
     }
 
     std::array<std::vector<char>, max_operands> producer_kinds_; ///< empty: no test on that operand
-    std::array<char, ir::op_count> commutative_{};
+    bool two_operands_ = false;
     bool active_ = false;
 };
 
