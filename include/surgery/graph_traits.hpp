@@ -20,6 +20,8 @@
 //   static std::optional<ir::OpKind> kind(const G&, node_type);          // skip string compares
 //   template <class Op> static const Op* attributes(const G&, node_type); // enables attribute predicates
 //   static const ir::flow_index& flow(const G&);                         // precomputed search arrays
+//   static std::string_view op_domain(const G&, node_type);              // ONNX domain: patterns may name
+//                                                                        // ops as domain::Name
 #pragma once
 
 #include <concepts>
@@ -80,6 +82,13 @@ concept graph_with_flow_index = searchable_graph<G> && requires(const G& g) {
     { graph_traits<G>::flow(g) } -> std::same_as<const ir::flow_index&>;
 };
 
+/// Whether the traits of `G` give each node's ONNX domain (then `domain::Name` in a pattern is
+/// compared with it; otherwise with `op_name` as a whole).
+template <class G>
+concept graph_with_domains = searchable_graph<G> && requires(const G& g, node_t<G> n) {
+    { graph_traits<G>::op_domain(g, n) } -> std::convertible_to<std::string_view>;
+};
+
 /// The op kind of node `n`: from the traits when they give it, else by looking the name up; an op
 /// the catalogue does not know has the opaque kind (patterns then compare its name).
 template <searchable_graph G>
@@ -88,6 +97,19 @@ template <searchable_graph G>
         return graph_traits<G>::kind(g, n);
     else
         return ir::kind_from_name(std::string_view(graph_traits<G>::op_name(g, n))).value_or(ir::opaque_kind);
+}
+
+/// Whether node `n` is the op a pattern names `name`: `Op` matches op_type `Op` in any domain;
+/// `domain::Op` matches op_type `Op` of that domain when the traits give domains (`op_domain`),
+/// else a node whose `op_name` is the whole string.
+template <searchable_graph G>
+[[nodiscard]] bool op_name_matches(const G& g, const node_t<G>& n, std::string_view name) {
+    const std::string_view type(graph_traits<G>::op_name(g, n));
+    if constexpr (graph_with_domains<G>) {
+        if (const auto sep = name.rfind("::"); sep != std::string_view::npos)
+            return type == name.substr(sep + 2) && std::string_view(graph_traits<G>::op_domain(g, n)) == name.substr(0, sep);
+    }
+    return type == name;
 }
 
 /// graph_traits for the library's own IR.
@@ -100,6 +122,7 @@ struct graph_traits<ir::Graph> {
     static std::size_t index(const ir::Graph&, ir::NodeId n) noexcept { return n.index(); }
     static const std::vector<ir::NodeId>& topological_order(const ir::Graph& g) { return g.topological_order(); }
     static std::string_view op_name(const ir::Graph& g, ir::NodeId n) { return ir::name_of(g.node(n).op); }
+    static std::string_view op_domain(const ir::Graph& g, ir::NodeId n) { return ir::domain_of(g.node(n).op); }
     static std::optional<ir::OpKind> kind(const ir::Graph& g, ir::NodeId n) { return g.node(n).kind(); }
     template <class Op>
     static const Op* attributes(const ir::Graph& g, ir::NodeId n) {

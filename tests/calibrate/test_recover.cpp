@@ -848,6 +848,10 @@ TEST_CASE("least-squares refits that fail the held-out check are dropped, and th
                 CHECK(rep.moment_matched == rep_no_refit.moment_matched);
                 CHECK(rep.after == rep_no_refit.after);
                 CHECK(rep.validation_after == rep_no_refit.validation_after);
+                // The retry reuses the first attempt's run of the uncorrected network on the held-out images.
+                CHECK(rep.validation_before == rep_no_refit.validation_before);
+                CHECK(rep.validation_top1_before.agree == rep_no_refit.validation_top1_before.agree);
+                CHECK(rep.validation_top1_before.samples == rep_no_refit.validation_top1_before.samples);
                 CHECK(rep.top1_after.samples == rep_no_refit.top1_after.samples);
                 CHECK(rep.top1_after.agree == rep_no_refit.top1_after.agree);
                 CHECK(rep.validation_top1_after.agree == rep_no_refit.validation_top1_after.agree);

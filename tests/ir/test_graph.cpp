@@ -1,9 +1,12 @@
 // Tests of ir::Graph: construction, use lists, topological order, rollback, dead-code removal, verification.
 #include <doctest/doctest.h>
 
+#include <functional>
 #include <iterator>
+#include <random>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "surgery/ir.hpp"
 
@@ -89,6 +92,142 @@ TEST_CASE("topological order is recomputed after appending producers") {
     CHECK(order[0] == g.producer(t));
     CHECK(order[1] == g.producer(r));
     CHECK(order[2] == g.producer(s));
+}
+
+namespace {
+// Whether `order` lists every live node of `g` once, producers first.
+bool is_topological(const Graph& g, const std::vector<NodeId>& order) {
+    std::vector<int> pos(g.node_bound(), -1);
+    for (std::size_t p = 0; p < order.size(); ++p) {
+        if (!g.node(order[p]).alive || pos[order[p].index()] != -1) return false;
+        pos[order[p].index()] = static_cast<int>(p);
+    }
+    if (order.size() != g.num_nodes()) return false;
+    for (NodeId n : order)
+        for (ValueId in : g.node(n).inputs)
+            if (in && g.producer(in) && pos[g.producer(in).index()] >= pos[n.index()]) return false;
+    return true;
+}
+
+// Whether the live nodes of `g` hold a cycle (depth-first search, independent of the graph's own sort).
+bool has_cycle(const Graph& g) {
+    std::vector<int> state(g.node_bound(), 0); // 0 new, 1 on the stack, 2 done
+    std::function<bool(std::size_t)> visit = [&](std::size_t i) {
+        state[i] = 1;
+        for (ValueId in : g.node(NodeId{i}).inputs) {
+            if (!in || !g.producer(in)) continue;
+            const std::size_t p = g.producer(in).index();
+            if (state[p] == 1 || (state[p] == 0 && visit(p))) return true;
+        }
+        state[i] = 2;
+        return false;
+    };
+    for (std::size_t i = 0; i < g.node_bound(); ++i)
+        if (g.node(NodeId{i}).alive && state[i] == 0 && visit(i)) return true;
+    return false;
+}
+} // namespace
+
+TEST_CASE("the order is kept through a rewrite: the new nodes go where the replaced ones were") {
+    Graph g;
+    auto x = g.add_input("x", {4});
+    auto a = g.add_node(ops::Relu{}, {x}, 1, "a");
+    auto side = g.add_node(ops::Abs{}, {x}, 1, "side");
+    auto b = g.add_node(ops::Sigmoid{}, {g.node(a).outputs[0]}, 1, "b");
+    auto c = g.add_node(ops::Tanh{}, {g.node(b).outputs[0]}, 1, "c");
+    auto d = g.add_node(ops::Add{}, {g.node(c).outputs[0], g.node(side).outputs[0]}, 1, "d");
+    g.add_output(g.node(d).outputs[0]);
+    REQUIRE(g.topological_order() == std::vector<NodeId>{a, side, b, c, d});
+    // Replace b by two new nodes (ids after d): they take b's place, not the end.
+    auto n1 = g.add_node(ops::Neg{}, {g.node(a).outputs[0]}, 1, "n1");
+    auto n2 = g.add_node(ops::Neg{}, {g.node(n1).outputs[0]}, 1, "n2");
+    g.replace_all_uses(g.node(b).outputs[0], g.node(n2).outputs[0]);
+    g.erase_node(b);
+    CHECK(g.topological_order() == std::vector<NodeId>{a, side, n1, n2, c, d});
+    // A node nothing reads goes to the end; an op change keeps the order.
+    auto e = g.add_node(ops::Exp{}, {x}, 1, "e");
+    (void)g.op(c);
+    CHECK(g.topological_order() == std::vector<NodeId>{a, side, n1, n2, c, d, e});
+    // An old node made to read a later one: the kept order no longer fits, and is sorted again.
+    g.set_input(side, 0, g.node(e).outputs[0]);
+    CHECK(is_topological(g, g.topological_order()));
+    CHECK(g.topological_order().back() == d);
+    // A rewiring that closes a cycle is still reported.
+    g.set_input(a, 0, g.node(c).outputs[0]);
+    CHECK_THROWS_AS((void)g.topological_order(), graph_error);
+    g.set_input(a, 0, x);
+    CHECK(is_topological(g, g.topological_order()));
+    CHECK_NOTHROW(verify(g));
+}
+
+TEST_CASE("the kept order stays a topological order through random edits, and cycles are still found") {
+    std::mt19937 rng(20261206);
+    auto pick = [&](std::size_t n) { return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng); };
+    Graph g;
+    std::vector<ValueId> values{g.add_input("x", {4}), g.add_input("y", {4})};
+    auto live_values = [&] {
+        std::vector<ValueId> out;
+        for (ValueId v : values)
+            if (g.value(v).alive) out.push_back(v);
+        return out;
+    };
+    auto live_nodes = [&] {
+        std::vector<NodeId> out;
+        for (std::size_t i = 0; i < g.node_bound(); ++i)
+            if (g.node(NodeId{i}).alive) out.push_back(NodeId{i});
+        return out;
+    };
+    for (int i = 0; i < 60; ++i) {
+        auto lv = live_values();
+        values.push_back(g.node(g.add_node(ops::Add{}, {lv[pick(lv.size())], lv[pick(lv.size())]})).outputs[0]);
+    }
+    g.add_output(values.back());
+    int cycles = 0, resorted_checks = 0;
+    for (int step = 0; step < 600; ++step) {
+        const auto nodes = live_nodes();
+        const NodeId n = nodes[pick(nodes.size())];
+        switch (pick(4)) {
+        case 0: { // a new node reading anything
+            auto lv = live_values();
+            values.push_back(g.node(g.add_node(ops::Add{}, {lv[pick(lv.size())], lv[pick(lv.size())]})).outputs[0]);
+            break;
+        }
+        case 1: { // replace n by a new node reading its first input, as a rewrite does
+            const ValueId out = g.node(n).outputs[0];
+            if (g.is_output(out)) break;
+            const NodeId r = g.add_node(ops::Relu{}, {g.node(n).inputs[0]});
+            values.push_back(g.node(r).outputs[0]);
+            g.replace_all_uses(out, g.node(r).outputs[0]);
+            g.erase_node(n);
+            break;
+        }
+        case 2: { // rewire an input of n to any value; undone when it closes a cycle
+            const std::size_t slot = pick(g.node(n).inputs.size());
+            const ValueId before = g.node(n).inputs[slot];
+            auto lv = live_values();
+            g.set_input(n, slot, lv[pick(lv.size())]);
+            if (has_cycle(g)) {
+                ++cycles;
+                CHECK_THROWS_AS((void)g.topological_order(), graph_error);
+                g.set_input(n, slot, before);
+            }
+            break;
+        }
+        default: // sweep what nothing reads
+            (void)g.remove_dead();
+            break;
+        }
+        if (step % 3 == 0) {
+            ++resorted_checks;
+            REQUIRE(is_topological(g, g.topological_order()));
+            REQUIRE(g.flow().order == g.topological_order());
+        }
+    }
+    CHECK(cycles > 0); // the walk did try cycles
+    CHECK(resorted_checks == 200);
+    // A copy continues from the same order.
+    Graph copy = g;
+    CHECK(copy.topological_order() == g.topological_order());
 }
 
 TEST_CASE("a cycle is reported with a node name") {

@@ -81,6 +81,21 @@ def check_network(args, name):
         if not s["rules"] or not (s["module"] or s["original_modules"]):
             failures.append(f"site at {s['original_nodes'][:1]} has no rule or no PyTorch module in the report")
             break
+    if args.node:
+        # The calibrated model is one the tool writes: ONNX Runtime must run it with the executor's outputs.
+        try:
+            import numpy as np
+            import onnx
+            dims = [d.dim_value or 1 for d in onnx.load(str(lite)).graph.input[0].type.tensor_type.shape.dim]
+            x, y = work / f"{name}_x.npy", work / f"{name}_lite_y.npy"
+            np.save(x, np.random.default_rng(10).standard_normal(dims).astype(np.float32))
+            run([args.surgery, "run", lite, "--input", x, "--output", y])
+            ort = [args.node, HERE.parent / "tools" / "ort_run.mjs"] + (["--ort-dir", args.ort_dir] if args.ort_dir else [])
+            run(ort + [lite, "--input", x, "--check-against", y, "--threads", "1"])
+            row["ort"] = "equal"
+        except RuntimeError as e:
+            failures.append(f"ONNX Runtime on the calibrated model: {e}")
+            row["ort"] = "FAILED"
     if args.lite_torch:
         try:
             run([sys.executable, HERE / "lite_torch.py", "--selftest", "--surgery", args.surgery, "--out", work / "lite_torch",
@@ -108,6 +123,9 @@ def main():
     ap.add_argument("--min-gain", type=float, default=3.0, help="points of top-1 recovery must add (default 3)")
     ap.add_argument("--agree", type=float, default=0.1, help="points the executor's top-1 may differ from PyTorch's (default 0.1)")
     ap.add_argument("--lite-torch", action="store_true", help="also run lite_torch.py's self-test")
+    ap.add_argument("--node", default=None, help="Node.js: also run the calibrated model in ONNX Runtime (tests/tools/ort_run.mjs) "
+                    "against the executor")
+    ap.add_argument("--ort-dir", default=None, help="onnxruntime-node location (ort_run.mjs --ort-dir)")
     ap.add_argument("--json", default=None)
     ap.add_argument("--verbose", action="store_true", help="print the CLI's output")
     args = ap.parse_args()

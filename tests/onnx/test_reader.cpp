@@ -112,6 +112,40 @@ TEST_CASE("malformed files and graphs give io_error naming the file, the node an
         b.model().mutable_graph()->mutable_node(2)->set_name("");
         CHECK(message_of(b.model()).rfind("node #2: op 'Trilu' does not exist in opset 13", 0) == 0);
     }
+    SUBCASE("the output type of a vendor op no value_info declares: what follows it takes the declared types") {
+        // x -> Relu -> com.vendor::MyNpuOp -> Relu -> Relu -> y: only y is declared (float32).
+        proto_builder b(13);
+        b.input("x", {1, 4}).output("y", {1, 4}, true);
+        b.node("Relu", {"x"}, {"r"}, "r0");
+        b.node("MyNpuOp", {"r"}, {"v"}, "npu").set_domain("com.vendor");
+        b.node("Relu", {"v"}, {"r1"}, "r1");
+        b.node("Relu", {"r1"}, {"y"}, "r2");
+        auto* os = b.model().add_opset_import();
+        os->set_domain("com.vendor");
+        os->set_version(1);
+        ir::Graph g = so::from_model_proto(b.model());
+        CHECK(g.value(*g.find_value("y")).dtype == ir::DType::f32);
+        CHECK(g.value(*g.find_value("v")).dtype == ir::DType::undefined); // nothing says it
+        ir::infer_shapes(g); // inference keeps a declared type it cannot infer
+        CHECK(g.value(*g.find_value("y")).dtype == ir::DType::f32);
+        const ir::Graph back = so::from_model_proto(so::to_model_proto(g));
+        CHECK(back.value(*back.find_value("y")).dtype == ir::DType::f32);
+        // A type that is inferred still has to agree with the declaration.
+        proto_builder c(13);
+        c.input("x", {1, 4}).output("y", {1, 4}, true, ::onnx::TensorProto_DataType_INT64);
+        c.node("Relu", {"x"}, {"y"}, "relu");
+        CHECK(message_of(c.model()) == "node 'relu' (index 0): op 'Relu': output 'y' is declared int64 but inferred float32");
+    }
+    SUBCASE("an attribute ONNX turned into an input, given as an attribute after that opset, is refused by name") {
+        proto_builder b(18);
+        b.input("x", {2, 3}).output("y");
+        attr_ints(b.node("ReduceMean", {"x"}, {"y"}, "rm"), "axes", {1});
+        CHECK(message_of(b.model()) == "node 'rm' (index 0): op 'ReduceMean' has no attribute 'axes' in opset 18 (it is input 1 from opset 18 on)");
+        proto_builder c(17); // still an attribute in opset 17
+        c.input("x", {2, 3}).output("y");
+        attr_ints(c.node("ReduceMean", {"x"}, {"y"}, "rm"), "axes", {1});
+        CHECK(message_of(c.model()) == "<no error>");
+    }
     SUBCASE("a name ONNX does not know, even without a domain, is carried as opaque") {
         proto_builder b = small_model();
         b.node("Frobnicate", {"y"}, {"z"}, "frob");
@@ -236,6 +270,17 @@ TEST_CASE("malformed files and graphs give io_error naming the file, the node an
         b.input("x", {2, 3}).output("y");
         b.node("HardSwish", {"x"}, {"y"}, "hs");
         CHECK(message_of(b.model()) == "node 'hs' (index 0): op 'HardSwish' does not exist in opset 13 (ONNX defines it from opset 14)");
+        // The first opset that has the op, not its latest revision (Erf: 9, revised in 13).
+        proto_builder c(8);
+        c.input("x", {2, 3}).output("y");
+        c.node("Erf", {"x"}, {"y"}, "erf");
+        CHECK(message_of(c.model()) == "node 'erf' (index 0): op 'Erf' does not exist in opset 8 (ONNX defines it from opset 9)");
+    }
+    SUBCASE("an element type code ONNX does not define") {
+        proto_builder b(13);
+        b.input("x", {2, 3}, 99).output("y");
+        b.node("Relu", {"x"}, {"y"}, "relu");
+        CHECK(message_of(b.model()) == "graph input 'x' has element type code 99, which is not one ONNX defines");
     }
 }
 

@@ -142,6 +142,15 @@ TEST_CASE("opaque ops are named in text patterns and in pattern::named_op") {
     CHECK(search::find_chains(g, named{}).size() == 1);
     using wrong = P::chain<P::named_op<"MyNpuOp", P::attribute_is<"mode", 1>>, P::op<ops::Relu>>;
     CHECK(search::find_chains(g, wrong{}).empty());
+    // With its domain: lower-case domains are op names, not captures; the domain is compared.
+    CHECK(search::find_program(g, P::text_pattern("com.vendor::MyNpuOp, Relu").view()).size() == 1);
+    CHECK(search::find_program(g, P::text_pattern("Relu(com.vendor::MyNpuOp[mode=3](x))").view()).size() == 1);
+    CHECK(search::find_program(g, P::text_pattern("Relu(Tanh | com.vendor::MyNpuOp(x))").view()).size() == 1);
+    CHECK(search::find_program(g, P::text_pattern("vendor::MyNpuOp, Relu").view()).empty());
+    CHECK(search::find_program(g, P::text_pattern("com.other::MyNpuOp, Relu").view()).empty());
+    CHECK(search::find_chains(g, P::chain<P::named_op<"com.vendor::MyNpuOp">, P::op<ops::Relu>>{}).size() == 1);
+    CHECK(search::find_chains(g, P::chain<P::named_op<"org.x::MyNpuOp">, P::op<ops::Relu>>{}).empty());
+    CHECK(search::find_program(g, P::text_pattern("Relu(x)")).size() == 1); // a capture is still a capture; no view() needed
     // named_op of a catalogue op is the same as op<T>.
     static_assert(std::is_same_v<P::named_op<"Relu">::op_type, ops::Relu>);
     CHECK(search::find_chains(g, P::chain<P::named_op<"Relu">>{}).size() == 1);

@@ -99,6 +99,18 @@ TEST_CASE("text rule errors point at the column of either side") {
     CHECK(error_of("Relu(x)").find("expected 'PATTERN => REPLACEMENT'") != std::string::npos);
     CHECK(error_of("Relu(x) => _").find("cannot be built") != std::string::npos);
     CHECK(error_of("HardSwish => Conv").find("needs more than one input") != std::string::npos);
+    // Numbers that do not fit the type they become are refused, not wrapped or made infinite.
+    CHECK(error_of("Relu(x) => x + 1e40").find("exceeds a float32") != std::string::npos);
+    CHECK(error_of("Relu(x) => x + 1e40").find("column 16") != std::string::npos);
+    CHECK(error_of("Relu(x) => x + 3e38").empty());
+    CHECK(error_of("Relu(x) => Softmax[axis=1e30](x)").find("64-bit integer") != std::string::npos);
+    CHECK(error_of("Relu(x) => Softmax[axis=1.5](x)").find("64-bit integer") != std::string::npos);
+    CHECK(error_of("Relu(x) => LeakyRelu[alpha=1e39](x)").find("float32") != std::string::npos);
+    CHECK(error_of("Relu(x) => MaxPool[kernel_shape=(1e30,3)](x)").find("64-bit integers") != std::string::npos);
+    CHECK(error_of("Conv[kernel=(1e300)](x, w) => Relu(x)").find("64-bit integers") != std::string::npos);
+    // Ops of another domain in a replacement; a domain is not taken for a capture.
+    CHECK(error_of("Relu(x) => com.vendor::MyNpuOp(x)").empty());
+    CHECK(error_of("com.vendor::MyNpuOp(x) => Relu(x)").empty());
 }
 
 TEST_CASE("typed contexts read matched nodes with their types") {

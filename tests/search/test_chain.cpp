@@ -1,8 +1,13 @@
 // Tests of the sliding-window chain searcher, including the torch.fx original's faults as regressions.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <optional>
 #include <random>
 #include <set>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "surgery/ir.hpp"
 #include "surgery/pattern.hpp"
@@ -271,4 +276,66 @@ TEST_CASE("a 1,000,000-node graph is searched in one pass, without recursion") {
     CHECK(search::count_chains(g, P::runtime_chain("Relu,Sigmoid")) == count);
     // The DAG matcher on the same graph: no match, bounded work per node, no recursion over the graph.
     CHECK(search::find_dags(g, P::library::silu<>{}).empty());
+}
+
+namespace {
+/// A user's graph whose topological order is whatever the user says (one output per node, named
+/// by the node's index; -1 - k is graph input k).
+struct listed_graph {
+    std::vector<std::string> ops;
+    std::vector<std::vector<int>> inputs;
+    std::vector<int> order;
+    std::vector<int> outputs;
+};
+} // namespace
+
+template <>
+struct surgery::graph_traits<listed_graph> {
+    using node_type = int;
+    using value_type = int;
+    static std::size_t node_bound(const listed_graph& g) { return g.ops.size(); }
+    static std::size_t index(const listed_graph&, int n) { return static_cast<std::size_t>(n); }
+    static const std::vector<int>& topological_order(const listed_graph& g) { return g.order; }
+    static std::string_view op_name(const listed_graph& g, int n) { return g.ops[static_cast<std::size_t>(n)]; }
+    static std::size_t num_inputs(const listed_graph& g, int n) { return g.inputs[static_cast<std::size_t>(n)].size(); }
+    static std::optional<int> input(const listed_graph& g, int n, std::size_t i) { return g.inputs[static_cast<std::size_t>(n)][i]; }
+    static std::size_t num_outputs(const listed_graph&, int) { return 1; }
+    static int output(const listed_graph&, int n, std::size_t) { return n; }
+    static std::optional<int> producer(const listed_graph&, int v) { return v < 0 ? std::nullopt : std::optional<int>(v); }
+    static std::vector<int> consumers(const listed_graph& g, int v) {
+        std::vector<int> out;
+        for (std::size_t n = 0; n < g.inputs.size(); ++n)
+            for (int in : g.inputs[n])
+                if (in == v) out.push_back(static_cast<int>(n));
+        return out;
+    }
+    static bool is_graph_output(const listed_graph& g, int v) { return std::find(g.outputs.begin(), g.outputs.end(), v) != g.outputs.end(); }
+};
+
+TEST_CASE("a user's order that is not topological (a cycle, a node twice, an index out of range) is refused, not searched") {
+    static_assert(searchable_graph<listed_graph>);
+    using three = P::chain<relu, relu, relu>;
+    // Relu 0 -> 1 -> 2, listed in order: found.
+    listed_graph ok{{"Relu", "Relu", "Relu"}, {{-1}, {0}, {1}}, {0, 1, 2}, {2}};
+    CHECK(search::find_chains(ok, three{}).size() == 1);
+    CHECK(search::find_chains(ok, P::runtime_chain("Relu,Relu")).size() == 1);
+    auto refused = [](const listed_graph& g, const char* what) {
+        CHECK_THROWS_WITH_AS((void)search::find_chains(g, three{}), doctest::Contains(what), graph_error);
+        CHECK_THROWS_WITH_AS((void)search::find_chains(g, P::runtime_chain("Relu,Relu")), doctest::Contains(what), graph_error);
+        CHECK_THROWS_WITH_AS((void)search::find_dags(g, P::library::silu<>{}), doctest::Contains(what), graph_error);
+    };
+    listed_graph cycle = ok; // 0 reads 2: a cycle 0 -> 1 -> 2 -> 0
+    cycle.inputs[0] = {2};
+    refused(cycle, "is not listed before it (the graph has a cycle, or the order is not topological)");
+    listed_graph self{{"Relu"}, {{0}}, {0}, {}};
+    refused(self, "is not listed before it");
+    listed_graph reversed = ok;
+    reversed.order = {2, 1, 0};
+    refused(reversed, "Relu at position 0 of graph_traits::topological_order");
+    listed_graph twice = ok;
+    twice.order = {0, 1, 1, 2};
+    refused(twice, "listed twice");
+    listed_graph outside = ok;
+    outside.order = {0, 1, 7};
+    refused(outside, "not below graph_traits::node_bound");
 }

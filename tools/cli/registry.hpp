@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <functional>
 #include <optional>
@@ -130,6 +131,42 @@ struct preset {
     return name;
 }
 
+/// Warnings for the text rules (`--rule`) that matched nothing and name an op outside the catalogue
+/// without a domain: most often a misspelling (`Hardswish`, PyTorch's `Silu`), which the pattern
+/// takes for a vendor op's name. Each names the rule, the op and, when the catalogue has it under
+/// another case, that spelling.
+[[nodiscard]] inline std::vector<std::string> unknown_op_warnings(const std::vector<std::string>& rule_texts, const rewrite::report& rep) {
+    std::vector<std::string> out;
+    auto lower = [](std::string_view s) {
+        std::string l(s);
+        for (char& c : l) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        return l;
+    };
+    for (const std::string& t : rule_texts) {
+        const auto entry = std::find_if(rep.rules.begin(), rep.rules.end(), [&](const auto& e) { return e.name == t; });
+        if (entry == rep.rules.end() || entry->matches > 0) continue;
+        const auto arrow = t.find("=>");
+        if (arrow == std::string::npos) continue;
+        try {
+            const pattern::text_pattern pat(std::string_view(t).substr(0, arrow));
+            for (const std::string_view name : pat.view().names) {
+                if (name.find("::") != std::string_view::npos) continue;
+                std::string w = "rule '" + t + "' matched nothing: '" + std::string(name) +
+                                 "' is not an op of the catalogue, so it only matches a node of that exact op_type";
+                for (std::size_t k = 0; k < ir::op_count; ++k)
+                    if (lower(ir::op_names[k]) == lower(name)) {
+                        w += " (did you mean '" + std::string(ir::op_names[k]) + "'?)";
+                        break;
+                    }
+                out.push_back(std::move(w));
+            }
+        } catch (const pattern_error&) {
+            // parsed once already (make_dictionary): not reached
+        }
+    }
+    return out;
+}
+
 /// The dictionary the command line asks for: the preset's rules and the named built-in rules, each
 /// once and in the built-in order (so SE removal always runs before its gate's activation is
 /// replaced), then the text rules in the order given. A preset given alone is used as it is.
@@ -144,7 +181,11 @@ struct preset {
         try {
             text_rules.push_back(rewrite::parse_rule(t));
         } catch (const pattern_error& e) {
-            throw usage_error(std::string("bad --rule: ") + e.what());
+            // An error is one line here: the column the message gives, without the caret diagram that
+            // the parser puts under the text ("\n  TEXT\n  ^"; the text itself may hold line breaks).
+            std::string what = e.what();
+            if (const auto at = what.rfind("\n  " + t + "\n  "); at != std::string::npos && what.back() == '^') what.erase(at);
+            throw usage_error("bad --rule: " + what);
         }
     }
     rules::options opts;

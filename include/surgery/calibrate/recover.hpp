@@ -521,6 +521,17 @@ inline channel_sums paired_sums(const std::vector<ir::Tensor>& x, const std::vec
     return s;
 }
 
+/// Whether graph outputs like `x` are compared (float, a batch and at least one more dimension).
+inline bool compared_output(const ir::Tensor& x) { return x.dtype == ir::DType::f32 && x.shape.size() >= 2; }
+
+/// Adds a batch of graph output `o` of a network (`x`, samples from `first` on) against the
+/// original's (`y`): per-channel sums of the deviation and, for the first output, the top-1 counts.
+inline void add_output(std::size_t o, const ir::Tensor& x, const ir::Tensor& y, channel_sums& sums, top1_counts& top1,
+                       const std::vector<std::int64_t>* labels, std::int64_t first) {
+    sums.add(x, 1, &y);
+    if (o == 0) top1.add(x, &y, labels, first);
+}
+
 /// Deviation of every graph output, and top-1 counts of the first, once both runs are complete.
 inline void compare_outputs(lockstep& ls, const std::vector<std::int64_t>* labels, std::vector<double>& devs, top1_counts& top1) {
     while (!ls.original.done()) ls.original.step();
@@ -530,19 +541,17 @@ inline void compare_outputs(lockstep& ls, const std::vector<std::int64_t>* label
     for (std::size_t o = 0; o < lg.outputs().size(); ++o) {
         auto& x = ls.lite.chunks(lg.outputs()[o]);
         auto& y = ls.original.chunks(og.outputs()[o]);
-        const auto& xs = x.at(0).shape;
-        if (x.at(0).dtype != ir::DType::f32 || xs.size() < 2) {
+        if (!compared_output(x.at(0))) {
             devs.push_back(std::numeric_limits<double>::quiet_NaN());
             continue;
         }
-        devs.push_back(paired_sums(x, y, 1).relative_deviation());
-        if (o == 0) {
-            std::int64_t first = 0;
-            for (std::size_t k = 0; k < x.size(); ++k) {
-                top1.add(x[k], &y[k], labels, first);
-                first += x[k].shape[0];
-            }
+        channel_sums sums;
+        std::int64_t first = 0;
+        for (std::size_t k = 0; k < x.size(); ++k) {
+            add_output(o, x[k], y.at(k), sums, top1, labels, first);
+            first += x[k].shape[0];
         }
+        devs.push_back(sums.relative_deviation());
     }
 }
 
@@ -559,13 +568,18 @@ inline std::unique_ptr<reference::executor> sized_executor(const ir::Graph& g, s
 
 /// The outputs' deviation of `a` and `b` from `original` on samples [first, first + n) of `data`,
 /// streamed chunk by chunk (nothing is held across chunks but the sums), with top-1 counts of the first output.
+/// With `a_known` (the result of an earlier call on the same `original`, `a` and samples), `a` is not run again.
 struct held_out {
     std::vector<channel_sums> a, b; ///< per output
     top1_counts top1_a, top1_b;
 };
 inline held_out compare_on(const ir::Graph& original, const ir::Graph& a, const ir::Graph& b, const io::dataset& data, std::int64_t first, std::int64_t n,
-                           std::int64_t chunk, std::size_t max_memory) {
+                           std::int64_t chunk, std::size_t max_memory, const held_out* a_known = nullptr) {
     held_out h;
+    if (a_known) {
+        h.a = a_known->a;
+        h.top1_a = a_known->top1_a;
+    }
     h.a.resize(original.outputs().size());
     h.b.resize(original.outputs().size());
     reference::executor_options exec;
@@ -577,22 +591,18 @@ inline held_out compare_on(const ir::Graph& original, const ir::Graph& a, const 
         const std::int64_t m = std::min(chunk, first + n - at);
         if (m != planned) {
             eo = sized_executor(original, m, exec);
-            ea = sized_executor(a, m, exec);
+            if (!a_known) ea = sized_executor(a, m, exec);
             eb = sized_executor(b, m, exec);
             planned = m;
         }
         const ir::Tensor x = data.batch(at, m);
         const auto yo = eo->run({x});
-        const auto ya = ea->run({x});
+        const auto ya = a_known ? std::vector<ir::Tensor>{} : ea->run({x});
         const auto yb = eb->run({x});
         for (std::size_t o = 0; o < yo.size(); ++o) {
-            if (yo[o].dtype != ir::DType::f32 || yo[o].shape.size() < 2) continue;
-            h.a[o].add(ya.at(o), 1, &yo[o]);
-            h.b[o].add(yb.at(o), 1, &yo[o]);
-            if (o == 0) {
-                h.top1_a.add(ya[0], &yo[0], labels, at);
-                h.top1_b.add(yb[0], &yo[0], labels, at);
-            }
+            if (!compared_output(yo[o])) continue;
+            if (!a_known) add_output(o, ya.at(o), yo[o], h.a[o], h.top1_a, labels, at);
+            add_output(o, yb.at(o), yo[o], h.b[o], h.top1_b, labels, at);
         }
     }
     return h;
@@ -684,6 +694,7 @@ inline double total_of(const std::vector<double>& devs) {
     // Each attempt starts from the report as pass 1 left it (what an attempt fills is filled afresh).
     const report measured = rep;
     std::optional<ir::Graph> corrected;
+    std::optional<detail::held_out> held_out_before; // the uncorrected network on the held-out images
     for (bool use_lstsq = opt.lstsq;; use_lstsq = false) {
         corrected.reset();
         std::string dropped = std::move(rep.lstsq_dropped);
@@ -935,7 +946,10 @@ inline double total_of(const std::vector<double>& devs) {
         const std::int64_t held = opt.validate > 0 ? std::min(opt.validate, data.size() - count) : 0;
         if (corrected && held > 0) {
             const std::size_t budget = opt.max_memory ? std::max<std::size_t>(opt.max_memory / 3, 1) : 0;
-            const detail::held_out h = detail::compare_on(original, lite, *corrected, data, count, held, opt.chunk, budget);
+            // A retry compares the same uncorrected network on the same images: only the new corrections run.
+            const detail::held_out h = detail::compare_on(original, lite, *corrected, data, count, held, opt.chunk, budget,
+                                                          held_out_before ? &*held_out_before : nullptr);
+            if (!held_out_before) held_out_before = h;
             std::vector<double> da, db;
             for (std::size_t o = 0; o < h.a.size(); ++o) {
                 da.push_back(h.a[o].channels() ? h.a[o].relative_deviation() : std::numeric_limits<double>::quiet_NaN());

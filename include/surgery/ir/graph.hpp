@@ -186,7 +186,7 @@ public:
         if (val.is_input()) inputs_.erase(std::find(inputs_.begin(), inputs_.end(), v));
         val.alive = false;
         val.data.reset();
-        invalidate();
+        invalidate_flow();
     }
 
     /// Reserves room for `nodes` more nodes and `values` more values (readers that know the size).
@@ -200,7 +200,7 @@ public:
     void add_output(ValueId v) {
         check_value(v, "add_output");
         if (std::find(outputs_.begin(), outputs_.end(), v) == outputs_.end()) outputs_.push_back(v);
-        invalidate();
+        invalidate_flow();
     }
 
     // ---- access ----------------------------------------------------------------------------
@@ -242,8 +242,10 @@ public:
         out.append(std::to_string(n.index()));
         return out;
     }
-    /// Live nodes in topological order (cached; producers before consumers; ties broken by id).
-    /// Throws `graph_error` when the graph has a cycle.
+    /// Live nodes in topological order (cached; producers before consumers), deterministic: sorted
+    /// with ties broken by id, then kept through edits (each node added since the last order is
+    /// placed just before its first consumer, a rewrite's nodes where the nodes they replace were),
+    /// sorted again only when that does not give an order. Throws `graph_error` on a cycle.
     [[nodiscard]] const std::vector<NodeId>& topological_order() const {
         if (!order_valid_) compute_order();
         return order_;
@@ -306,7 +308,7 @@ public:
 
     /// The op of `n`, to change its attributes (not its kind: use a rewrite for that).
     [[nodiscard]] Op& op(NodeId n) {
-        invalidate();
+        invalidate_flow();
         return nodes_.at(n.index()).op;
     }
     void set_node_name(NodeId n, std::string node_name) { nodes_.at(n.index()).name = std::move(node_name); }
@@ -322,6 +324,7 @@ public:
         if (nd.inputs[slot]) remove_use(nd.inputs[slot], {n, static_cast<std::uint32_t>(slot)});
         nd.inputs[slot] = v;
         if (v) use_pos(n, slot) = push_use(v, {n, static_cast<std::uint32_t>(slot)});
+        rewired(n);
         invalidate();
     }
 
@@ -336,6 +339,7 @@ public:
         for (const Use& u : uses) {
             nodes_[u.node.index()].inputs[u.slot] = to;
             use_pos(u.node, u.slot) = push_use(to, u);
+            rewired(u.node);
         }
         for (auto& o : outputs_)
             if (o == from) o = to;
@@ -349,7 +353,7 @@ public:
         for (auto& o : outputs_)
             if (o == from) o = to;
         dedupe_outputs();
-        invalidate();
+        invalidate_flow();
     }
 
     /// Removes node `n`. Its outputs must have no consumers and not be graph outputs.
@@ -437,7 +441,7 @@ public:
         }
         values_.resize(cp.values);
         outputs_.resize(std::min(outputs_.size(), cp.outputs));
-        invalidate();
+        forget_order(); // ids at and above cp.nodes will be issued again
     }
 
 private:
@@ -497,9 +501,27 @@ private:
         return true;
     }
 
+    /// The order and the flow index are stale. The order can still be brought up to date from the
+    /// last one (`update_order`): nodes added since have ids from `order_bound_` on, and every node
+    /// whose inputs changed is in `rewired_`.
     void invalidate() noexcept {
         order_valid_ = false;
         flow_valid_ = false;
+    }
+    void invalidate_flow() noexcept { flow_valid_ = false; }
+    void forget_order() noexcept {
+        invalidate();
+        order_base_ = false;
+        rewired_.clear();
+    }
+    void rewired(NodeId n) noexcept {
+        if (!order_base_) return;
+        if (rewired_.size() >= nodes_.size()) return forget_order(); // bounded: sorting again is as cheap
+        try {
+            rewired_.push_back(n);
+        } catch (...) {
+            forget_order();
+        }
     }
 
     void compute_flow() const {
@@ -530,7 +552,80 @@ private:
         flow_valid_ = true;
     }
 
+    void order_done() const {
+        order_valid_ = true;
+        order_base_ = true;
+        order_bound_ = nodes_.size();
+        rewired_.clear();
+    }
+
+    /// Brings the last order up to date after edits instead of sorting again: dead nodes dropped,
+    /// each node added since placed just before its first consumer (at the end when it has none;
+    /// nodes placed together in id order), then every added or rewired node checked to follow its
+    /// producers (only their edges changed; the old nodes keep their relative order). False, with
+    /// the order untouched, when that check fails or a placement is not decidable this way.
+    [[nodiscard]] bool update_order() const {
+        constexpr std::uint32_t npos = flow_index::npos;
+        const std::size_t old_bound = order_bound_, bound = nodes_.size();
+        if (old_bound > bound) return false;
+        std::vector<std::uint32_t>& pos = order_pos_;
+        pos.assign(bound, npos);
+        std::uint32_t kept = 0;
+        for (NodeId n : order_)
+            if (nodes_[n.index()].alive) pos[n.index()] = kept++;
+        std::vector<std::uint32_t> anchor(bound - old_bound, npos);
+        std::vector<std::pair<std::uint32_t, std::uint32_t>> placed; // (old position it goes before, id)
+        for (std::size_t i = bound; i-- > old_bound;) {
+            const Node& nd = nodes_[i];
+            if (!nd.alive) continue;
+            std::uint32_t a = kept;
+            for (ValueId o : nd.outputs)
+                for (const Use& u : values_[o.index()].uses) {
+                    const std::size_t c = u.node.index();
+                    if (c >= old_bound && c <= i) return false; // read by a node added before it
+                    const std::uint32_t ca = c < old_bound ? pos[c] : anchor[c - old_bound];
+                    if (ca == npos) return false;
+                    a = std::min(a, ca);
+                }
+            anchor[i - old_bound] = a;
+            placed.emplace_back(a, static_cast<std::uint32_t>(i));
+        }
+        std::sort(placed.begin(), placed.end());
+        std::vector<NodeId>& next = order_scratch_;
+        next.clear();
+        next.reserve(alive_nodes_);
+        auto it = placed.begin();
+        std::uint32_t p = 0;
+        for (NodeId n : order_) {
+            if (!nodes_[n.index()].alive) continue;
+            for (; it != placed.end() && it->first == p; ++it) next.push_back(NodeId{it->second});
+            next.push_back(n);
+            ++p;
+        }
+        for (; it != placed.end(); ++it) next.push_back(NodeId{it->second});
+        if (next.size() != alive_nodes_) return false;
+        for (std::size_t q = 0; q < next.size(); ++q) pos[next[q].index()] = static_cast<std::uint32_t>(q);
+        auto follows_producers = [&](std::size_t i) {
+            const Node& nd = nodes_[i];
+            if (!nd.alive) return true;
+            for (ValueId in : nd.inputs) {
+                if (!in) continue;
+                const NodeId pr = values_[in.index()].producer;
+                if (pr && pos[pr.index()] >= pos[i]) return false;
+            }
+            return true;
+        };
+        for (std::size_t i = old_bound; i < bound; ++i)
+            if (!follows_producers(i)) return false;
+        for (NodeId n : rewired_)
+            if (!follows_producers(n.index())) return false;
+        order_.swap(next);
+        return true;
+    }
+
     void compute_order() const {
+        if (order_base_ && update_order()) return order_done();
+        order_base_ = false;
         order_.clear();
         order_.reserve(alive_nodes_);
         // Fast path: ids already in topological order (true for imported models and built graphs).
@@ -550,8 +645,7 @@ private:
         if (sorted) {
             for (std::size_t i = 0; i < nodes_.size(); ++i)
                 if (nodes_[i].alive) order_.push_back(NodeId{i});
-            order_valid_ = true;
-            return;
+            return order_done();
         }
         // Kahn's algorithm with the smallest ready id first, so the order is deterministic and
         // stays close to the original one.
@@ -579,7 +673,7 @@ private:
                     throw graph_error(label(NodeId{i}), "the graph has a cycle through this node");
                 }
         }
-        order_valid_ = true;
+        order_done();
     }
 
     detail::chunked_vector<Node> nodes_;
@@ -593,6 +687,11 @@ private:
     std::size_t alive_nodes_ = 0;
     mutable std::vector<NodeId> order_;
     mutable bool order_valid_ = false;
+    mutable bool order_base_ = false;        ///< order_ was valid when the graph had order_bound_ nodes
+    mutable std::size_t order_bound_ = 0;
+    mutable std::vector<NodeId> rewired_;    ///< nodes whose inputs changed since then
+    mutable std::vector<std::uint32_t> order_pos_; ///< scratch of update_order
+    mutable std::vector<NodeId> order_scratch_;
     mutable flow_index flow_;
     mutable bool flow_valid_ = false;
 };

@@ -240,9 +240,12 @@ private:
         const auto& tt = t.tensor_type();
         if (tt.elem_type() != pb::TensorProto_DataType_UNDEFINED) {
             d.dtype = to_dtype(tt.elem_type());
-            if (d.dtype == ir::DType::undefined)
-                throw io_error(what + " has element type " + std::string(elem_type_name(tt.elem_type())) +
-                               ", which model-surgery does not support (float32, int64, int32, bool)");
+            if (d.dtype == ir::DType::undefined) {
+                const std::string_view name = elem_type_name(tt.elem_type());
+                throw io_error(what + " has element type " +
+                               (name == "unknown" ? "code " + std::to_string(tt.elem_type()) + ", which is not one ONNX defines"
+                                                  : std::string(name) + ", which model-surgery does not know"));
+            }
         }
         if (tt.has_shape()) {
             ir::Shape s;
@@ -468,10 +471,12 @@ private:
             cached = schemas_.emplace(type, ::onnx::OpSchemaRegistry::Schema(type, static_cast<int>(opset_), "")).first;
         const ::onnx::OpSchema* schema = cached->second;
         if (!schema) {
-            const ::onnx::OpSchema* later = ::onnx::OpSchemaRegistry::Schema(type, range->second.second, "");
-            if (later)
-                throw io_error(what + ": op '" + type + "' does not exist in opset " + std::to_string(opset_) + " (ONNX defines it from opset " +
-                               std::to_string(later->SinceVersion()) + ")");
+            // The first opset that has the op: the newest schema of the first opset with one (the
+            // newest schema of all would name the op's latest revision instead).
+            for (int v = static_cast<int>(opset_) + 1; v <= range->second.second; ++v)
+                if (const ::onnx::OpSchema* first = ::onnx::OpSchemaRegistry::Schema(type, v, ""))
+                    throw io_error(what + ": op '" + type + "' does not exist in opset " + std::to_string(opset_) + " (ONNX defines it from opset " +
+                                   std::to_string(first->SinceVersion()) + ")");
             return; // an op libonnx does not know at all (newer, or a custom op without a domain): opaque, on trust
         }
         for (const auto& a : n.attribute())
@@ -493,6 +498,10 @@ private:
         for (const auto& a : n.attribute()) {
             if (!seen_attrs.insert(a.name())) throw io_error(op_what + " has attribute '" + a.name() + "' twice");
             if (legacy_attribute(op, type, a.name())) continue;
+            for (const ir::legacy_input& li : ir::legacy_inputs_of(op)) // an attribute ONNX turned into an input
+                if (li.attribute == a.name() && opset_ >= li.before)
+                    throw io_error(op_what + " has no attribute '" + a.name() + "' in opset " + std::to_string(opset_) +
+                                   " (it is input " + std::to_string(li.slot) + " from opset " + std::to_string(li.before) + " on)");
             if (!read_attribute(op, a, op_what)) throw unsupported_form{"attribute '" + a.name() + "' is not one the IR knows for this op"};
         }
 
@@ -665,7 +674,10 @@ private:
                         throw io_error(op_what + ": output '" + outputs[o] + "' is declared " + ir::to_string(*dt.shape) + " but inferred " +
                                        ir::to_string(*r.shapes[o]));
                 }
-                if (dt.dtype != ir::DType::undefined && dt.dtype != dtype)
+                // Undefined: not inferable (an input comes from an op outside the catalogue, whose
+                // output types only the model's declarations give); the declaration stands.
+                if (dtype == ir::DType::undefined) dtype = dt.dtype;
+                else if (dt.dtype != ir::DType::undefined && dt.dtype != dtype)
                     throw io_error(op_what + ": output '" + outputs[o] + "' is declared " + std::string(ir::to_string(dt.dtype)) + " but inferred " +
                                    std::string(ir::to_string(dtype)));
             }

@@ -166,7 +166,7 @@ struct named_op : single_node_tag {
 
     template <searchable_graph G>
     static bool test(const G& g, node_t<G> n) {
-        if (std::string_view(graph_traits<G>::op_name(g, n)) != op_name) return false;
+        if (!op_name_matches(g, n, op_name)) return false;
         if constexpr (!has_predicates) {
             return true;
         } else {

@@ -22,6 +22,7 @@
 
 #include <cctype>
 #include <charconv>
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -233,7 +234,7 @@ private:
             e.k = text_expr::kind::any;
             return e;
         }
-        if (std::islower(static_cast<unsigned char>(c)) || c == '_') {
+        if ((std::islower(static_cast<unsigned char>(c)) || c == '_') && !qualified_name_at(p_)) {
             const std::size_t start = p_;
             while (p_ < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[p_])) || s_[p_] == '_')) ++p_;
             e.k = text_expr::kind::capture;
@@ -247,7 +248,7 @@ private:
             }
             return e;
         }
-        if (std::isupper(static_cast<unsigned char>(c)) || c == '*') {
+        if (std::isupper(static_cast<unsigned char>(c)) || c == '*' || qualified_name_at(p_)) {
             e.k = text_expr::kind::op;
             ops(e);
             ws();
@@ -271,6 +272,13 @@ private:
             return e;
         }
         fail("unexpected '" + std::string(1, c) + "'", p_);
+    }
+
+    /// Whether an op name with a domain starts at `at` (`com.vendor::Op`, `vendor::Op`): a capture
+    /// name, also lower-case, has neither '.' nor "::".
+    [[nodiscard]] bool qualified_name_at(std::size_t at) const {
+        while (at < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[at])) || s_[at] == '_' || s_[at] == '.')) ++at;
+        return at + 1 < s_.size() && s_[at] == ':' && s_[at + 1] == ':';
     }
 
     void ops(text_expr& e) {
@@ -336,7 +344,7 @@ private:
                         ++p_;
                     }
                     const double v = number_at(p_);
-                    if (v != static_cast<double>(static_cast<std::int64_t>(v))) fail("list values are integers", at);
+                    if (!(v < 9223372036854775808.0) || v != std::trunc(v)) fail("list values are 64-bit integers", at);
                     a.list.push_back(neg ? -static_cast<std::int64_t>(v) : static_cast<std::int64_t>(v));
                     ws();
                     if (peek() == ',') {
@@ -390,7 +398,7 @@ inline std::uint16_t add_op_node(runtime_program& prog, const text_expr& e, cons
             prog.kinds.push_back(*k);
             ++pn.num_kinds;
         } else {
-            prog.add_name(std::string(op));
+            prog.add_name(domain.empty() ? std::string(op) : name); // compared with its domain (see name_matches)
             ++pn.num_names;
         }
     }

@@ -14,6 +14,8 @@
 // catalogue (or `domain::Name` for an op outside it, created without attributes).
 #pragma once
 
+#include <cmath>
+#include <limits>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -31,6 +33,13 @@ namespace surgery::rewrite {
 
 namespace detail {
 
+/// Whether `v` is an integer a 64-bit signed integer holds (the cast is undefined otherwise).
+[[nodiscard]] inline bool is_int64(double v) noexcept {
+    return v >= -9223372036854775808.0 && v < 9223372036854775808.0 && v == std::trunc(v);
+}
+/// Whether `v` is finite as a float32 (a larger number would silently become infinity).
+[[nodiscard]] inline bool fits_float(double v) noexcept { return std::fabs(v) <= static_cast<double>(std::numeric_limits<float>::max()); }
+
 /// Sets attribute `name` of `op` from a text value; false when the op has no such attribute,
 /// throws `pattern_error` (via `fail`) when the value does not fit its type.
 template <class Fail>
@@ -47,22 +56,22 @@ bool set_attribute(ir::Op& op, const pattern::text_attr& a, Fail&& fail) {
                         using K = pattern::attr_test::value_kind;
                         if (a.op != pattern::cmp::eq) fail("a replacement sets attributes with '=' only", a.column);
                         if constexpr (std::is_same_v<M, std::int64_t>) {
-                            if (a.kind != K::number || a.number != static_cast<double>(static_cast<std::int64_t>(a.number)))
-                                fail("attribute '" + a.name + "' is an integer", a.column);
+                            if (a.kind != K::number || !is_int64(a.number)) fail("attribute '" + a.name + "' is a 64-bit integer", a.column);
                             o.*(e.member) = static_cast<std::int64_t>(a.number);
                         } else if constexpr (std::is_same_v<M, float>) {
                             if (a.kind != K::number) fail("attribute '" + a.name + "' is a number", a.column);
+                            if (!fits_float(a.number)) fail("attribute '" + a.name + "' is a float32, which this number exceeds", a.column);
                             o.*(e.member) = static_cast<float>(a.number);
                         } else if constexpr (std::is_same_v<M, std::string>) {
                             if (a.kind != K::text) fail("attribute '" + a.name + "' is a string ('...')", a.column);
                             o.*(e.member) = a.text;
                         } else if constexpr (std::is_same_v<M, ir::Ints>) {
                             if (a.kind == K::list) o.*(e.member) = a.list;
-                            else if (a.kind == K::number) o.*(e.member) = ir::Ints{static_cast<std::int64_t>(a.number)};
+                            else if (a.kind == K::number && is_int64(a.number)) o.*(e.member) = ir::Ints{static_cast<std::int64_t>(a.number)};
                             else fail("attribute '" + a.name + "' is a list of integers, e.g. (1, 1)", a.column);
                         } else if constexpr (std::is_same_v<M, ir::Floats>) {
                             if (a.kind == K::list) o.*(e.member) = ir::Floats(a.list.begin(), a.list.end());
-                            else if (a.kind == K::number) o.*(e.member) = ir::Floats{static_cast<float>(a.number)};
+                            else if (a.kind == K::number && fits_float(a.number)) o.*(e.member) = ir::Floats{static_cast<float>(a.number)};
                             else fail("attribute '" + a.name + "' is a list of numbers", a.column);
                         } else {
                             fail("attribute '" + a.name + "' cannot be given as text", a.column);
@@ -105,7 +114,9 @@ private:
             if (!first_alternative_ || e.args.empty()) fail("alternatives cannot be built", e.column);
             check(e.args.front(), pat);
             return;
-        case K::number: return;
+        case K::number:
+            if (!detail::fits_float(e.number)) fail("the number exceeds a float32 (numbers in a replacement are float32 scalars)", e.column);
+            return;
         case K::capture:
             if (pat.view().capture_slot(e.name) == pattern::no_index && !(pat.is_chain() && e.name == "x"))
                 fail("'" + e.name + "' is not captured by the pattern", e.column);

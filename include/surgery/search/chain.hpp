@@ -17,8 +17,10 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
+#include "surgery/error.hpp"
 #include "surgery/graph_traits.hpp"
 #include "surgery/pattern/chain.hpp"
 #include "surgery/search/match.hpp"
@@ -36,14 +38,54 @@ struct owned_flow {
     std::vector<std::uint32_t> next;
 };
 
+/// `graph_error` about the node at position `p` of a graph's topological order.
+template <searchable_graph G>
+[[noreturn]] void bad_order(const G& g, const node_t<G>& n, std::size_t p, const std::string& what) {
+    std::string label(graph_traits<G>::op_name(g, n));
+    label.append(" at position ").append(std::to_string(p)).append(" of graph_traits::topological_order");
+    throw graph_error(label, what);
+}
+
+/// The position of each node of `order` (a graph's topological order) by node index, after checking
+/// what the searchers rely on: indices below node_bound, each node once, and every producer of a
+/// node listed before it (not so after a cycle, or for an order that is not topological).
+template <searchable_graph G>
+[[nodiscard]] std::vector<std::uint32_t> order_positions(const G& g, std::span<const node_t<G>> order) {
+    using T = graph_traits<G>;
+    const std::size_t bound = T::node_bound(g);
+    if (order.size() >= npos) throw graph_error("", "search: the graph has more nodes than the searcher indexes");
+    std::vector<std::uint32_t> pos(bound, npos);
+    for (std::size_t p = 0; p < order.size(); ++p) {
+        const std::size_t i = T::index(g, order[p]);
+        if (i >= bound) // not a node to ask the name of
+            throw graph_error("position " + std::to_string(p) + " of graph_traits::topological_order",
+                              "graph_traits::index is " + std::to_string(i) + ", not below graph_traits::node_bound (" + std::to_string(bound) + ")");
+        if (pos[i] != npos) bad_order(g, order[p], p, "the node is listed twice");
+        pos[i] = static_cast<std::uint32_t>(p);
+    }
+    for (std::size_t p = 0; p < order.size(); ++p) {
+        const std::size_t ni = T::num_inputs(g, order[p]);
+        for (std::size_t s = 0; s < ni; ++s) {
+            const auto v = T::input(g, order[p], s);
+            if (!v) continue;
+            const auto pr = T::producer(g, *v);
+            if (!pr) continue;
+            const std::size_t i = T::index(g, *pr);
+            if (i >= bound || pos[i] == npos || pos[i] >= p)
+                bad_order(g, order[p], p, "the producer of input " + std::to_string(s) +
+                                              " is not listed before it (the graph has a cycle, or the order is not topological)");
+        }
+    }
+    return pos;
+}
+
 template <searchable_graph G>
 owned_flow<G> build_flow(const G& g) {
     using T = graph_traits<G>;
     owned_flow<G> f;
     for (auto&& n : T::topological_order(g)) f.order.push_back(n);
     const std::size_t n_nodes = f.order.size();
-    std::vector<std::uint32_t> pos(T::node_bound(g), npos);
-    for (std::size_t p = 0; p < n_nodes; ++p) pos[T::index(g, f.order[p])] = static_cast<std::uint32_t>(p);
+    const std::vector<std::uint32_t> pos = order_positions(g, std::span<const node_t<G>>(f.order));
     f.next.assign(n_nodes, npos);
     for (std::size_t p = 0; p < n_nodes; ++p) {
         const auto& n = f.order[p];
@@ -64,7 +106,12 @@ owned_flow<G> build_flow(const G& g) {
                 }
             }
         }
-        if (ok && sole) f.next[p] = pos[T::index(g, *sole)];
+        if (ok && sole) {
+            const std::size_t i = T::index(g, *sole);
+            if (i >= pos.size() || pos[i] == npos || pos[i] <= p)
+                bad_order(g, n, p, "graph_traits::consumers names a node that is not listed after it");
+            f.next[p] = pos[i];
+        }
     }
     return f;
 }

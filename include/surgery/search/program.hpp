@@ -147,8 +147,7 @@ public:
                 for (std::size_t i = 0; i < pn.num_kinds && !ok; ++i) ok = v_.kinds[pn.first_kind + i] == *k;
             }
             if (!ok && pn.num_names) {
-                const std::string_view name = T::op_name(g_, n);
-                for (std::size_t i = 0; i < pn.num_names && !ok; ++i) ok = v_.names[pn.first_name + i] == name;
+                for (std::size_t i = 0; i < pn.num_names && !ok; ++i) ok = op_name_matches(g_, n, v_.names[pn.first_name + i]);
             }
             if (!ok) return false;
         }
@@ -431,8 +430,7 @@ template <searchable_graph G>
     } else {
         std::vector<node_t<G>> order;
         for (auto&& n : T::topological_order(g)) order.push_back(n);
-        std::vector<std::uint32_t> pos(T::node_bound(g), 0xffffffffu);
-        for (std::size_t p = 0; p < order.size(); ++p) pos[T::index(g, order[p])] = static_cast<std::uint32_t>(p);
+        const std::vector<std::uint32_t> pos = detail::order_positions(g, std::span<const node_t<G>>(order));
         run(std::span<const node_t<G>>(order), nullptr, [&](const node_t<G>& n) { return pos[T::index(g, n)]; });
     }
     return out;
@@ -508,6 +506,12 @@ template <searchable_graph G>
         out.push_back(std::move(r));
     });
     return out;
+}
+
+/// The same for a pattern given as text: `find_program(g, pattern::text_pattern("Mul(x, Sigmoid(x))"))`.
+template <searchable_graph G>
+[[nodiscard]] std::vector<match<G>> find_program(const G& g, const pattern::text_pattern& pat) {
+    return find_program(g, pat.view());
 }
 
 
