@@ -195,6 +195,28 @@ TEST_CASE("the bytes written node by node are to_model_proto's serialized, byte 
     CHECK_NOTHROW(so::check(back));
 }
 
+TEST_CASE("a node of a domain the graph does not import (a rule's vendor op) gets an opset import, and passes the checker") {
+    ir::Graph g;
+    g.domain_opsets = {{"com.known", 3}};
+    auto x = g.add_input("x", {2, 3});
+    auto vendor = [&](const char* domain, const char* type, ir::ValueId in) {
+        ir::ops::Opaque op;
+        op.op_type = type;
+        op.op_domain = domain;
+        const ir::ValueId y = g.node(g.add_node(op, {in}, 1)).outputs[0];
+        g.set_shape(y, ir::Shape{2, 3});
+        g.set_dtype(y, ir::DType::f32);
+        return y;
+    };
+    g.add_output(vendor("com.vendor", "B", vendor("com.known", "A", vendor("com.vendor", "C", x))));
+    const ::onnx::ModelProto m = so::to_model_proto(g);
+    std::vector<std::pair<std::string, std::int64_t>> imports;
+    for (const auto& os : m.opset_import()) imports.emplace_back(os.domain(), os.version());
+    CHECK(imports == std::vector<std::pair<std::string, std::int64_t>>{{"", 17}, {"com.known", 3}, {"com.vendor", 1}});
+    CHECK(so::detail::write_model_bytes(g) == m.SerializeAsString());
+    CHECK_NOTHROW(so::check(m));
+}
+
 TEST_CASE("check reports ONNX's own message") {
     ::onnx::ModelProto m = so::to_model_proto(surgery::test::zoo(17));
     m.mutable_graph()->mutable_node(0)->set_op_type("NoSuchOp");

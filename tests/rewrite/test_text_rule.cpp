@@ -45,6 +45,27 @@ TEST_CASE("a DAG text rule rewrites x * Sigmoid(x) into Relu(x)") {
     CHECK_NOTHROW(verify(g));
 }
 
+TEST_CASE("a replacement by an op outside the catalogue takes the shape and type of what it replaces") {
+    Graph g = silu_net();
+    rewrite::dictionary d("t", {rewrite::parse_rule("x * Sigmoid(x) => com.vendor::NpuSilu(x)")});
+    const auto rep = rewrite::apply(g, d);
+    REQUIRE(rep.rules[0].replaced == 1);
+    int found = 0;
+    for (NodeId n : g.topological_order()) {
+        const auto* op = g.node(n).as<ops::Opaque>();
+        if (!op) continue;
+        ++found;
+        CHECK(op->op_domain == "com.vendor");
+        CHECK(op->op_type == "NpuSilu");
+        const ValueId y = g.node(n).outputs[0];
+        REQUIRE(g.value(y).shape.has_value()); // nothing infers an opaque op's output: the replaced value's
+        CHECK(*g.value(y).shape == *g.value(g.node(n).inputs[0]).shape); // SiLU keeps the shape of its input
+        CHECK(g.value(y).dtype == DType::f32);
+    }
+    CHECK(found == 1);
+    CHECK_NOTHROW(verify(g));
+}
+
 TEST_CASE("constant operands select the rewrite; replacements take several operands") {
     Graph g = silu_net();
     // ReLU6 only (not any Clip), to a Clip with other bounds built from numbers.

@@ -1,6 +1,7 @@
 // Writing ir::Graph as ONNX: to_model_proto(graph), check(model) with libonnx's checker, save(graph, path).
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <deque>
@@ -9,6 +10,7 @@
 #include <memory>
 #include <numbers>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -47,6 +49,7 @@ public:
         header(m);
         gp_ = m.mutable_graph();
         graph(nullptr);
+        domain_imports(m);
     }
 
     /// The bytes `run` would give once serialized, without the whole model in memory: the nodes and
@@ -69,6 +72,7 @@ public:
             head.set_producer_name(m->producer_name());
             head.SerializeToString(&out);
         }
+        domain_imports(*m);
         m->clear_ir_version();
         m->clear_producer_name();
         const std::string tail = m->SerializeAsString();
@@ -116,6 +120,19 @@ private:
             auto* kv = m.add_metadata_props();
             kv->set_key(key);
             kv->set_value(value);
+        }
+    }
+
+    /// An opset import (version 1, the convention for a custom domain) for every domain the nodes use
+    /// that the graph does not import: a rule may bring in a vendor op (ONNX's checker refuses a node
+    /// of a domain without an import).
+    void domain_imports(pb::ModelProto& m) const {
+        for (const std::string& d : node_domains_) {
+            const bool imported = std::any_of(g_.domain_opsets.begin(), g_.domain_opsets.end(), [&](const auto& o) { return o.first == d; });
+            if (imported) continue;
+            auto* os = m.add_opset_import();
+            os->set_domain(d);
+            os->set_version(1);
         }
     }
 
@@ -298,6 +315,7 @@ private:
 
     void write_node(ir::NodeId id) {
         const ir::Node& nd = g_.node(id);
+        if (const std::string_view d = ir::domain_of(nd.op); !d.empty() && d != "ai.onnx" && !node_domains_.count(d)) node_domains_.emplace(d);
         const std::string& name = nd.name; // written as is: an unnamed node stays unnamed
         // For messages and the names of helper values: built only when needed (most nodes need neither).
         const auto label = [&] { return g_.label(id); };
@@ -406,6 +424,7 @@ private:
     std::vector<std::string> names_;
     std::unordered_set<std::string_view> used_; ///< names taken: views into the graph's names and owned_
     std::deque<std::string> owned_;             ///< names made here (stable addresses)
+    std::set<std::string, std::less<>> node_domains_; ///< domains of the nodes written (default domain aside)
 };
 
 } // namespace detail

@@ -109,6 +109,12 @@ inline bool replace(ir::Graph& g, const ir_match& m_in, const replacement& r, st
                 throw rewrite_error(std::string(rule), first, "the replacement returned an invalid value for output " + std::to_string(i));
             if (auto p = g.producer(nv); p && m.contains(p))
                 throw rewrite_error(std::string(rule), first, "the replacement returns '" + g.label(nv) + "', a value inside the match");
+            // A new value whose shape or type nothing infers (the output of an op outside the
+            // catalogue) takes those of the value it replaces: the match's outputs are the contract.
+            if (nv.index() >= cp.values) {
+                if (!g.value(nv).shape && g.value(ov).shape) g.set_shape(nv, g.value(ov).shape);
+                if (g.value(nv).dtype == ir::DType::undefined) g.set_dtype(nv, g.value(ov).dtype);
+            }
             const auto& os = g.value(ov).shape;
             const auto& ns = g.value(nv).shape;
             if (os && ns && ir::is_static(*os) && ir::is_static(*ns) && *os != *ns)
