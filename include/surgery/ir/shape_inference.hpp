@@ -115,7 +115,7 @@ inline void infer_shapes(Graph& g, bool overwrite = true) {
                         if ((*r.shapes[o])[d] < 0) (*r.shapes[o])[d] = (*old)[d];
                 g.set_shape(v, std::move(r.shapes[o]));
             }
-            if (r.dtypes[o] != DType::undefined) g.set_dtype(v, r.dtypes[o]); // else the declared type stays
+            g.set_dtype(v, r.dtypes[o] != DType::undefined ? r.dtypes[o] : g.value(v).dtype); // undefined: the declared type stays
         }
     }
 }
