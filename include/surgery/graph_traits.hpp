@@ -106,8 +106,10 @@ template <searchable_graph G>
 [[nodiscard]] bool op_name_matches(const G& g, const node_t<G>& n, std::string_view name) {
     const std::string_view type(graph_traits<G>::op_name(g, n));
     if constexpr (graph_with_domains<G>) {
-        if (const auto sep = name.rfind("::"); sep != std::string_view::npos)
-            return type == name.substr(sep + 2) && std::string_view(graph_traits<G>::op_domain(g, n)) == name.substr(0, sep);
+        if (const auto sep = name.rfind("::"); sep != std::string_view::npos) {
+            auto plain = [](std::string_view d) { return d == "ai.onnx" ? std::string_view{} : d; }; // ONNX's two spellings of the default domain
+            return type == name.substr(sep + 2) && plain(graph_traits<G>::op_domain(g, n)) == plain(name.substr(0, sep));
+        }
     }
     return type == name;
 }

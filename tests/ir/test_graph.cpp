@@ -160,6 +160,34 @@ TEST_CASE("the order is kept through a rewrite: the new nodes go where the repla
     CHECK_NOTHROW(verify(g));
 }
 
+TEST_CASE("a rollback to after the kept order keeps it; one to before it sorts again") {
+    Graph g;
+    auto x = g.add_input("x", {4});
+    auto a = g.add_node(ops::Relu{}, {x}, 1, "a");
+    auto b = g.add_node(ops::Sigmoid{}, {g.node(a).outputs[0]}, 1, "b");
+    g.add_output(g.node(b).outputs[0]);
+    REQUIRE(g.topological_order() == std::vector<NodeId>{a, b});
+    const Checkpoint cp = g.checkpoint();
+    auto t = g.add_node(ops::Tanh{}, {g.node(a).outputs[0]});
+    g.set_input(t, 0, x); // a rewired node that the rollback drops
+    g.rollback(cp);
+    CHECK(g.topological_order() == std::vector<NodeId>{a, b});
+    auto m = g.add_node(ops::Neg{}, {g.node(a).outputs[0]}, 1, "m"); // the dropped id again
+    CHECK(m == t);
+    g.set_input(b, 0, g.node(m).outputs[0]);
+    CHECK(g.topological_order() == std::vector<NodeId>{a, m, b});
+    // A rollback to before the order was computed: sorted again.
+    Graph h;
+    auto hx = h.add_input("x", {4});
+    const Checkpoint early = h.checkpoint();
+    (void)h.add_node(ops::Relu{}, {hx});
+    REQUIRE(h.topological_order().size() == 1);
+    h.rollback(early);
+    CHECK(h.topological_order().empty());
+    auto s = h.add_node(ops::Exp{}, {hx});
+    CHECK(h.topological_order() == std::vector<NodeId>{s});
+}
+
 TEST_CASE("the kept order stays a topological order through random edits, and cycles are still found") {
     std::mt19937 rng(20261206);
     auto pick = [&](std::size_t n) { return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng); };
@@ -186,7 +214,7 @@ TEST_CASE("the kept order stays a topological order through random edits, and cy
     for (int step = 0; step < 600; ++step) {
         const auto nodes = live_nodes();
         const NodeId n = nodes[pick(nodes.size())];
-        switch (pick(4)) {
+        switch (pick(5)) {
         case 0: { // a new node reading anything
             auto lv = live_values();
             values.push_back(g.node(g.add_node(ops::Add{}, {lv[pick(lv.size())], lv[pick(lv.size())]})).outputs[0]);
@@ -213,6 +241,16 @@ TEST_CASE("the kept order stays a topological order through random edits, and cy
             }
             break;
         }
+        case 3: { // a declined replacement: nodes added (one rewired), then rolled back
+            const ir::Checkpoint cp = g.checkpoint();
+            auto lv = live_values();
+            const NodeId a = g.add_node(ops::Add{}, {lv[pick(lv.size())], lv[pick(lv.size())]});
+            const NodeId r = g.add_node(ops::Relu{}, {g.node(a).outputs[0]});
+            g.set_input(r, 0, lv[pick(lv.size())]);
+            if (pick(2)) (void)g.topological_order();
+            g.rollback(cp);
+            break;
+        }
         default: // sweep what nothing reads
             (void)g.remove_dead();
             break;
@@ -224,6 +262,7 @@ TEST_CASE("the kept order stays a topological order through random edits, and cy
         }
     }
     CHECK(cycles > 0); // the walk did try cycles
+    // Values the rollbacks dropped are not in `values` (they were never pushed there).
     CHECK(resorted_checks == 200);
     // A copy continues from the same order.
     Graph copy = g;

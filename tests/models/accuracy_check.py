@@ -93,8 +93,8 @@ def check_network(args, name):
             ort = [args.node, HERE.parent / "tools" / "ort_run.mjs"] + (["--ort-dir", args.ort_dir] if args.ort_dir else [])
             run(ort + [lite, "--input", x, "--check-against", y, "--threads", "1"])
             row["ort"] = "equal"
-        except RuntimeError as e:
-            failures.append(f"ONNX Runtime on the calibrated model: {e}")
+        except (RuntimeError, OSError, ImportError, ValueError, IndexError) as e:
+            failures.append(f"ONNX Runtime on the calibrated model: {type(e).__name__}: {e}")
             row["ort"] = "FAILED"
     if args.lite_torch:
         try:

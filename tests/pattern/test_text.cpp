@@ -150,7 +150,25 @@ TEST_CASE("opaque ops are named in text patterns and in pattern::named_op") {
     CHECK(search::find_program(g, P::text_pattern("com.other::MyNpuOp, Relu").view()).empty());
     CHECK(search::find_chains(g, P::chain<P::named_op<"com.vendor::MyNpuOp">, P::op<ops::Relu>>{}).size() == 1);
     CHECK(search::find_chains(g, P::chain<P::named_op<"org.x::MyNpuOp">, P::op<ops::Relu>>{}).empty());
-    CHECK(search::find_program(g, P::text_pattern("Relu(x)")).size() == 1); // a capture is still a capture; no view() needed
+    const P::text_pattern capture("Relu(x)"); // a capture is still a capture; no view() needed
+    const auto ms = search::find_program(g, capture);
+    REQUIRE(ms.size() == 1);
+    CHECK(ms[0].capture("x") == v);
+    // A lone op with a domain is a one-node chain; "ai.onnx" is the default domain spelt out.
+    CHECK(search::find_program(g, P::text_pattern("com.vendor::MyNpuOp").view()).size() == 1);
+    CHECK(search::find_program(g, P::text_pattern("ai.onnx::Relu(x)").view()).size() == 1);
+    CHECK(search::find_chains(g, P::chain<P::named_op<"ai.onnx::Relu">>{}).size() == 1);
+    static_assert(std::is_same_v<P::named_op<"ai.onnx::Relu">::op_type, ops::Relu>);
+    // An op of the default domain outside the catalogue: "Foo" and "ai.onnx::Foo" name it, another domain does not.
+    Graph h;
+    ops::Opaque foo;
+    foo.op_type = "Foo";
+    const ValueId hx = h.add_input("x", {1, 4});
+    h.add_output(h.node(h.add_node(foo, {hx}, 1, "foo")).outputs[0]);
+    CHECK(search::find_program(h, P::text_pattern("Foo").view()).size() == 1);
+    CHECK(search::find_program(h, P::text_pattern("ai.onnx::Foo").view()).size() == 1);
+    CHECK(search::find_program(h, P::text_pattern("com.x::Foo").view()).empty());
+    CHECK(search::find_chains(h, P::chain<P::named_op<"ai.onnx::Foo">>{}).size() == 1);
     // named_op of a catalogue op is the same as op<T>.
     static_assert(std::is_same_v<P::named_op<"Relu">::op_type, ops::Relu>);
     CHECK(search::find_chains(g, P::chain<P::named_op<"Relu">>{}).size() == 1);

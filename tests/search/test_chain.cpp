@@ -338,4 +338,11 @@ TEST_CASE("a user's order that is not topological (a cycle, a node twice, an ind
     listed_graph outside = ok;
     outside.order = {0, 1, 7};
     refused(outside, "not below graph_traits::node_bound");
+    // An order that leaves nodes out (a view of part of the graph) is searched over what it lists.
+    listed_graph view = ok;
+    view.order = {1, 2};
+    CHECK(search::find_chains(view, P::chain<relu, relu>{}).size() == 1);
+    CHECK(search::find_chains(view, three{}).empty());
+    view.order = {0, 1};
+    CHECK(search::find_chains(view, P::chain<relu, relu>{}).size() == 1);
 }

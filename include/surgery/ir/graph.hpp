@@ -441,7 +441,15 @@ public:
         }
         values_.resize(cp.values);
         outputs_.resize(std::min(outputs_.size(), cp.outputs));
-        forget_order(); // ids at and above cp.nodes will be issued again
+        // The kept order holds only nodes below order_bound_; when those are all older than the
+        // checkpoint (a declined replacement), it stays usable: only the records of dropped nodes go
+        // (their ids will be issued again). Otherwise sort from scratch next time.
+        if (order_base_ && cp.nodes >= order_bound_) {
+            std::erase_if(rewired_, [&](NodeId n) { return n.index() >= cp.nodes; });
+            invalidate();
+        } else {
+            forget_order();
+        }
     }
 
 private:
@@ -618,7 +626,7 @@ private:
         for (std::size_t i = old_bound; i < bound; ++i)
             if (!follows_producers(i)) return false;
         for (NodeId n : rewired_)
-            if (!follows_producers(n.index())) return false;
+            if (n.index() >= bound || !follows_producers(n.index())) return false;
         order_.swap(next);
         return true;
     }

@@ -135,8 +135,13 @@ struct fixed_string {
 };
 
 namespace detail {
+/// The catalogue kind a `named_op` names (`Relu`, `ai.onnx::Relu`, `com.microsoft::...`), if any.
+[[nodiscard]] constexpr std::optional<ir::OpKind> named_kind(std::string_view name) noexcept {
+    const auto sep = name.rfind("::");
+    return sep == std::string_view::npos ? ir::kind_from_name(name) : ir::kind_from_name(name.substr(sep + 2), name.substr(0, sep));
+}
 template <fixed_string Name>
-inline constexpr std::optional<ir::OpKind> catalogue_kind = ir::kind_from_name(Name.view());
+inline constexpr std::optional<ir::OpKind> catalogue_kind = named_kind(Name.view());
 template <fixed_string Name>
 struct named_attrs {
     using type = ir::ops::Opaque;

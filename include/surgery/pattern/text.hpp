@@ -99,7 +99,7 @@ public:
         if (has_call || has_op) return false;
         std::size_t i = 0;
         while (i < s_.size() && std::isspace(static_cast<unsigned char>(s_[i]))) ++i;
-        return i < s_.size() && (std::isupper(static_cast<unsigned char>(s_[i])) || s_[i] == '*');
+        return i < s_.size() && (std::isupper(static_cast<unsigned char>(s_[i])) || s_[i] == '*' || qualified_name_at(i));
     }
 
     std::vector<text_expr> chain() {

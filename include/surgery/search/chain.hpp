@@ -47,8 +47,9 @@ template <searchable_graph G>
 }
 
 /// The position of each node of `order` (a graph's topological order) by node index, after checking
-/// what the searchers rely on: indices below node_bound, each node once, and every producer of a
-/// node listed before it (not so after a cycle, or for an order that is not topological).
+/// what the searchers rely on: indices below node_bound, each node at most once, and every producer
+/// of a node that the order lists listed before it (not so after a cycle, or for an order that is not
+/// topological). Nodes left out (a view of part of a graph) are outside: not searched from.
 template <searchable_graph G>
 [[nodiscard]] std::vector<std::uint32_t> order_positions(const G& g, std::span<const node_t<G>> order) {
     using T = graph_traits<G>;
@@ -71,7 +72,8 @@ template <searchable_graph G>
             const auto pr = T::producer(g, *v);
             if (!pr) continue;
             const std::size_t i = T::index(g, *pr);
-            if (i >= bound || pos[i] == npos || pos[i] >= p)
+            if (i < bound && pos[i] == npos) continue; // left out of the order
+            if (i >= bound || pos[i] >= p)
                 bad_order(g, order[p], p, "the producer of input " + std::to_string(s) +
                                               " is not listed before it (the graph has a cycle, or the order is not topological)");
         }
@@ -108,9 +110,9 @@ owned_flow<G> build_flow(const G& g) {
         }
         if (ok && sole) {
             const std::size_t i = T::index(g, *sole);
-            if (i >= pos.size() || pos[i] == npos || pos[i] <= p)
+            if (i >= pos.size() || (pos[i] != npos && pos[i] <= p))
                 bad_order(g, n, p, "graph_traits::consumers names a node that is not listed after it");
-            f.next[p] = pos[i];
+            f.next[p] = pos[i]; // npos for a consumer left out of the order: a chain stops there
         }
     }
     return f;

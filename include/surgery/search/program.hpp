@@ -508,11 +508,15 @@ template <searchable_graph G>
     return out;
 }
 
-/// The same for a pattern given as text: `find_program(g, pattern::text_pattern("Mul(x, Sigmoid(x))"))`.
+/// The same for a pattern given as text. The matches' capture names view the pattern, which must
+/// outlive them: `const pattern::text_pattern p("Mul(x, Sigmoid(x))"); auto ms = find_program(g, p);`
 template <searchable_graph G>
 [[nodiscard]] std::vector<match<G>> find_program(const G& g, const pattern::text_pattern& pat) {
     return find_program(g, pat.view());
 }
+/// A temporary pattern would leave the matches' capture names dangling: name the pattern.
+template <searchable_graph G>
+std::vector<match<G>> find_program(const G& g, const pattern::text_pattern&& pat) = delete;
 
 
 /// Calls `visit(nodes)` for every match of a chain given as text (the same searcher and tables).
