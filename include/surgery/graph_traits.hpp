@@ -28,6 +28,7 @@
 #include <cstddef>
 #include <iterator>
 #include <optional>
+#include <span>
 #include <ranges>
 #include <string_view>
 #include <vector>
@@ -171,12 +172,12 @@ struct graph_traits<ir::Graph> {
         private:
             const ir::Use* p_ = nullptr;
         };
-        explicit consumer_range(const std::vector<ir::Use>& uses) : uses_(&uses) {}
-        [[nodiscard]] iterator begin() const { return iterator(uses_->data()); }
-        [[nodiscard]] iterator end() const { return iterator(uses_->data() + uses_->size()); }
+        explicit consumer_range(std::span<const ir::Use> uses) : uses_(uses) {}
+        [[nodiscard]] iterator begin() const { return iterator(uses_.data()); }
+        [[nodiscard]] iterator end() const { return iterator(uses_.data() + uses_.size()); }
 
     private:
-        const std::vector<ir::Use>* uses_;
+        std::span<const ir::Use> uses_;
     };
     static consumer_range consumers(const ir::Graph& g, ir::ValueId v) { return consumer_range(g.value(v).uses); }
     static bool is_graph_output(const ir::Graph& g, ir::ValueId v) { return g.is_output(v); }

@@ -462,7 +462,7 @@ inline void apply_correction(ir::Graph& g, const cal_layer& l, const correction&
     const ir::Node& nd = g.node(l.node);
     ir::Op op = nd.op;
     if (auto* gm = std::get_if<ir::ops::Gemm>(&op); gm && gm->beta == 0.0f) gm->beta = 1.0f;
-    std::vector<ir::ValueId> ins = nd.inputs;
+    std::vector<ir::ValueId> ins(nd.inputs.begin(), nd.inputs.end());
     ins.resize(2);
     ins.push_back(constant(c.bias, ".calibrated_bias"));
     const std::string name = nd.name;

@@ -73,7 +73,8 @@ public:
             g_->rollback(cp); // a node whose shapes do not fit is not left behind
             throw;
         }
-        return g_->node(n).outputs;
+        const auto& outs = g_->node(n).outputs;
+        return std::vector<ValueId>(outs.begin(), outs.end());
     }
 
     // ---- layers with weights -------------------------------------------------------------

@@ -20,6 +20,7 @@
 #include "surgery/ir/chunked_vector.hpp"
 #include "surgery/ir/id.hpp"
 #include "surgery/ir/ops.hpp"
+#include "surgery/ir/small_vector.hpp"
 #include "surgery/ir/tensor.hpp"
 
 namespace surgery::ir {
@@ -43,7 +44,7 @@ struct Value {
     NodeId producer;            ///< valid for node outputs
     std::uint32_t slot = 0;     ///< output index in the producer
     std::shared_ptr<const Tensor> data; ///< constants: the value; inputs: the default (or null); shared, not copied with the graph
-    std::vector<Use> uses;
+    small_vector<Use, 2> uses; ///< inline up to two (most values have one or two consumers)
     bool alive = true;
 
     [[nodiscard]] bool is_constant() const noexcept { return kind == ValueKind::constant; }
@@ -54,8 +55,10 @@ struct Value {
 struct Node {
     std::string name;
     Op op;
-    std::vector<ValueId> inputs; ///< an omitted optional input is `ValueId::none()`
-    std::vector<ValueId> outputs;
+    /// An omitted optional input is `ValueId::none()`. Up to four are stored in the node itself
+    /// (small_vector: a `std::vector`'s interface, and it converts to and from one).
+    small_vector<ValueId, 4> inputs;
+    small_vector<ValueId, 4> outputs;
     bool alive = true;
 
     [[nodiscard]] OpKind kind() const noexcept { return kind_of(op); }
@@ -394,7 +397,7 @@ public:
             NodeId n = work.back();
             work.pop_back();
             if (!nodes_[n.index()].alive || !is_dead(n)) continue;
-            std::vector<ValueId> ins = nodes_[n.index()].inputs;
+            const small_vector<ValueId, 4> ins = nodes_[n.index()].inputs; // the node goes
             erase_node(n);
             ++removed_nodes;
             for (ValueId in : ins) {

@@ -87,7 +87,7 @@ inline fold_report fold_constants(ir::Graph& g, const fold_options& opts = {}) {
             kernel_options ko;
             ko.opset = g.opset;
             std::vector<ir::Tensor> outs = evaluate(nd.op, ins, nd.outputs.size(), ko, g.label(n));
-            const std::vector<ir::ValueId> old_outputs = nd.outputs;
+            const ir::small_vector<ir::ValueId, 4> old_outputs = nd.outputs;
             for (std::size_t o = 0; o < old_outputs.size(); ++o) {
                 const ir::ValueId ov = old_outputs[o];
                 const bool used = !g.value(ov).uses.empty() || g.is_output(ov);

@@ -84,9 +84,10 @@ template <class Build>
     r.find = [finders = std::move(finders)](const ir::Graph& g) {
         std::vector<rewrite::ir_match> out;
         if (finders.size() == 1) return finders[0](g);
-        std::vector<char> claimed(g.node_bound(), 0); // by node index: in a match of an earlier form
+        std::vector<char> claimed; // by node index: in a match of an earlier form (made at the first match)
         for (const auto& find : finders)
             for (auto& m : find(g)) {
+                if (claimed.empty()) claimed.assign(g.node_bound(), 0);
                 if (std::any_of(m.nodes.begin(), m.nodes.end(), [&](ir::NodeId n) { return claimed[n.index()] != 0; })) continue;
                 for (ir::NodeId n : m.nodes) claimed[n.index()] = 1;
                 out.push_back(std::move(m));

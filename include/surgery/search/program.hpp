@@ -396,12 +396,13 @@ template <searchable_graph G>
     for (std::size_t k = 0; k < ir::op_count; ++k) root_kinds[k] = program.accepts(program.root, static_cast<ir::OpKind>(k)) ? 1 : 0;
     const detail::root_filter filter(program);
     detail::program_matcher<G> m(g, program);
-    std::vector<std::uint8_t> claimed(T::node_bound(g), 0);
+    std::vector<std::uint8_t> claimed; // by node index: in a match already (made at the first candidate: most rules find no root)
     auto run = [&](std::span<const node_t<G>> order, const ir::OpKind* kinds, auto&& pos) {
         std::vector<node_t<G>> uniq;
         for (std::size_t p = 0; p < order.size(); ++p) {
             if (kinds && !root_kinds[kinds[p]]) continue;
             const node_t<G>& root = order[p];
+            if (claimed.empty()) claimed.assign(T::node_bound(g), 0);
             if (claimed[T::index(g, root)]) continue;
             const auto k = kinds ? std::optional<ir::OpKind>(kinds[p]) : kind_of(g, root);
             if (k && (!root_kinds[*k] || !filter.may_match(g, root, *k))) continue;
