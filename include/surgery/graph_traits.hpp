@@ -106,9 +106,9 @@ template <searchable_graph G>
 [[nodiscard]] bool op_name_matches(const G& g, const node_t<G>& n, std::string_view name) {
     const std::string_view type(graph_traits<G>::op_name(g, n));
     if constexpr (graph_with_domains<G>) {
-        if (const auto sep = name.rfind("::"); sep != std::string_view::npos) {
-            auto plain = [](std::string_view d) { return d == "ai.onnx" ? std::string_view{} : d; }; // ONNX's two spellings of the default domain
-            return type == name.substr(sep + 2) && plain(graph_traits<G>::op_domain(g, n)) == plain(name.substr(0, sep));
+        if (const ir::op_name_parts parts = ir::split_op_name(name); parts.qualified) {
+            const std::string_view domain(graph_traits<G>::op_domain(g, n));
+            return type == parts.name && (domain == "ai.onnx" ? std::string_view{} : domain) == parts.domain; // ONNX's two spellings of the default domain
         }
     }
     return type == name;

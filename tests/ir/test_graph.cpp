@@ -6,6 +6,8 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "surgery/ir.hpp"
@@ -20,6 +22,25 @@ static_assert(op_names[op_kind_v<ops::HardSwish>] == "HardSwish");
 static_assert(kind_from_name("Conv") == op_kind_v<ops::Conv>);
 static_assert(!kind_from_name("NoSuchOp").has_value());
 static_assert(!std::is_convertible_v<NodeId, ValueId> && !std::is_convertible_v<ValueId, NodeId>);
+
+TEST_CASE("split_op_name: domain and op_type of a name as patterns write it, the default domain made one") {
+    auto parts = [](std::string_view s) {
+        const op_name_parts p = split_op_name(s);
+        return std::tuple(std::string(p.domain), std::string(p.name), p.qualified);
+    };
+    using T = std::tuple<std::string, std::string, bool>;
+    CHECK(parts("Relu") == T{"", "Relu", false});
+    CHECK(parts("ai.onnx::Relu") == T{"", "Relu", true});
+    CHECK(parts("com.vendor::Op") == T{"com.vendor", "Op", true});
+    CHECK(parts("a::b::Op") == T{"a::b", "Op", true}); // split at the last '::'
+    CHECK(parts("::Relu") == T{"", "Relu", true});      // the default domain, written empty
+    CHECK(parts("com.vendor::") == T{"com.vendor", "", true});
+    CHECK(parts("ai.onnx") == T{"", "ai.onnx", false}); // a name, not a domain
+    CHECK(parts("ai.onnx.ml::Op") == T{"ai.onnx.ml", "Op", true});
+    CHECK(parts("") == T{"", "", false});
+    CHECK(parts("::") == T{"", "", true});
+    static_assert(split_op_name("ai.onnx::Relu").domain.empty()); // usable at compile time (pattern::named_op)
+}
 
 TEST_CASE("builder infers shapes and names nodes") {
     Graph g;

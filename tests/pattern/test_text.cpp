@@ -169,6 +169,19 @@ TEST_CASE("opaque ops are named in text patterns and in pattern::named_op") {
     CHECK(search::find_program(h, P::text_pattern("ai.onnx::Foo").view()).size() == 1);
     CHECK(search::find_program(h, P::text_pattern("com.x::Foo").view()).empty());
     CHECK(search::find_chains(h, P::chain<P::named_op<"ai.onnx::Foo">>{}).size() == 1);
+    // Written with a domain (the default one too, '::Foo' as 'ai.onnx::Foo') the name is compared
+    // with the node's domain, in text as with named_op; without one it matches any domain.
+    CHECK(search::find_program(h, P::text_pattern("::Foo").view()).size() == 1);
+    Graph k;
+    foo.op_domain = "com.x";
+    const ValueId kx = k.add_input("x", {1, 4});
+    k.add_output(k.node(k.add_node(foo, {kx}, 1, "foo")).outputs[0]);
+    CHECK(search::find_program(k, P::text_pattern("Foo").view()).size() == 1);
+    CHECK(search::find_program(k, P::text_pattern("com.x::Foo").view()).size() == 1);
+    CHECK(search::find_program(k, P::text_pattern("ai.onnx::Foo").view()).empty());
+    CHECK(search::find_program(k, P::text_pattern("::Foo").view()).empty());
+    CHECK(search::find_chains(k, P::chain<P::named_op<"::Foo">>{}).empty());
+    CHECK(search::find_chains(k, P::chain<P::named_op<"com.x::Foo">>{}).size() == 1);
     // named_op of a catalogue op is the same as op<T>.
     static_assert(std::is_same_v<P::named_op<"Relu">::op_type, ops::Relu>);
     CHECK(search::find_chains(g, P::chain<P::named_op<"Relu">>{}).size() == 1);

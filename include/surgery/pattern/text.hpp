@@ -389,16 +389,12 @@ inline std::uint16_t add_op_node(runtime_program& prog, const text_expr& e, cons
     pn.first_kind = static_cast<std::uint16_t>(prog.kinds.size());
     pn.first_name = static_cast<std::uint16_t>(prog.names.size());
     for (const std::string& name : e.ops) {
-        std::string_view domain, op = name;
-        if (const auto sep = name.rfind("::"); sep != std::string::npos) {
-            domain = std::string_view(name).substr(0, sep);
-            op = std::string_view(name).substr(sep + 2);
-        }
-        if (const auto k = ir::kind_from_name(op, domain)) {
+        const ir::op_name_parts parts = ir::split_op_name(name);
+        if (const auto k = ir::kind_from_name(parts.name, parts.domain)) {
             prog.kinds.push_back(*k);
             ++pn.num_kinds;
         } else {
-            prog.add_name(domain.empty() ? std::string(op) : name); // compared with its domain (see name_matches)
+            prog.add_name(parts.qualified ? name : std::string(parts.name)); // compared with its domain (see op_name_matches)
             ++pn.num_names;
         }
     }

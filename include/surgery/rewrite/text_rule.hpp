@@ -137,23 +137,19 @@ private:
 
     ir::Op make(const pattern::text_expr& e) const {
         const std::string& name = e.ops[0];
-        std::string_view domain, type = name;
-        if (const auto sep = name.rfind("::"); sep != std::string::npos) {
-            domain = std::string_view(name).substr(0, sep);
-            type = std::string_view(name).substr(sep + 2);
-        }
-        if (const auto k = ir::kind_from_name(type, domain)) {
+        const ir::op_name_parts parts = ir::split_op_name(name);
+        if (const auto k = ir::kind_from_name(parts.name, parts.domain)) {
             ir::Op op = ir::make_op(*k);
             for (const auto& a : e.attrs)
                 if (!set_attribute(op, a, [&](const std::string& m, std::size_t col) { fail(m, col); }))
                     fail("'" + name + "' has no attribute '" + a.name + "'", a.column);
             return op;
         }
-        if (domain.empty()) fail("'" + name + "' is not in the op catalogue (an op of another domain is written domain::Name)", e.column);
+        if (!parts.qualified) fail("'" + name + "' is not in the op catalogue (an op of another domain is written domain::Name)", e.column);
         if (!e.attrs.empty()) fail("attributes of an op outside the catalogue cannot be given as text", e.column);
         ir::ops::Opaque o;
-        o.op_type = std::string(type);
-        o.op_domain = std::string(domain);
+        o.op_type = std::string(parts.name);
+        o.op_domain = std::string(parts.domain);
         return o;
     }
 
