@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <string>
+#include <vector>
 
 #include "surgery/ir.hpp"
 #include "surgery/ir/tensor_math.hpp"
@@ -132,6 +133,14 @@ TEST_CASE("text rule errors point at the column of either side") {
     // Ops of another domain in a replacement; a domain is not taken for a capture.
     CHECK(error_of("Relu(x) => com.vendor::MyNpuOp(x)").empty());
     CHECK(error_of("com.vendor::MyNpuOp(x) => Relu(x)").empty());
+}
+
+TEST_CASE("a rule from text keeps the op names its pattern compares by name") {
+    CHECK(rewrite::parse_rule("Hardswish => Relu").op_names == std::vector<std::string>{"Hardswish"});
+    CHECK(rewrite::parse_rule("Relu((com.vendor::Gate(x) | Frob(x))) => x").op_names == std::vector<std::string>{"com.vendor::Gate", "Frob"});
+    CHECK(rewrite::parse_rule("HardSwish => Relu").op_names.empty());
+    CHECK(rewrite::make_rule("c", P::runtime_chain("Conv,Frob"), rewrite::identity(), rewrite::exactness::approximate).op_names ==
+          std::vector<std::string>{"Frob"});
 }
 
 TEST_CASE("typed contexts read matched nodes with their types") {
