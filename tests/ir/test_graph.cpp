@@ -1,6 +1,7 @@
 // Tests of ir::Graph: construction, use lists, topological order, rollback, dead-code removal, verification.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <functional>
 #include <iterator>
 #include <random>
@@ -288,6 +289,37 @@ TEST_CASE("the kept order stays a topological order through random edits, and cy
     // A copy continues from the same order.
     Graph copy = g;
     CHECK(copy.topological_order() == g.topological_order());
+}
+
+TEST_CASE("replace_all_uses of a value with many consumers: use lists, outputs and the kept order agree") {
+    Graph g;
+    const ValueId x = g.add_input("x", {4});
+    const ValueId y = g.add_input("y", {4});
+    std::vector<NodeId> consumers;
+    for (int i = 0; i < 1000; ++i) consumers.push_back(i % 2 ? g.add_node(ops::Relu{}, {x}) : g.add_node(ops::Add{}, {x, x})); // Add reads x twice
+    g.add_output(x);
+    for (NodeId c : consumers) g.add_output(g.node(c).outputs[0]);
+    (void)g.topological_order(); // a kept order, to be brought up to date after the edit
+    const NodeId p = g.add_node(ops::Sigmoid{}, {y}); // added after it: placed before its first consumer
+    const ValueId to = g.node(p).outputs[0];
+    g.add_output(to);
+    g.replace_all_uses(x, to);
+    CHECK(g.value(x).uses.empty());
+    CHECK(g.value(to).uses.size() == 1500);
+    for (NodeId c : consumers)
+        for (std::uint32_t s = 0; s < g.node(c).inputs.size(); ++s) {
+            CHECK(g.node(c).inputs[s] == to);
+            CHECK(g.lists_use(to, {c, s}));
+        }
+    // x was an output before `to`: it became `to` there, the later copy of it is dropped.
+    REQUIRE(g.outputs().size() == 1001);
+    CHECK(g.outputs()[0] == to);
+    CHECK(std::count(g.outputs().begin(), g.outputs().end(), to) == 1);
+    const auto& order = g.topological_order();
+    REQUIRE(order.size() == 1001);
+    CHECK(order.front() == p);
+    CHECK(g.flow().order == order);
+    CHECK_NOTHROW(verify(g));
 }
 
 TEST_CASE("a cycle is reported with a node name") {

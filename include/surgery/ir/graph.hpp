@@ -328,14 +328,18 @@ public:
         invalidate();
     }
 
-    /// Redirects every consumer of `from` (and the graph output list) to `to`.
+    /// Redirects every consumer of `from` (and the graph output list) to `to`. Strong guarantee: the
+    /// one allocation (room in the use list of `to`) comes before any change, and nothing after it
+    /// throws (a failed record of a rewired node forgets the kept order instead), so a throw
+    /// leaves the graph and its caches as they were.
     void replace_all_uses(ValueId from, ValueId to) {
         check_value(from, "replace_all_uses");
         check_value(to, "replace_all_uses");
         if (from == to) return;
+        values_[to.index()].uses.reserve(values_[to.index()].uses.size() + values_[from.index()].uses.size());
+        invalidate();
         auto uses = std::move(values_[from.index()].uses);
         values_[from.index()].uses.clear();
-        values_[to.index()].uses.reserve(values_[to.index()].uses.size() + uses.size());
         for (const Use& u : uses) {
             nodes_[u.node.index()].inputs[u.slot] = to;
             use_pos(u.node, u.slot) = push_use(to, u);
@@ -344,7 +348,6 @@ public:
         for (auto& o : outputs_)
             if (o == from) o = to;
         dedupe_outputs();
-        invalidate();
     }
 
     /// Replaces graph output `from` by `to` in the output list only.
@@ -496,11 +499,13 @@ private:
         uses.pop_back();
     }
 
-    void dedupe_outputs() {
-        std::vector<ValueId> out;
-        for (ValueId o : outputs_)
-            if (std::find(out.begin(), out.end(), o) == out.end()) out.push_back(o);
-        outputs_ = std::move(out);
+    /// Keeps the first of each output, in place: no allocation, so that the edits calling it cannot
+    /// fail after they changed the graph.
+    void dedupe_outputs() noexcept {
+        auto kept = outputs_.begin();
+        for (auto it = outputs_.begin(); it != outputs_.end(); ++it)
+            if (std::find(outputs_.begin(), kept, *it) == kept) *kept++ = *it;
+        outputs_.erase(kept, outputs_.end());
     }
 
     [[nodiscard]] bool is_dead(NodeId n) const {
