@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <functional>
 #include <iterator>
+#include <memory>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -289,6 +290,42 @@ TEST_CASE("the kept order stays a topological order through random edits, and cy
     // A copy continues from the same order.
     Graph copy = g;
     CHECK(copy.topological_order() == g.topological_order());
+}
+
+TEST_CASE("a copy has the graph and the kept order, not the order's scratch, and outlives the original") {
+    auto original = std::make_unique<Graph>();
+    const ValueId x = original->add_input("x", {4});
+    std::vector<NodeId> relus;
+    for (int i = 0; i < 50; ++i) relus.push_back(original->add_node(ops::Relu{}, {x}));
+    for (NodeId r : relus) original->add_output(original->node(r).outputs[0]);
+    (void)original->topological_order();
+    // Edits after the order: it is brought up to date (update_order, which fills the scratch).
+    const NodeId s = original->add_node(ops::Sigmoid{}, {x});
+    original->set_input(relus[7], 0, original->node(s).outputs[0]);
+    const std::vector<NodeId> order = original->topological_order();
+    Graph copy = *original;
+    original.reset();
+    CHECK(copy.topological_order() == order);
+    // The copy keeps its order through edits as the original would have.
+    const NodeId t = copy.add_node(ops::Tanh{}, {x});
+    copy.set_input(relus[3], 0, copy.node(t).outputs[0]);
+    const auto& after = copy.topological_order();
+    REQUIRE(after.size() == order.size() + 1);
+    CHECK(std::find(after.begin(), after.end(), t) < std::find(after.begin(), after.end(), relus[3]));
+    CHECK(copy.flow().order == after);
+    CHECK_NOTHROW(verify(copy));
+
+    using scratch = surgery::ir::detail::scratch<std::vector<int>>;
+    scratch a;
+    a.buffer = {1, 2, 3};
+    const scratch b = a;
+    CHECK(b.buffer.empty());
+    scratch c;
+    c.buffer = {4};
+    c = a;
+    CHECK(c.buffer == std::vector<int>{4}); // assignment keeps the target's own
+    const scratch d = std::move(a);
+    CHECK(d.buffer == std::vector<int>{1, 2, 3});
 }
 
 TEST_CASE("replace_all_uses of a value with many consumers: use lists, outputs and the kept order agree") {

@@ -18,6 +18,7 @@
 
 #include "surgery/error.hpp"
 #include "surgery/ir/chunked_vector.hpp"
+#include "surgery/ir/scratch.hpp"
 #include "surgery/ir/id.hpp"
 #include "surgery/ir/ops.hpp"
 #include "surgery/ir/tensor.hpp"
@@ -581,7 +582,7 @@ private:
         constexpr std::uint32_t npos = flow_index::npos;
         const std::size_t old_bound = order_bound_, bound = nodes_.size();
         if (old_bound > bound) return false;
-        std::vector<std::uint32_t>& pos = order_pos_;
+        std::vector<std::uint32_t>& pos = order_pos_.buffer;
         pos.assign(bound, npos);
         std::uint32_t kept = 0;
         for (NodeId n : order_)
@@ -604,7 +605,7 @@ private:
             placed.emplace_back(a, static_cast<std::uint32_t>(i));
         }
         std::sort(placed.begin(), placed.end());
-        std::vector<NodeId>& next = order_scratch_;
+        std::vector<NodeId>& next = order_scratch_.buffer;
         next.clear();
         next.reserve(alive_nodes_);
         auto it = placed.begin();
@@ -703,8 +704,8 @@ private:
     mutable bool order_base_ = false;        ///< order_ was valid when the graph had order_bound_ nodes
     mutable std::size_t order_bound_ = 0;
     mutable std::vector<NodeId> rewired_;    ///< nodes whose inputs changed since then
-    mutable std::vector<std::uint32_t> order_pos_; ///< scratch of update_order
-    mutable std::vector<NodeId> order_scratch_;
+    mutable detail::scratch<std::vector<std::uint32_t>> order_pos_; ///< of update_order; not copied with the graph
+    mutable detail::scratch<std::vector<NodeId>> order_scratch_;
     mutable flow_index flow_;
     mutable bool flow_valid_ = false;
 };
