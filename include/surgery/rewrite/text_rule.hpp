@@ -33,10 +33,6 @@ namespace surgery::rewrite {
 
 namespace detail {
 
-/// Whether `v` is an integer a 64-bit signed integer holds (the cast is undefined otherwise).
-[[nodiscard]] inline bool is_int64(double v) noexcept {
-    return v >= -9223372036854775808.0 && v < 9223372036854775808.0 && v == std::trunc(v);
-}
 /// Whether `v` is finite as a float32 (a larger number would silently become infinity).
 [[nodiscard]] inline bool fits_float(double v) noexcept { return std::fabs(v) <= static_cast<double>(std::numeric_limits<float>::max()); }
 
@@ -56,8 +52,8 @@ bool set_attribute(ir::Op& op, const pattern::text_attr& a, Fail&& fail) {
                         using K = pattern::attr_test::value_kind;
                         if (a.op != pattern::cmp::eq) fail("a replacement sets attributes with '=' only", a.column);
                         if constexpr (std::is_same_v<M, std::int64_t>) {
-                            if (a.kind != K::number || !is_int64(a.number)) fail("attribute '" + a.name + "' is a 64-bit integer", a.column);
-                            o.*(e.member) = static_cast<std::int64_t>(a.number);
+                            if (a.kind != K::number || !a.integer) fail("attribute '" + a.name + "' is a 64-bit integer", a.column);
+                            o.*(e.member) = *a.integer;
                         } else if constexpr (std::is_same_v<M, float>) {
                             if (a.kind != K::number) fail("attribute '" + a.name + "' is a number", a.column);
                             if (!fits_float(a.number)) fail("attribute '" + a.name + "' is a float32, which this number exceeds", a.column);
@@ -67,7 +63,7 @@ bool set_attribute(ir::Op& op, const pattern::text_attr& a, Fail&& fail) {
                             o.*(e.member) = a.text;
                         } else if constexpr (std::is_same_v<M, ir::Ints>) {
                             if (a.kind == K::list) o.*(e.member) = a.list;
-                            else if (a.kind == K::number && is_int64(a.number)) o.*(e.member) = ir::Ints{static_cast<std::int64_t>(a.number)};
+                            else if (a.kind == K::number && a.integer) o.*(e.member) = ir::Ints{*a.integer};
                             else fail("attribute '" + a.name + "' is a list of integers, e.g. (1, 1)", a.column);
                         } else if constexpr (std::is_same_v<M, ir::Floats>) {
                             if (a.kind == K::list) o.*(e.member) = ir::Floats(a.list.begin(), a.list.end());
