@@ -22,6 +22,8 @@
 //   static const ir::flow_index& flow(const G&);                         // precomputed search arrays
 //   static std::string_view op_domain(const G&, node_type);              // ONNX domain: patterns may name
 //                                                                        // ops as domain::Name
+//   static RANGE inputs(const G&, node_type);                            // every input in slot order, in one
+//                                                                        // walk (when input(g, n, i) walks to i)
 #pragma once
 
 #include <concepts>
@@ -90,6 +92,29 @@ concept graph_with_domains = searchable_graph<G> && requires(const G& g, node_t<
     { graph_traits<G>::op_domain(g, n) } -> std::convertible_to<std::string_view>;
 };
 
+/// Whether the traits of `G` give every input of a node in one walk (`inputs`; elements convertible
+/// to `std::optional<value_t<G>>`, nullopt for an omitted input).
+template <class G>
+concept graph_with_input_range = searchable_graph<G> && requires(const G& g, node_t<G> n) {
+    { graph_traits<G>::inputs(g, n) } -> std::ranges::forward_range;
+    requires std::convertible_to<std::ranges::range_reference_t<decltype(graph_traits<G>::inputs(g, n))>, std::optional<value_t<G>>>;
+};
+
+/// Calls `f(slot, value)` for every input of node `n` in slot order (`value` nullopt when omitted):
+/// with the traits' `inputs` when they give it, so that a graph whose `input(g, n, i)` walks to slot
+/// `i` (an edge list) is visited in time linear in the input count, not quadratic.
+template <searchable_graph G, class F>
+void for_each_input(const G& g, const node_t<G>& n, F&& f) {
+    using T = graph_traits<G>;
+    if constexpr (graph_with_input_range<G>) {
+        std::size_t slot = 0;
+        for (auto&& v : T::inputs(g, n)) f(slot++, std::optional<value_t<G>>(v));
+    } else {
+        const std::size_t ni = T::num_inputs(g, n);
+        for (std::size_t slot = 0; slot < ni; ++slot) f(slot, T::input(g, n, slot));
+    }
+}
+
 /// The op kind of node `n`: from the traits when they give it, else by looking the name up; an op
 /// the catalogue does not know has the opaque kind (patterns then compare its name).
 template <searchable_graph G>
@@ -107,9 +132,9 @@ template <searchable_graph G>
 [[nodiscard]] bool op_name_matches(const G& g, const node_t<G>& n, std::string_view name) {
     const std::string_view type(graph_traits<G>::op_name(g, n));
     if constexpr (graph_with_domains<G>) {
-        if (const auto sep = name.rfind("::"); sep != std::string_view::npos) {
-            auto plain = [](std::string_view d) { return d == "ai.onnx" ? std::string_view{} : d; }; // ONNX's two spellings of the default domain
-            return type == name.substr(sep + 2) && plain(graph_traits<G>::op_domain(g, n)) == plain(name.substr(0, sep));
+        if (const ir::op_name_parts parts = ir::split_op_name(name); parts.qualified) {
+            const std::string_view domain(graph_traits<G>::op_domain(g, n));
+            return type == parts.name && (domain == "ai.onnx" ? std::string_view{} : domain) == parts.domain; // ONNX's two spellings of the default domain
         }
     }
     return type == name;

@@ -1,6 +1,9 @@
 // The searcher on a user's boost::adjacency_list, through the Boost.Graph adapter.
 #include <doctest/doctest.h>
 
+#include <optional>
+#include <vector>
+
 #include <boost/graph/adjacency_list.hpp>
 
 #include "surgery/adapters/boost_graph.hpp"
@@ -51,4 +54,33 @@ TEST_CASE("DAG patterns and unknown op names on Boost.Graph") {
     CHECK(search::find_chains(g, P::runtime_chain("MyCustomOp,Sigmoid")).empty()); // x has two consumers
     CHECK(search::find_chains(g, P::runtime_chain("Mul,MyCustomOp")).size() == 1);
     CHECK(search::find_chains(g, P::chain<P::op<ops::Mul>, P::any_op>{}).size() == 1);
+}
+
+TEST_CASE("a node of large in-degree: every input in the order its edges were added, in one walk") {
+    static_assert(graph_with_input_range<bgraph>);
+    using T = graph_traits<bgraph>;
+    constexpr std::size_t n_inputs = 2000;
+    bgraph g;
+    std::vector<std::size_t> sources;
+    for (std::size_t i = 0; i < n_inputs; ++i) sources.push_back(add(g, "Input", {}));
+    // Edges added in an order unlike the vertex ids: the inputs follow the edges.
+    std::vector<std::size_t> expected;
+    for (std::size_t i = 0; i < n_inputs; ++i) expected.push_back(sources[(i * 7) % n_inputs]);
+    const auto concat = boost::add_vertex(adapters::op_vertex{"Concat", false}, g);
+    for (std::size_t s : expected) boost::add_edge(s, concat, g);
+    add(g, "Relu", {concat});
+
+    std::vector<std::size_t> seen;
+    for_each_input(g, concat, [&](std::size_t slot, const std::optional<std::size_t>& v) {
+        CHECK(slot == seen.size());
+        REQUIRE(v);
+        seen.push_back(*v);
+    });
+    CHECK(seen == expected);
+    for (std::size_t i = 0; i < n_inputs; i += 97) CHECK(T::input(g, concat, i) == expected[i]); // the same as input(g, n, i)
+    CHECK(T::inputs(g, concat) == expected);
+    // The searcher's order check and a match's entries go through them.
+    const auto m = search::find_chains(g, P::chain<P::op<ops::Concat>, P::op<ops::Relu>>{});
+    REQUIRE(m.size() == 1);
+    CHECK(m[0].entries == expected);
 }

@@ -127,6 +127,21 @@ TEST_CASE("registry: dictionaries from the command line") {
     CHECK_THROWS_AS((void)cli::split_names("a,,b", "rules"), usage_error);
 }
 
+TEST_CASE("registry: text rules that matched nothing warn about the op names they parsed outside the catalogue") {
+    const std::vector<std::string> texts{"Hardswish => Relu", "Silu(x) => Relu(x)", "com.vendor::Frob => Relu", "Relu => Sigmoid"};
+    const rewrite::dictionary d = cli::make_dictionary(std::nullopt, {}, texts);
+    ir::Graph g;
+    ir::Builder b(g);
+    b.output(b.relu(b.input("x", {1, 4})));
+    const rewrite::report rep = rewrite::apply(g, d);
+    const std::string not_catalogue = "' is not an op of the catalogue, so it only matches a node of that exact op_type";
+    CHECK(cli::unknown_op_warnings(texts, d, rep) ==
+          std::vector<std::string>{"rule 'Hardswish => Relu' matched nothing: 'Hardswish" + not_catalogue + " (did you mean 'HardSwish'?)",
+                                   "rule 'Silu(x) => Relu(x)' matched nothing: 'Silu" + not_catalogue});
+    // A rule that matched says nothing, whatever it names.
+    CHECK(cli::unknown_op_warnings({"Relu => Sigmoid"}, d, rep).empty());
+}
+
 TEST_CASE("stats: MACs and parameters follow the documented formulas") {
     ir::Graph g;
     ir::Builder b(g, 1);

@@ -1,11 +1,15 @@
 // Tests of ir::Graph: construction, use lists, topological order, rollback, dead-code removal, verification.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <functional>
 #include <iterator>
+#include <memory>
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "surgery/ir.hpp"
@@ -20,6 +24,25 @@ static_assert(op_names[op_kind_v<ops::HardSwish>] == "HardSwish");
 static_assert(kind_from_name("Conv") == op_kind_v<ops::Conv>);
 static_assert(!kind_from_name("NoSuchOp").has_value());
 static_assert(!std::is_convertible_v<NodeId, ValueId> && !std::is_convertible_v<ValueId, NodeId>);
+
+TEST_CASE("split_op_name: domain and op_type of a name as patterns write it, the default domain made one") {
+    auto parts = [](std::string_view s) {
+        const op_name_parts p = split_op_name(s);
+        return std::tuple(std::string(p.domain), std::string(p.name), p.qualified);
+    };
+    using T = std::tuple<std::string, std::string, bool>;
+    CHECK(parts("Relu") == T{"", "Relu", false});
+    CHECK(parts("ai.onnx::Relu") == T{"", "Relu", true});
+    CHECK(parts("com.vendor::Op") == T{"com.vendor", "Op", true});
+    CHECK(parts("a::b::Op") == T{"a::b", "Op", true}); // split at the last '::'
+    CHECK(parts("::Relu") == T{"", "Relu", true});      // the default domain, written empty
+    CHECK(parts("com.vendor::") == T{"com.vendor", "", true});
+    CHECK(parts("ai.onnx") == T{"", "ai.onnx", false}); // a name, not a domain
+    CHECK(parts("ai.onnx.ml::Op") == T{"ai.onnx.ml", "Op", true});
+    CHECK(parts("") == T{"", "", false});
+    CHECK(parts("::") == T{"", "", true});
+    static_assert(split_op_name("ai.onnx::Relu").domain.empty()); // usable at compile time (pattern::named_op)
+}
 
 TEST_CASE("builder infers shapes and names nodes") {
     Graph g;
@@ -267,6 +290,73 @@ TEST_CASE("the kept order stays a topological order through random edits, and cy
     // A copy continues from the same order.
     Graph copy = g;
     CHECK(copy.topological_order() == g.topological_order());
+}
+
+TEST_CASE("a copy has the graph and the kept order, not the order's scratch, and outlives the original") {
+    auto original = std::make_unique<Graph>();
+    const ValueId x = original->add_input("x", {4});
+    std::vector<NodeId> relus;
+    for (int i = 0; i < 50; ++i) relus.push_back(original->add_node(ops::Relu{}, {x}));
+    for (NodeId r : relus) original->add_output(original->node(r).outputs[0]);
+    (void)original->topological_order();
+    // Edits after the order: it is brought up to date (update_order, which fills the scratch).
+    const NodeId s = original->add_node(ops::Sigmoid{}, {x});
+    original->set_input(relus[7], 0, original->node(s).outputs[0]);
+    const std::vector<NodeId> order = original->topological_order();
+    Graph copy = *original;
+    original.reset();
+    CHECK(copy.topological_order() == order);
+    // The copy keeps its order through edits as the original would have.
+    const NodeId t = copy.add_node(ops::Tanh{}, {x});
+    copy.set_input(relus[3], 0, copy.node(t).outputs[0]);
+    const auto& after = copy.topological_order();
+    REQUIRE(after.size() == order.size() + 1);
+    CHECK(std::find(after.begin(), after.end(), t) < std::find(after.begin(), after.end(), relus[3]));
+    CHECK(copy.flow().order == after);
+    CHECK_NOTHROW(verify(copy));
+
+    using scratch = surgery::ir::detail::scratch<std::vector<int>>;
+    scratch a;
+    a.buffer = {1, 2, 3};
+    const scratch b = a;
+    CHECK(b.buffer.empty());
+    scratch c;
+    c.buffer = {4};
+    c = a;
+    CHECK(c.buffer == std::vector<int>{4}); // assignment keeps the target's own
+    const scratch d = std::move(a);
+    CHECK(d.buffer == std::vector<int>{1, 2, 3});
+}
+
+TEST_CASE("replace_all_uses of a value with many consumers: use lists, outputs and the kept order agree") {
+    Graph g;
+    const ValueId x = g.add_input("x", {4});
+    const ValueId y = g.add_input("y", {4});
+    std::vector<NodeId> consumers;
+    for (int i = 0; i < 1000; ++i) consumers.push_back(i % 2 ? g.add_node(ops::Relu{}, {x}) : g.add_node(ops::Add{}, {x, x})); // Add reads x twice
+    g.add_output(x);
+    for (NodeId c : consumers) g.add_output(g.node(c).outputs[0]);
+    (void)g.topological_order(); // a kept order, to be brought up to date after the edit
+    const NodeId p = g.add_node(ops::Sigmoid{}, {y}); // added after it: placed before its first consumer
+    const ValueId to = g.node(p).outputs[0];
+    g.add_output(to);
+    g.replace_all_uses(x, to);
+    CHECK(g.value(x).uses.empty());
+    CHECK(g.value(to).uses.size() == 1500);
+    for (NodeId c : consumers)
+        for (std::uint32_t s = 0; s < g.node(c).inputs.size(); ++s) {
+            CHECK(g.node(c).inputs[s] == to);
+            CHECK(g.lists_use(to, {c, s}));
+        }
+    // x was an output before `to`: it became `to` there, the later copy of it is dropped.
+    REQUIRE(g.outputs().size() == 1001);
+    CHECK(g.outputs()[0] == to);
+    CHECK(std::count(g.outputs().begin(), g.outputs().end(), to) == 1);
+    const auto& order = g.topological_order();
+    REQUIRE(order.size() == 1001);
+    CHECK(order.front() == p);
+    CHECK(g.flow().order == order);
+    CHECK_NOTHROW(verify(g));
 }
 
 TEST_CASE("a cycle is reported with a node name") {

@@ -2,7 +2,11 @@
 // the equality of text and C++ patterns (same tables, same matches).
 #include <doctest/doctest.h>
 
+#include <cstdint>
+#include <limits>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "surgery/ir.hpp"
 #include "surgery/pattern.hpp"
@@ -88,6 +92,31 @@ TEST_CASE("a text DAG pattern finds what the C++ pattern finds") {
     }
 }
 
+TEST_CASE("integer lists and attribute values hold the whole int64 range, exactly, and nothing beyond it") {
+    const P::text_pattern ends("Conv[pads=(9223372036854775807, -9223372036854775808, 9007199254740993, -1, 1e3)](x)");
+    const auto ints = ends.view().ints;
+    CHECK(std::vector<std::int64_t>(ints.begin(), ints.end()) ==
+          std::vector<std::int64_t>{std::numeric_limits<std::int64_t>::max(), std::numeric_limits<std::int64_t>::min(), 9007199254740993, -1, 1000});
+    // One beyond either end is refused at the column of the number (its sign included), not rounded into range.
+    const std::string above = error_of("Conv[pads=(1, 9223372036854775808)](x)");
+    CHECK(above.find("list values are 64-bit integers") != std::string::npos);
+    CHECK(above.find("column 15") != std::string::npos);
+    const std::string below = error_of("Conv[pads=(1, -9223372036854775809)](x)");
+    CHECK(below.find("list values are 64-bit integers") != std::string::npos);
+    CHECK(below.find("column 15") != std::string::npos);
+    CHECK(error_of("Conv[pads=(1.5)](x)").find("list values are 64-bit integers") != std::string::npos);
+    // A scalar keeps its number (compared as such) and, when it is an int64, that integer exactly.
+    const auto attr = [](std::string_view text) { return P::detail::text_parser(text, text, 0).chain().front().attrs.front(); };
+    CHECK(attr("Conv[group=9223372036854775807]").integer == std::numeric_limits<std::int64_t>::max());
+    CHECK(attr("Conv[group=-9223372036854775808]").integer == std::numeric_limits<std::int64_t>::min());
+    CHECK(attr("Conv[group=-9223372036854775808]").number == -9223372036854775808.0);
+    CHECK_FALSE(attr("Conv[group=9223372036854775808]").integer.has_value());
+    CHECK_FALSE(attr("Conv[group=-9223372036854775809]").integer.has_value());
+    CHECK(attr("Conv[group=-9223372036854775809]").number == -9223372036854775808.0); // the double rounds into range
+    CHECK(attr("Conv[group=-2e3]").integer == -2000);
+    CHECK_FALSE(attr("Conv[group=0.5]").integer.has_value());
+}
+
 TEST_CASE("constant operands and attribute constraints") {
     Graph g;
     Builder b(g, 3);
@@ -169,6 +198,19 @@ TEST_CASE("opaque ops are named in text patterns and in pattern::named_op") {
     CHECK(search::find_program(h, P::text_pattern("ai.onnx::Foo").view()).size() == 1);
     CHECK(search::find_program(h, P::text_pattern("com.x::Foo").view()).empty());
     CHECK(search::find_chains(h, P::chain<P::named_op<"ai.onnx::Foo">>{}).size() == 1);
+    // Written with a domain (the default one too, '::Foo' as 'ai.onnx::Foo') the name is compared
+    // with the node's domain, in text as with named_op; without one it matches any domain.
+    CHECK(search::find_program(h, P::text_pattern("::Foo").view()).size() == 1);
+    Graph k;
+    foo.op_domain = "com.x";
+    const ValueId kx = k.add_input("x", {1, 4});
+    k.add_output(k.node(k.add_node(foo, {kx}, 1, "foo")).outputs[0]);
+    CHECK(search::find_program(k, P::text_pattern("Foo").view()).size() == 1);
+    CHECK(search::find_program(k, P::text_pattern("com.x::Foo").view()).size() == 1);
+    CHECK(search::find_program(k, P::text_pattern("ai.onnx::Foo").view()).empty());
+    CHECK(search::find_program(k, P::text_pattern("::Foo").view()).empty());
+    CHECK(search::find_chains(k, P::chain<P::named_op<"::Foo">>{}).empty());
+    CHECK(search::find_chains(k, P::chain<P::named_op<"com.x::Foo">>{}).size() == 1);
     // named_op of a catalogue op is the same as op<T>.
     static_assert(std::is_same_v<P::named_op<"Relu">::op_type, ops::Relu>);
     CHECK(search::find_chains(g, P::chain<P::named_op<"Relu">>{}).size() == 1);

@@ -2,7 +2,10 @@
 // expressions), of typed contexts and of the tensor algebra rules use.
 #include <doctest/doctest.h>
 
+#include <cstdint>
+#include <limits>
 #include <string>
+#include <vector>
 
 #include "surgery/ir.hpp"
 #include "surgery/ir/tensor_math.hpp"
@@ -132,6 +135,42 @@ TEST_CASE("text rule errors point at the column of either side") {
     // Ops of another domain in a replacement; a domain is not taken for a capture.
     CHECK(error_of("Relu(x) => com.vendor::MyNpuOp(x)").empty());
     CHECK(error_of("com.vendor::MyNpuOp(x) => Relu(x)").empty());
+}
+
+TEST_CASE("integer attributes of a replacement take the whole int64 range, exactly") {
+    // Shape clamps start and end to the rank, so both ends of the range give a valid node.
+    Graph g;
+    Builder b(g);
+    auto x = b.input("x", {1, 3, 8, 8});
+    b.output(b.apply(ops::ShapeOf{}, {x}));
+    const auto report =
+        rewrite::apply(g, rewrite::dictionary("t", {rewrite::parse_rule("Shape[start=0](x) => Shape[start=-9223372036854775808, end=9223372036854775807](x)")}));
+    CHECK(report.rules[0].replaced == 1);
+    for (NodeId n : g.topological_order()) {
+        const auto* s = g.node(n).as<ops::ShapeOf>();
+        REQUIRE(s);
+        CHECK(s->start == std::numeric_limits<std::int64_t>::min());
+        CHECK(s->end == std::numeric_limits<std::int64_t>::max());
+    }
+    CHECK(error_of("Relu(x) => MaxPool[kernel_shape=(9223372036854775807, -9223372036854775808)](x)").empty());
+    CHECK(error_of("Relu(x) => Shape[end=9007199254740993](x)").empty());
+    // One beyond either end is refused, as a 64-bit integer attribute and in a list.
+    const std::string above = error_of("Relu(x) => Shape[end=9223372036854775808](x)");
+    CHECK(above.find("attribute 'end' is a 64-bit integer") != std::string::npos);
+    CHECK(above.find("column 18") != std::string::npos);
+    const std::string below = error_of("Relu(x) => Shape[start=-9223372036854775809](x)");
+    CHECK(below.find("attribute 'start' is a 64-bit integer") != std::string::npos);
+    CHECK(below.find("column 18") != std::string::npos);
+    CHECK(error_of("Relu(x) => MaxPool[kernel_shape=(1, -9223372036854775809)](x)").find("column 37") != std::string::npos);
+    CHECK(error_of("Relu(x) => MaxPool[kernel_shape=9223372036854775808](x)").find("list of integers") != std::string::npos);
+}
+
+TEST_CASE("a rule from text keeps the op names its pattern compares by name") {
+    CHECK(rewrite::parse_rule("Hardswish => Relu").op_names == std::vector<std::string>{"Hardswish"});
+    CHECK(rewrite::parse_rule("Relu((com.vendor::Gate(x) | Frob(x))) => x").op_names == std::vector<std::string>{"com.vendor::Gate", "Frob"});
+    CHECK(rewrite::parse_rule("HardSwish => Relu").op_names.empty());
+    CHECK(rewrite::make_rule("c", P::runtime_chain("Conv,Frob"), rewrite::identity(), rewrite::exactness::approximate).op_names ==
+          std::vector<std::string>{"Frob"});
 }
 
 TEST_CASE("typed contexts read matched nodes with their types") {

@@ -131,11 +131,12 @@ struct preset {
     return name;
 }
 
-/// Warnings for the text rules (`--rule`) that matched nothing and name an op outside the catalogue
-/// without a domain: most often a misspelling (`Hardswish`, PyTorch's `Silu`), which the pattern
-/// takes for a vendor op's name. Each names the rule, the op and, when the catalogue has it under
-/// another case, that spelling.
-[[nodiscard]] inline std::vector<std::string> unknown_op_warnings(const std::vector<std::string>& rule_texts, const rewrite::report& rep) {
+/// Warnings for the text rules (`--rule`, as given; `dict` holds them parsed) that matched nothing
+/// and name an op outside the catalogue without a domain: most often a misspelling (`Hardswish`,
+/// PyTorch's `Silu`), which the pattern takes for a vendor op's name. Each names the rule, the op
+/// and, when the catalogue has it under another case, that spelling.
+[[nodiscard]] inline std::vector<std::string> unknown_op_warnings(const std::vector<std::string>& rule_texts, const rewrite::dictionary& dict,
+                                                                 const rewrite::report& rep) {
     std::vector<std::string> out;
     auto lower = [](std::string_view s) {
         std::string l(s);
@@ -145,23 +146,17 @@ struct preset {
     for (const std::string& t : rule_texts) {
         const auto entry = std::find_if(rep.rules.begin(), rep.rules.end(), [&](const auto& e) { return e.name == t; });
         if (entry == rep.rules.end() || entry->matches > 0) continue;
-        const auto arrow = t.find("=>");
-        if (arrow == std::string::npos) continue;
-        try {
-            const pattern::text_pattern pat(std::string_view(t).substr(0, arrow));
-            for (const std::string_view name : pat.view().names) {
-                if (name.find("::") != std::string_view::npos) continue;
-                std::string w = "rule '" + t + "' matched nothing: '" + std::string(name) +
-                                 "' is not an op of the catalogue, so it only matches a node of that exact op_type";
-                for (std::size_t k = 0; k < ir::op_count; ++k)
-                    if (lower(ir::op_names[k]) == lower(name)) {
-                        w += " (did you mean '" + std::string(ir::op_names[k]) + "'?)";
-                        break;
-                    }
-                out.push_back(std::move(w));
-            }
-        } catch (const pattern_error&) {
-            // parsed once already (make_dictionary): not reached
+        const auto parsed = std::find_if(dict.rules().begin(), dict.rules().end(), [&](const rewrite::rule& r) { return r.name == t; });
+        if (parsed == dict.rules().end()) continue;
+        for (const std::string& name : parsed->op_names) {
+            if (name.find("::") != std::string::npos) continue;
+            std::string w = "rule '" + t + "' matched nothing: '" + name + "' is not an op of the catalogue, so it only matches a node of that exact op_type";
+            for (std::size_t k = 0; k < ir::op_count; ++k)
+                if (lower(ir::op_names[k]) == lower(name)) {
+                    w += " (did you mean '" + std::string(ir::op_names[k]) + "'?)";
+                    break;
+                }
+            out.push_back(std::move(w));
         }
     }
     return out;

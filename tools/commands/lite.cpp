@@ -311,7 +311,7 @@ int lite_main(const arguments& args) {
     std::cout << io::quoted(in) << ": " << nodes_read << " nodes, opset " << opset_read << " (loaded in " << format("%.2f", load_s) << " s)\n";
     if (dict.size() == 0) std::cout << "no rules given: the model is written back unchanged\n";
     else std::cout << rep.to_string() << format("rewrite time: %.2f ms\n", 1e3 * rewrite_s);
-    for (const std::string& w : unknown_op_warnings(args.all("rule"), rep)) std::cerr << "surgery lite: warning: " << w << "\n";
+    for (const std::string& w : unknown_op_warnings(args.all("rule"), dict, rep)) std::cerr << "surgery lite: warning: " << w << "\n";
 
     // The sites (before calibration, which changes weights only), for the report.
     std::vector<site_record> sites;

@@ -51,6 +51,15 @@ struct graph_traits<boost::adjacency_list<OutEdgeList, boost::vecS, boost::bidir
     }
     static std::string_view op_name(const graph_type& g, node_type n) { return std::string_view(g[n].op); }
     static std::size_t num_inputs(const graph_type& g, node_type n) { return boost::in_degree(n, g); }
+    /// Every input of `n` in one walk of its in-edges (`input` walks to the i-th: the searcher visits
+    /// a node's inputs with this, in time linear in its in-degree).
+    static std::vector<value_type> inputs(const graph_type& g, node_type n) {
+        std::vector<value_type> out;
+        out.reserve(boost::in_degree(n, g));
+        auto [it, end] = boost::in_edges(n, g);
+        for (; it != end; ++it) out.push_back(boost::source(*it, g));
+        return out;
+    }
     static std::optional<value_type> input(const graph_type& g, node_type n, std::size_t i) {
         auto [it, end] = boost::in_edges(n, g);
         for (std::size_t k = 0; it != end; ++it, ++k)

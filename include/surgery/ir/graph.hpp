@@ -18,6 +18,7 @@
 
 #include "surgery/error.hpp"
 #include "surgery/ir/chunked_vector.hpp"
+#include "surgery/ir/scratch.hpp"
 #include "surgery/ir/id.hpp"
 #include "surgery/ir/ops.hpp"
 #include "surgery/ir/small_vector.hpp"
@@ -331,14 +332,18 @@ public:
         invalidate();
     }
 
-    /// Redirects every consumer of `from` (and the graph output list) to `to`.
+    /// Redirects every consumer of `from` (and the graph output list) to `to`. Strong guarantee: the
+    /// one allocation (room in the use list of `to`) comes before any change, and nothing after it
+    /// throws (a failed record of a rewired node forgets the kept order instead), so a throw
+    /// leaves the graph and its caches as they were.
     void replace_all_uses(ValueId from, ValueId to) {
         check_value(from, "replace_all_uses");
         check_value(to, "replace_all_uses");
         if (from == to) return;
+        values_[to.index()].uses.reserve(values_[to.index()].uses.size() + values_[from.index()].uses.size());
+        invalidate();
         auto uses = std::move(values_[from.index()].uses);
         values_[from.index()].uses.clear();
-        values_[to.index()].uses.reserve(values_[to.index()].uses.size() + uses.size());
         for (const Use& u : uses) {
             nodes_[u.node.index()].inputs[u.slot] = to;
             use_pos(u.node, u.slot) = push_use(to, u);
@@ -347,7 +352,6 @@ public:
         for (auto& o : outputs_)
             if (o == from) o = to;
         dedupe_outputs();
-        invalidate();
     }
 
     /// Replaces graph output `from` by `to` in the output list only.
@@ -499,11 +503,13 @@ private:
         uses.pop_back();
     }
 
-    void dedupe_outputs() {
-        std::vector<ValueId> out;
-        for (ValueId o : outputs_)
-            if (std::find(out.begin(), out.end(), o) == out.end()) out.push_back(o);
-        outputs_ = std::move(out);
+    /// Keeps the first of each output, in place: no allocation, so that the edits calling it cannot
+    /// fail after they changed the graph.
+    void dedupe_outputs() noexcept {
+        auto kept = outputs_.begin();
+        for (auto it = outputs_.begin(); it != outputs_.end(); ++it)
+            if (std::find(outputs_.begin(), kept, *it) == kept) *kept++ = *it;
+        outputs_.erase(kept, outputs_.end());
     }
 
     [[nodiscard]] bool is_dead(NodeId n) const {
@@ -579,7 +585,7 @@ private:
         constexpr std::uint32_t npos = flow_index::npos;
         const std::size_t old_bound = order_bound_, bound = nodes_.size();
         if (old_bound > bound) return false;
-        std::vector<std::uint32_t>& pos = order_pos_;
+        std::vector<std::uint32_t>& pos = order_pos_.buffer;
         pos.assign(bound, npos);
         std::uint32_t kept = 0;
         for (NodeId n : order_)
@@ -602,7 +608,7 @@ private:
             placed.emplace_back(a, static_cast<std::uint32_t>(i));
         }
         std::sort(placed.begin(), placed.end());
-        std::vector<NodeId>& next = order_scratch_;
+        std::vector<NodeId>& next = order_scratch_.buffer;
         next.clear();
         next.reserve(alive_nodes_);
         auto it = placed.begin();
@@ -701,8 +707,8 @@ private:
     mutable bool order_base_ = false;        ///< order_ was valid when the graph had order_bound_ nodes
     mutable std::size_t order_bound_ = 0;
     mutable std::vector<NodeId> rewired_;    ///< nodes whose inputs changed since then
-    mutable std::vector<std::uint32_t> order_pos_; ///< scratch of update_order
-    mutable std::vector<NodeId> order_scratch_;
+    mutable detail::scratch<std::vector<std::uint32_t>> order_pos_; ///< of update_order; not copied with the graph
+    mutable detail::scratch<std::vector<NodeId>> order_scratch_;
     mutable flow_index flow_;
     mutable bool flow_valid_ = false;
 };

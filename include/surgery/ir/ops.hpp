@@ -154,6 +154,24 @@ inline constexpr auto kinds_by_name = [] {
     return std::nullopt;
 }
 
+/// An op name as patterns and rules write it, `domain::Name` or `Name`, in its parts.
+struct op_name_parts {
+    std::string_view domain;  ///< "" for the default domain, however written
+    std::string_view name;    ///< the ONNX op_type
+    bool qualified = false;   ///< written with a domain (`::`): then `domain` is compared, even when it is the default
+};
+
+/// Splits `domain::Name` at its last `::` (an op_type has none), with ONNX's two spellings of the
+/// default domain, `ai.onnx` and "", made one: `ai.onnx::Relu`, `::Relu` and `Relu` all name the
+/// catalogue's Relu, but only the first two say its domain (an op outside the catalogue written
+/// `Foo` matches in any domain, `ai.onnx::Foo` and `::Foo` only in the default one).
+[[nodiscard]] constexpr op_name_parts split_op_name(std::string_view qualified_name) noexcept {
+    const auto sep = qualified_name.rfind("::");
+    if (sep == std::string_view::npos) return {{}, qualified_name, false};
+    const std::string_view domain = qualified_name.substr(0, sep);
+    return {domain == "ai.onnx" ? std::string_view{} : domain, qualified_name.substr(sep + 2), true};
+}
+
 /// First opset of the op's domain in which op kind `k` exists.
 [[nodiscard]] constexpr std::int64_t since_of(OpKind k) noexcept { return detail::tables::since[k]; }
 /// The traits of op kind `k`.

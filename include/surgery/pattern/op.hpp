@@ -137,8 +137,8 @@ struct fixed_string {
 namespace detail {
 /// The catalogue kind a `named_op` names (`Relu`, `ai.onnx::Relu`, `com.microsoft::...`), if any.
 [[nodiscard]] constexpr std::optional<ir::OpKind> named_kind(std::string_view name) noexcept {
-    const auto sep = name.rfind("::");
-    return sep == std::string_view::npos ? ir::kind_from_name(name) : ir::kind_from_name(name.substr(sep + 2), name.substr(0, sep));
+    const ir::op_name_parts parts = ir::split_op_name(name);
+    return ir::kind_from_name(parts.name, parts.domain);
 }
 template <fixed_string Name>
 inline constexpr std::optional<ir::OpKind> catalogue_kind = named_kind(Name.view());

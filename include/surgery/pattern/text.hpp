@@ -24,6 +24,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,6 +42,9 @@ struct text_attr {
     cmp op = cmp::eq;
     attr_test::value_kind kind = attr_test::value_kind::number;
     double number = 0.0;
+    /// `number` as a 64-bit integer when it is one, read exactly (a double rounds digits beyond
+    /// 2^53): empty for a fraction and for a number beyond the int64 range.
+    std::optional<std::int64_t> integer;
     std::vector<std::int64_t> list;
     std::string text;
     std::size_t column = 0;
@@ -204,6 +208,18 @@ private:
         }
     }
 
+    /// The number written from `start` (its '-' sign included) to `end`, `value` as parsed, as a
+    /// 64-bit integer. Digits are read with their sign: -2^63 has no int64 magnitude to negate, and
+    /// a number just beyond the range must not round into it. A number written with '.' or an
+    /// exponent counts when its value is an integer.
+    [[nodiscard]] std::optional<std::int64_t> integer_at(std::size_t start, std::size_t end, double value) const {
+        std::int64_t i = 0;
+        const auto [ptr, ec] = std::from_chars(s_.data() + start, s_.data() + end, i);
+        if (ptr == s_.data() + end) return ec == std::errc{} ? std::optional(i) : std::nullopt;
+        if (value >= -9223372036854775808.0 && value < 9223372036854775808.0 && value == std::trunc(value)) return static_cast<std::int64_t>(value);
+        return std::nullopt;
+    }
+
     text_expr factor() {
         ws();
         text_expr e;
@@ -338,14 +354,12 @@ private:
                 for (;;) {
                     ws();
                     const std::size_t at = p_;
-                    bool neg = false;
-                    if (peek() == '-') {
-                        neg = true;
-                        ++p_;
-                    }
+                    const bool neg = peek() == '-';
+                    if (neg) ++p_;
                     const double v = number_at(p_);
-                    if (!(v < 9223372036854775808.0) || v != std::trunc(v)) fail("list values are 64-bit integers", at);
-                    a.list.push_back(neg ? -static_cast<std::int64_t>(v) : static_cast<std::int64_t>(v));
+                    const auto i = integer_at(at, p_, neg ? -v : v);
+                    if (!i) fail("list values are 64-bit integers", at);
+                    a.list.push_back(*i);
                     ws();
                     if (peek() == ',') {
                         ++p_;
@@ -356,14 +370,12 @@ private:
                 expect(')', "to close the list");
                 if (a.op != cmp::eq && a.op != cmp::ne) fail("lists compare with '=' or '!=' only", a.column - 1);
             } else {
-                bool neg = false;
-                if (c == '-') {
-                    neg = true;
-                    ++p_;
-                }
+                const std::size_t at = p_;
+                if (c == '-') ++p_;
                 if (!std::isdigit(static_cast<unsigned char>(peek())) && peek() != '.') fail("expected a number, a (list) or a 'string'", p_);
                 a.number = number_at(p_);
-                if (neg) a.number = -a.number;
+                if (c == '-') a.number = -a.number;
+                a.integer = integer_at(at, p_, a.number);
             }
             e.attrs.push_back(std::move(a));
             ws();
@@ -389,16 +401,12 @@ inline std::uint16_t add_op_node(runtime_program& prog, const text_expr& e, cons
     pn.first_kind = static_cast<std::uint16_t>(prog.kinds.size());
     pn.first_name = static_cast<std::uint16_t>(prog.names.size());
     for (const std::string& name : e.ops) {
-        std::string_view domain, op = name;
-        if (const auto sep = name.rfind("::"); sep != std::string::npos) {
-            domain = std::string_view(name).substr(0, sep);
-            op = std::string_view(name).substr(sep + 2);
-        }
-        if (const auto k = ir::kind_from_name(op, domain)) {
+        const ir::op_name_parts parts = ir::split_op_name(name);
+        if (const auto k = ir::kind_from_name(parts.name, parts.domain)) {
             prog.kinds.push_back(*k);
             ++pn.num_kinds;
         } else {
-            prog.add_name(domain.empty() ? std::string(op) : name); // compared with its domain (see name_matches)
+            prog.add_name(parts.qualified ? name : std::string(parts.name)); // compared with its domain (see op_name_matches)
             ++pn.num_names;
         }
     }

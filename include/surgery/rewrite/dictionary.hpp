@@ -48,6 +48,10 @@ struct rule {
     std::function<std::vector<ir_match>(const ir::Graph&)> find;
     replacement with;
     std::string description;
+    /// The op names outside the catalogue that a pattern given as text compares with op_type
+    /// (`MyNpuOp`, `com.vendor::MyNpuOp`): a tool says why such a rule matched nothing without
+    /// parsing its text again.
+    std::vector<std::string> op_names;
 };
 
 namespace detail {
@@ -105,6 +109,7 @@ template <class P, class F>
     r.name = std::move(name);
     r.pattern_text = pat.to_string();
     r.find = [pat](const ir::Graph& g) { return search::find_chains(g, pat); };
+    r.op_names = std::vector<std::string>(pat.view().names.begin(), pat.view().names.end());
     r.kind = kind;
     r.with = std::move(with);
     r.description = std::move(description);
@@ -119,6 +124,7 @@ template <class P, class F>
     r.pattern_text = pat.text();
     auto shared = std::make_shared<const pattern::text_pattern>(pat);
     r.find = [shared](const ir::Graph& g) { return search::find_program(g, shared->view()); };
+    r.op_names = std::vector<std::string>(pat.view().names.begin(), pat.view().names.end());
     r.kind = kind;
     r.with = std::move(with);
     r.description = std::move(description);

@@ -33,10 +33,6 @@ namespace surgery::rewrite {
 
 namespace detail {
 
-/// Whether `v` is an integer a 64-bit signed integer holds (the cast is undefined otherwise).
-[[nodiscard]] inline bool is_int64(double v) noexcept {
-    return v >= -9223372036854775808.0 && v < 9223372036854775808.0 && v == std::trunc(v);
-}
 /// Whether `v` is finite as a float32 (a larger number would silently become infinity).
 [[nodiscard]] inline bool fits_float(double v) noexcept { return std::fabs(v) <= static_cast<double>(std::numeric_limits<float>::max()); }
 
@@ -56,8 +52,8 @@ bool set_attribute(ir::Op& op, const pattern::text_attr& a, Fail&& fail) {
                         using K = pattern::attr_test::value_kind;
                         if (a.op != pattern::cmp::eq) fail("a replacement sets attributes with '=' only", a.column);
                         if constexpr (std::is_same_v<M, std::int64_t>) {
-                            if (a.kind != K::number || !is_int64(a.number)) fail("attribute '" + a.name + "' is a 64-bit integer", a.column);
-                            o.*(e.member) = static_cast<std::int64_t>(a.number);
+                            if (a.kind != K::number || !a.integer) fail("attribute '" + a.name + "' is a 64-bit integer", a.column);
+                            o.*(e.member) = *a.integer;
                         } else if constexpr (std::is_same_v<M, float>) {
                             if (a.kind != K::number) fail("attribute '" + a.name + "' is a number", a.column);
                             if (!fits_float(a.number)) fail("attribute '" + a.name + "' is a float32, which this number exceeds", a.column);
@@ -67,7 +63,7 @@ bool set_attribute(ir::Op& op, const pattern::text_attr& a, Fail&& fail) {
                             o.*(e.member) = a.text;
                         } else if constexpr (std::is_same_v<M, ir::Ints>) {
                             if (a.kind == K::list) o.*(e.member) = a.list;
-                            else if (a.kind == K::number && is_int64(a.number)) o.*(e.member) = ir::Ints{static_cast<std::int64_t>(a.number)};
+                            else if (a.kind == K::number && a.integer) o.*(e.member) = ir::Ints{*a.integer};
                             else fail("attribute '" + a.name + "' is a list of integers, e.g. (1, 1)", a.column);
                         } else if constexpr (std::is_same_v<M, ir::Floats>) {
                             if (a.kind == K::list) o.*(e.member) = ir::Floats(a.list.begin(), a.list.end());
@@ -137,23 +133,19 @@ private:
 
     ir::Op make(const pattern::text_expr& e) const {
         const std::string& name = e.ops[0];
-        std::string_view domain, type = name;
-        if (const auto sep = name.rfind("::"); sep != std::string::npos) {
-            domain = std::string_view(name).substr(0, sep);
-            type = std::string_view(name).substr(sep + 2);
-        }
-        if (const auto k = ir::kind_from_name(type, domain)) {
+        const ir::op_name_parts parts = ir::split_op_name(name);
+        if (const auto k = ir::kind_from_name(parts.name, parts.domain)) {
             ir::Op op = ir::make_op(*k);
             for (const auto& a : e.attrs)
                 if (!set_attribute(op, a, [&](const std::string& m, std::size_t col) { fail(m, col); }))
                     fail("'" + name + "' has no attribute '" + a.name + "'", a.column);
             return op;
         }
-        if (domain.empty()) fail("'" + name + "' is not in the op catalogue (an op of another domain is written domain::Name)", e.column);
+        if (!parts.qualified) fail("'" + name + "' is not in the op catalogue (an op of another domain is written domain::Name)", e.column);
         if (!e.attrs.empty()) fail("attributes of an op outside the catalogue cannot be given as text", e.column);
         ir::ops::Opaque o;
-        o.op_type = std::string(type);
-        o.op_domain = std::string(domain);
+        o.op_type = std::string(parts.name);
+        o.op_domain = std::string(parts.domain);
         return o;
     }
 

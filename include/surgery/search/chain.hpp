@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -65,18 +66,16 @@ template <searchable_graph G>
         pos[i] = static_cast<std::uint32_t>(p);
     }
     for (std::size_t p = 0; p < order.size(); ++p) {
-        const std::size_t ni = T::num_inputs(g, order[p]);
-        for (std::size_t s = 0; s < ni; ++s) {
-            const auto v = T::input(g, order[p], s);
-            if (!v) continue;
+        for_each_input(g, order[p], [&](std::size_t s, const std::optional<value_t<G>>& v) {
+            if (!v) return;
             const auto pr = T::producer(g, *v);
-            if (!pr) continue;
+            if (!pr) return;
             const std::size_t i = T::index(g, *pr);
-            if (i < bound && pos[i] == npos) continue; // left out of the order
+            if (i < bound && pos[i] == npos) return; // left out of the order
             if (i >= bound || pos[i] >= p)
                 bad_order(g, order[p], p, "the producer of input " + std::to_string(s) +
                                               " is not listed before it (the graph has a cycle, or the order is not topological)");
-        }
+        });
     }
     return pos;
 }

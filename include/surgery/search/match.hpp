@@ -60,14 +60,12 @@ void fill_boundary(const G& g, match<G>& m) {
     m.entries.clear();
     m.exits.clear();
     for (const auto& n : m.nodes) {
-        const std::size_t ni = T::num_inputs(g, n);
-        for (std::size_t i = 0; i < ni; ++i) {
-            auto v = T::input(g, n, i);
-            if (!v) continue;
+        for_each_input(g, n, [&](std::size_t, const std::optional<value_t<G>>& v) {
+            if (!v) return;
             auto p = T::producer(g, *v);
-            if (p && m.contains(*p)) continue;
+            if (p && m.contains(*p)) return;
             if (std::find(m.entries.begin(), m.entries.end(), *v) == m.entries.end()) m.entries.push_back(*v);
-        }
+        });
     }
     const auto& root = m.nodes.back();
     const std::size_t no = T::num_outputs(g, root);
