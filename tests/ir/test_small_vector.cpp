@@ -32,6 +32,10 @@ bool same(const A& a, const B& b) {
 static_assert(sizeof(ids) == sizeof(std::vector<ValueId>), "as small as the std::vector it replaces");
 static_assert(sizeof(small_vector<Use, 2>) == sizeof(std::vector<Use>));
 static_assert(std::is_nothrow_move_constructible_v<ids> && std::is_nothrow_move_assignable_v<ids>);
+// To a std::vector only when asked: an implicit conversion made a temporary wherever a
+// `const std::vector<T>&` was taken, and a range keeping a pointer to it dangled.
+static_assert(std::is_constructible_v<std::vector<ValueId>, const ids&> && !std::is_convertible_v<const ids&, std::vector<ValueId>>);
+static_assert(std::is_convertible_v<const std::vector<ValueId>&, ids>);
 
 TEST_CASE("small_vector: inline up to N, then on the heap, elements kept across the move") {
     ids a;
@@ -77,7 +81,7 @@ TEST_CASE("small_vector: pushing one of its own elements while it grows") {
 TEST_CASE("small_vector: what code written for the std::vector member does still works") {
     const std::vector<ValueId> src{v(3), v(1), v(2)};
     ids a = src;                         // from a std::vector
-    std::vector<ValueId> back = a;       // to a std::vector
+    std::vector<ValueId> back(a);        // to a std::vector (explicit)
     CHECK(back == src);
     CHECK(a == src);                     // compared with one
     CHECK(src == a);
@@ -137,4 +141,34 @@ TEST_CASE("graph: node inputs and value uses past the inline size") {
     CHECK(g.value(y).uses.size() == 1);
     CHECK(g.value(y).uses[0].node == readers.back());
     verify(g);
+}
+
+TEST_CASE("graph: nodes and values never move, so their inline lists stay valid while the graph grows") {
+    // With the lists stored in the node, a loop over a node's inputs that adds nodes (a replacement
+    // built input by input) reads freed memory if nodes move when their storage grows.
+    Graph g;
+    const ValueId x = g.add_input("x", {1, 2});
+    const NodeId n = g.add_node(ops::Add{}, {x, x});
+    const Node* node_at = &g.node(n);
+    const ValueId* inputs_at = g.node(n).inputs.data();
+    const Value* x_at = &g.value(x);
+    std::size_t added = 0;
+    for (ValueId in : g.node(n).inputs)
+        for (int i = 0; i < 3000; ++i, ++added) (void)g.add_node(ops::Relu{}, {in}); // 6000 nodes: past the first chunk
+    CHECK(added == 6000);
+    CHECK(&g.node(n) == node_at);
+    CHECK(g.node(n).inputs.data() == inputs_at);
+    CHECK(&g.value(x) == x_at);
+    // The same for a value's uses (on the heap by now) and a copy of the graph, which grows in turn.
+    Graph copy = g;
+    const Node* copied_at = &copy.node(n);
+    std::size_t seen = 0;
+    for (const Use& u : copy.value(copy.node(n).outputs[0]).uses) (void)u;
+    for (ValueId in : copy.node(n).inputs) {
+        (void)copy.add_node(ops::Neg{}, {in});
+        ++seen;
+    }
+    CHECK(seen == 2);
+    CHECK(&copy.node(n) == copied_at);
+    CHECK(copy.value(x).uses.size() == g.value(x).uses.size() + 2);
 }

@@ -14,8 +14,8 @@
 namespace surgery::ir::detail {
 
 /// A sequence with `std::vector`'s indexing, appending and shrinking, stored as chunks of
-/// `2^ChunkBits` elements. Appending never relocates the elements of full chunks; references stay
-/// valid except in the last chunk while it grows (as for `std::vector`, callers must not rely on them).
+/// `2^ChunkBits` elements, each allocated whole. Appending never relocates an element: references,
+/// pointers and iterators into an element stay valid until it is removed (`resize` to fewer).
 template <class T, unsigned ChunkBits = 12>
 class chunked_vector {
     static constexpr std::size_t chunk = std::size_t{1} << ChunkBits;
@@ -81,12 +81,32 @@ public:
     }
     T& back() noexcept { return (*this)[size_ - 1]; }
 
+    chunked_vector() = default;
+    /// A copy whose chunks have whole capacity, as the original's: appending to it moves nothing either.
+    chunked_vector(const chunked_vector& o) : size_(o.size_) {
+        chunks_.reserve(o.chunks_.capacity());
+        for (const auto& c : o.chunks_) {
+            auto& d = chunks_.emplace_back();
+            d.reserve(chunk);
+            d.insert(d.end(), c.begin(), c.end());
+        }
+    }
+    chunked_vector(chunked_vector&&) noexcept = default;
+    chunked_vector& operator=(const chunked_vector& o) {
+        if (this != &o) *this = chunked_vector(o);
+        return *this;
+    }
+    chunked_vector& operator=(chunked_vector&&) noexcept = default;
+    ~chunked_vector() = default;
+
     template <class... Args>
     T& emplace_back(Args&&... args) {
         if (chunks_.empty() || chunks_.back().size() == chunk) {
-            chunks_.emplace_back();
-            // A graph's first chunk grows like a vector (small graphs stay small); later ones are whole.
-            if (chunks_.size() > 1) chunks_.back().reserve(chunk);
+            // Every chunk is allocated whole (the pages of a small graph's one chunk that are never
+            // written are never touched), so that an element never moves: a node's inputs and a
+            // value's uses are stored in it (ir::small_vector), and an iteration over them stays valid
+            // while nodes and values are added.
+            chunks_.emplace_back().reserve(chunk);
         }
         T& t = chunks_.back().emplace_back(std::forward<Args>(args)...);
         ++size_;
