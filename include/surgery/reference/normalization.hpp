@@ -21,8 +21,9 @@ namespace detail {
     if (t.shape == shape) return t.f;
     std::vector<float> v(static_cast<std::size_t>(ir::numel(shape)));
     const broadcast_plan p = plan_broadcast(t.shape, shape, io);
-    const float zero = 0.0f;
-    scalar_binary(p, t.f.data(), &zero, v.data(), [](float u, float) { return u; });
+    // The plan's second operand has the full shape: `v` itself stands for it (each element is read,
+    // and ignored, just before it is written). A one-element stand-in was read out of bounds.
+    scalar_binary(p, t.f.data(), v.data(), v.data(), [](float u, float) { return u; });
     return v;
 }
 
