@@ -133,8 +133,7 @@ template <searchable_graph G>
     const std::string_view type(graph_traits<G>::op_name(g, n));
     if constexpr (graph_with_domains<G>) {
         if (const ir::op_name_parts parts = ir::split_op_name(name); parts.qualified) {
-            const std::string_view domain(graph_traits<G>::op_domain(g, n));
-            return type == parts.name && (domain == "ai.onnx" ? std::string_view{} : domain) == parts.domain; // ONNX's two spellings of the default domain
+            return type == parts.name && ir::plain_domain(graph_traits<G>::op_domain(g, n)) == parts.domain;
         }
     }
     return type == name;

@@ -23,6 +23,7 @@ static_assert(is_commutative_v<ops::Mul> && is_commutative_v<ops::Add> && !is_co
 static_assert(op_names[op_kind_v<ops::HardSwish>] == "HardSwish");
 static_assert(kind_from_name("Conv") == op_kind_v<ops::Conv>);
 static_assert(!kind_from_name("NoSuchOp").has_value());
+static_assert(plain_domain("ai.onnx").empty() && plain_domain("").empty() && plain_domain("com.microsoft") == "com.microsoft");
 static_assert(!std::is_convertible_v<NodeId, ValueId> && !std::is_convertible_v<ValueId, NodeId>);
 
 TEST_CASE("split_op_name: domain and op_type of a name as patterns write it, the default domain made one") {

@@ -57,7 +57,7 @@ struct Node {
     std::string name;
     Op op;
     /// An omitted optional input is `ValueId::none()`. Up to four are stored in the node itself
-    /// (small_vector: a `std::vector`'s interface, and it converts to and from one).
+    /// (small_vector: a `std::vector`'s interface; built from one implicitly, converted to one explicitly).
     small_vector<ValueId, 4> inputs;
     small_vector<ValueId, 4> outputs;
     bool alive = true;
@@ -300,8 +300,7 @@ public:
         }
         for (std::size_t k = 0; k < op_count; ++k)
             if (by_kind[k]) {
-                const std::string_view d = detail::tables::domains[k];
-                std::string qualified(d.empty() || d == "ai.onnx" ? std::string_view{} : d);
+                std::string qualified(plain_domain(detail::tables::domains[k]));
                 if (!qualified.empty()) qualified.append("::");
                 h[qualified.append(op_names[k])] += by_kind[k];
             }

@@ -118,11 +118,17 @@ inline constexpr const std::array<std::string_view, op_count>& op_names = detail
     if (const auto* o = std::get_if<ops::Opaque>(&op)) return o->op_domain;
     return detail::tables::domains[op.index()];
 }
+/// ONNX's two spellings of the default domain, "" and "ai.onnx", made one: "" for both, any other
+/// domain as it is. Every comparison of domains goes through it.
+[[nodiscard]] constexpr std::string_view plain_domain(std::string_view domain) noexcept {
+    return domain == "ai.onnx" ? std::string_view{} : domain;
+}
+
 /// `name_of(op)`, prefixed by `domain::` outside the default domain: how reports and histograms name ops.
 [[nodiscard]] inline std::string qualified_name_of(const Op& op) {
-    const std::string_view d = domain_of(op);
+    const std::string_view d = plain_domain(domain_of(op));
     std::string out;
-    if (!d.empty() && d != "ai.onnx") out.append(d).append("::");
+    if (!d.empty()) out.append(d).append("::");
     out.append(name_of(op));
     return out;
 }
@@ -144,7 +150,7 @@ inline constexpr auto kinds_by_name = [] {
 
 /// The catalogue kind whose ONNX domain and op_type are these (never the opaque kind).
 [[nodiscard]] constexpr std::optional<OpKind> kind_from_name(std::string_view name, std::string_view domain = {}) noexcept {
-    if (domain == "ai.onnx") domain = {};
+    domain = plain_domain(domain);
     const auto& sorted = detail::kinds_by_name;
     const auto key = std::pair(domain, name);
     const auto it = std::lower_bound(sorted.begin(), sorted.end(), key, [](OpKind k, const std::pair<std::string_view, std::string_view>& v) {
@@ -168,8 +174,7 @@ struct op_name_parts {
 [[nodiscard]] constexpr op_name_parts split_op_name(std::string_view qualified_name) noexcept {
     const auto sep = qualified_name.rfind("::");
     if (sep == std::string_view::npos) return {{}, qualified_name, false};
-    const std::string_view domain = qualified_name.substr(0, sep);
-    return {domain == "ai.onnx" ? std::string_view{} : domain, qualified_name.substr(sep + 2), true};
+    return {plain_domain(qualified_name.substr(0, sep)), qualified_name.substr(sep + 2), true};
 }
 
 /// First opset of the op's domain in which op kind `k` exists.

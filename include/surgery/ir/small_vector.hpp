@@ -15,6 +15,7 @@
 #include <new>
 #include <stdexcept>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace surgery::ir {
@@ -23,8 +24,9 @@ namespace surgery::ir {
 /// bytes for four ids, like a `std::vector`). The interface is the part of `std::vector`'s the graph
 /// and its users need: contiguous storage (a `std::span` views it), indexing, appending, resizing,
 /// comparison, construction from a `std::vector` (implicit) and conversion to one (explicit), so
-/// most code written against a `std::vector` member keeps compiling. As with `std::vector`, growing may move the elements: pointers and
-/// iterators into it are invalidated by anything that changes its size.
+/// most code written against a `std::vector` member keeps compiling. As with `std::vector`, growing
+/// may move the elements: pointers and iterators into it are invalidated by anything that changes
+/// its size (and, for the inline elements, by a move or swap of the vector).
 template <class T, std::size_t N>
 class small_vector {
     static_assert(std::is_trivially_copyable_v<T> && std::is_trivially_destructible_v<T>, "small_vector holds ids and plain records");

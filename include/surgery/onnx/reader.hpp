@@ -144,7 +144,7 @@ public:
         g_.producer_name = m_.producer_name();
         g_.opset = std::max(opset_, std::int64_t{11}); // older forms are converted to opset-11 ones below
         for (const auto& os : m_.opset_import())
-            if (!os.domain().empty() && os.domain() != "ai.onnx") g_.domain_opsets.emplace_back(os.domain(), os.version());
+            if (!ir::plain_domain(os.domain()).empty()) g_.domain_opsets.emplace_back(os.domain(), os.version());
         for (const auto& kv : m_.metadata_props()) g_.metadata.emplace_back(kv.key(), kv.value());
         if (gp.sparse_initializer_size() > 0) throw io_error("sparse initializers are not supported");
         if (gp.output_size() == 0) throw io_error("the graph has no outputs (ONNX requires at least one)");
@@ -214,7 +214,7 @@ private:
     void read_opset() {
         bool found = false;
         for (const auto& os : m_.opset_import()) {
-            if (os.domain().empty() || os.domain() == "ai.onnx") {
+            if (ir::plain_domain(os.domain()).empty()) {
                 opset_ = os.version();
                 found = true;
             }
@@ -433,7 +433,7 @@ private:
     void read_node(const pb::NodeProto& n, std::size_t index) {
         const node_what what(n, index);
         const std::string& type = n.op_type();
-        const std::string domain = n.domain() == "ai.onnx" ? std::string{} : n.domain();
+        const std::string domain(ir::plain_domain(n.domain()));
         if (type.empty()) throw io_error(what + ": the node has no op_type");
         if (domain.empty() && type == "Constant") return fold_constant(n, what);
         if (domain.empty()) check_schema(n, what);
@@ -831,7 +831,7 @@ private:
 /// worth running to give its outputs shapes.
 [[nodiscard]] inline bool has_foreign_nodes(const pb::GraphProto& g) {
     for (const auto& n : g.node()) {
-        const std::string_view d = n.domain() == "ai.onnx" ? std::string_view{} : std::string_view(n.domain());
+        const std::string_view d = ir::plain_domain(n.domain());
         if (!(d.empty() && n.op_type() == "Constant") && !ir::kind_from_name(n.op_type(), d)) return true;
     }
     return false;

@@ -315,7 +315,7 @@ private:
 
     void write_node(ir::NodeId id) {
         const ir::Node& nd = g_.node(id);
-        if (const std::string_view d = ir::domain_of(nd.op); !d.empty() && d != "ai.onnx" && !node_domains_.count(d)) node_domains_.emplace(d);
+        if (const std::string_view d = ir::plain_domain(ir::domain_of(nd.op)); !d.empty() && !node_domains_.count(d)) node_domains_.emplace(d);
         const std::string& name = nd.name; // written as is: an unnamed node stays unnamed
         // For messages and the names of helper values: built only when needed (most nodes need neither).
         const auto label = [&] { return g_.label(id); };
@@ -489,7 +489,7 @@ inline void check_model(const ::onnx::ModelProto& checked, ::onnx::ModelProto* s
     const ::onnx::ModelProto& model = checked;
     std::int64_t opset = -1;
     for (const auto& os : model.opset_import())
-        if (os.domain().empty() || os.domain() == "ai.onnx") opset = os.version();
+        if (ir::plain_domain(os.domain()).empty()) opset = os.version();
     if (opset > checker_max_opset())
         throw io_error("ONNX checker: opset " + std::to_string(opset) + " is newer than the linked libonnx knows (up to " +
                        std::to_string(checker_max_opset()) + ")");
@@ -535,7 +535,7 @@ namespace detail {
     if (opset > checker_max_opset()) return false;
     std::unordered_set<std::string_view> known;
     for (const auto& n : m.graph().node()) {
-        if (!(n.domain().empty() || n.domain() == "ai.onnx") || known.count(n.op_type())) continue;
+        if (!ir::plain_domain(n.domain()).empty() || known.count(n.op_type())) continue;
         if (!::onnx::OpSchemaRegistry::Schema(n.op_type(), static_cast<int>(opset), "")) return false;
         known.insert(n.op_type());
     }
