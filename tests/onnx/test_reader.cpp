@@ -220,6 +220,20 @@ TEST_CASE("malformed files and graphs give io_error naming the file, the node an
         d.node("Relu", {"b2"}, {"b"}, "r2");
         d.model().mutable_graph()->mutable_node(1)->set_input(1, "b");
         CHECK(message_of(d.model()).find("has a cycle") != std::string::npos);
+        // A graph input listed twice (found by fuzz_onnx_load: the second was taken for an
+        // initializer's input entry and its missing data dereferenced), also when it has an initializer.
+        proto_builder twice(13);
+        twice.input("x", {2}).input("x", {2}).output("x");
+        CHECK(message_of(twice.model()) == "graph input 'x' is listed twice");
+        for (const bool freeze : {false, true}) {
+            CAPTURE(freeze);
+            proto_builder w(13);
+            w.input("x", {2}).input("w", {2}).floats("w", {2}, {1, 2}).input("w", {2}).output("y");
+            w.node("Add", {"x", "w"}, {"y"}, "add");
+            so::load_options opt;
+            opt.freeze_inputs = freeze;
+            CHECK_THROWS_WITH_AS((void)so::from_model_proto(w.model(), opt), "graph input 'w' is listed twice", io_error);
+        }
         proto_builder e(13);
         e.input("x", {2}, ::onnx::TensorProto_DataType_UNDEFINED).output("x");
         CHECK(message_of(e.model()).find("graph input 'x'") != std::string::npos);

@@ -161,13 +161,17 @@ public:
         }
         for (const auto& vi : gp.value_info()) declared_[vi.name()] = declared("value_info '" + vi.name() + "'", vi, true);
         for (const auto& vi : gp.output()) declared_[vi.name()] = declared("graph output '" + vi.name() + "'", vi, false);
+        std::unordered_set<std::string_view> input_names; // views into the model, which outlives this
         for (const auto& vi : gp.input()) {
             if (vi.name().empty()) throw io_error("a graph input has no name");
+            if (!input_names.insert(vi.name()).second) throw io_error("graph input '" + vi.name() + "' is listed twice");
             if (values_.count(vi.name())) {
                 // Also an initializer: a constant when freezing, else an input whose default is the initializer.
                 const declared_type d = declared("graph input '" + vi.name() + "'", vi, true);
                 const ir::ValueId cv = values_.at(vi.name());
                 const ir::Value& v = g_.value(cv);
+                if (!v.data) // only initializers are defined before the inputs
+                    throw io_error("graph input '" + vi.name() + "' is defined twice");
                 if (d.shape && v.shape) {
                     ir::Shape s = *v.shape;
                     if (!merge_shapes(s, *d.shape))
@@ -176,7 +180,7 @@ public:
                 }
                 if (!options_.freeze_inputs) {
                     std::shared_ptr<const ir::Tensor> data = v.data;
-                    const ir::ValueId id = g_.add_input(vi.name(), d.shape.value_or(data->shape), data->dtype);
+                    const ir::ValueId id = g_.add_input(vi.name(), d.shape ? *d.shape : data->shape, data->dtype);
                     g_.set_default(id, std::move(data));
                     g_.erase_value(cv);
                     values_[vi.name()] = id;
