@@ -9,14 +9,21 @@
 //   malformed.onnx/.pb    bytes that are not a protobuf; truncated.onnx: half of small.onnx
 //   f64.npy               a float64 array (unsupported element type)
 //   huge_input.onnx       a Relu whose input is declared [1, 2^30]: 4 GiB of random floats, refused by the budget
+//   dyn_batch.onnx        Conv then HardSwish on input 'images' [?, 3, 8, 8] (a dynamic batch axis)
+//   init_inputs.onnx      y = HardSwish(x * w + x): w [2, 4] is a graph input with an initializer (as
+//                         exporters that keep initializers as inputs write every weight);
+//                         init_x.npy, init_y.npy (the output with w's initializer), init_w2.npy
+//                         (another w) and init_y2.npy (the output with it)
 #include <cstdint>
 #include <cstdio>
 #include <exception>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <random>
 #include <string>
+#include <vector>
 
 #include <onnx/onnx_pb.h>
 
@@ -119,6 +126,34 @@ int main(int argc, char** argv) {
             g.set_value_name(y, "y");
             b.output(y);
             surgery::onnx::save(g, dir / "huge_input.onnx");
+        }
+        {
+            ir::Graph g;
+            g.name = "dyn_batch";
+            ir::Builder b(g, 4);
+            auto y = b.hardswish(b.conv(b.input("images", {-1, 3, 8, 8}), {.out_channels = 4, .kernel = 3}));
+            g.set_value_name(y, "y");
+            b.output(y);
+            surgery::onnx::save(g, dir / "dyn_batch.onnx");
+        }
+        {
+            ir::Graph g;
+            g.name = "init_inputs";
+            ir::Builder b(g);
+            auto xin = b.input("x", {2, 4});
+            auto w = b.input("w", {2, 4});
+            std::mt19937_64 rng(9);
+            g.set_default(w, std::make_shared<const ir::Tensor>(ir::Tensor::uniform({2, 4}, rng, 0.5f, 1.5f)));
+            auto y = b.hardswish(b.add(b.mul(xin, w), xin));
+            g.set_value_name(y, "y");
+            b.output(y);
+            surgery::onnx::save(g, dir / "init_inputs.onnx");
+            const ir::Tensor xi = ir::Tensor::uniform({2, 4}, rng, -3.0f, 3.0f), w2 = ir::Tensor::uniform({2, 4}, rng, -2.0f, -1.0f);
+            io::write_npy(xi, dir / "init_x.npy");
+            io::write_npy(w2, dir / "init_w2.npy");
+            reference::executor ex(g);
+            io::write_npy(ex.run(std::vector<ir::Tensor>{xi})[0], dir / "init_y.npy");
+            io::write_npy(ex.run(std::vector<ir::Tensor>{xi, w2})[0], dir / "init_y2.npy");
         }
         unknown_op_model(dir / "unknown_op.onnx");
         write_bytes(dir / "malformed.onnx", "this is not an ONNX model\n");

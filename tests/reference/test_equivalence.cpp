@@ -51,6 +51,56 @@ TEST_CASE("random_inputs: seeded, shaped, typed") {
     Builder bd(dyn);
     bd.input("batch_images", {-1, 3});
     CHECK_THROWS_WITH_AS((void)ref::random_inputs(dyn, 1), doctest::Contains("'batch_images'"), surgery::error);
+    // With a size for dynamic dimensions: that size, and the same numbers as the static shape.
+    ref::random_input_options three;
+    three.dynamic_dims = 3;
+    const auto d3 = ref::random_inputs(dyn, 1, three);
+    CHECK(d3[0].shape == Shape{3, 3});
+    Graph fixed;
+    Builder bf(fixed);
+    bf.input("batch_images", {3, 3});
+    CHECK(d3 == ref::random_inputs(fixed, 1));
+    CHECK(ref::random_input_shape(dyn, dyn.inputs()[0], 2) == Shape{2, 3});
+    CHECK(ref::with_dynamic_dims(Shape{-1, 4, -1}, 5) == Shape{5, 4, 5});
+}
+
+TEST_CASE("compare on a graph with a dynamic batch axis: refused without a size for it, run at that size with one") {
+    Graph g;
+    Builder b(g, 7);
+    b.output(b.relu(b.conv(b.input("x", {-1, 3, 6, 6}), {.out_channels = 4, .kernel = 3})));
+    Graph h = g;
+    CHECK_THROWS_WITH_AS((void)ref::compare(g, h, 0), doctest::Contains("dynamic shape [?,3,6,6]"), surgery::error);
+    ref::random_input_options two;
+    two.dynamic_dims = 2;
+    const ref::equivalence_report r = ref::compare(g, h, 0, 2, two);
+    REQUIRE(r.outputs.size() == 1);
+    CHECK(r.max_rel == 0.0);
+    CHECK(r.outputs[0].ref_max_abs > 0.0);
+}
+
+TEST_CASE("inputs with a default value (initializers listed as graph inputs) keep it when use_defaults is set") {
+    // y = x * w, w an input whose default is a tensor of 2s: the executor uses the default for an
+    // input it is not given; random_inputs leaves such inputs out with use_defaults.
+    Graph g;
+    Builder b(g);
+    auto x = b.input("x", {2, 3});
+    auto w = b.input("w", {2, 3});
+    g.set_default(w, std::make_shared<const Tensor>(Tensor::floats({2, 3}, {2, 2, 2, 2, 2, 2})));
+    b.output(b.mul(x, w));
+    const auto all = ref::random_inputs(g, 4);
+    CHECK(all.size() == 2);
+    ref::random_input_options keep;
+    keep.use_defaults = true;
+    const auto required = ref::random_inputs(g, 4, keep);
+    REQUIRE(required.size() == 1);
+    CHECK(required[0].shape == Shape{2, 3});
+    const auto y = ref::executor(g).run(required);
+    for (std::size_t k = 0; k < 6; ++k) CHECK(y[0].f[k] == 2.0f * required[0].f[k]);
+    // Two graphs that differ only in their defaults: equal on random defaults, different on their own.
+    Graph h = g;
+    h.set_default(h.inputs()[1], std::make_shared<const Tensor>(Tensor::floats({2, 3}, {3, 3, 3, 3, 3, 3})));
+    CHECK(ref::compare(g, h, 0).max_rel == 0.0);
+    CHECK(ref::compare(g, h, 0, 1, keep).max_rel == doctest::Approx(0.5)); // |2x - 3x| / max|2x|
 }
 
 TEST_CASE("compare_tensors: absolute, relative and non-finite deviations") {

@@ -150,15 +150,22 @@ struct memory_budget {
     return n;
 }
 
-/// Charges the random tensors `reference::random_inputs(g, ...)` would build, `copies` sets of
-/// them, before they are built: io_error naming the input, its shape and the budget when they do
-/// not fit. (A 100-byte model can declare a [1, 2^30] input: 4 GiB of random floats.)
-inline void charge_random_inputs(memory_budget& budget, const ir::Graph& g, const std::string& model, std::uint64_t copies = 1) {
+/// Charges the random tensors `reference::random_inputs(g, ..., dynamic_dims)` would build, `copies`
+/// sets of them, before they are built: io_error naming the input, its shape and the budget when
+/// they do not fit. (A 100-byte model can declare a [1, 2^30] input: 4 GiB of random floats.)
+/// With `use_defaults`, inputs that have a default value get none (as random_input_options says).
+inline void charge_random_inputs(memory_budget& budget, const ir::Graph& g, const std::string& model, std::uint64_t copies = 1,
+                                 std::int64_t dynamic_dims = 0, bool use_defaults = false) {
     for (ir::ValueId v : g.inputs()) {
         const ir::Value& val = g.value(v);
         if (!val.shape) continue; // random_inputs refuses it with its own message
-        const std::string what = model + ": random input '" + io::printable(g.label(v)) + "' of shape " + ir::to_string(*val.shape);
-        const auto bytes = checked_bytes(*val.shape, val.dtype);
+        if (use_defaults && val.data) continue;
+        ir::Shape shape = *val.shape;
+        if (dynamic_dims > 0)
+            for (auto& d : shape)
+                if (d < 0) d = dynamic_dims;
+        const std::string what = model + ": random input '" + io::printable(g.label(v)) + "' of shape " + ir::to_string(shape);
+        const auto bytes = checked_bytes(shape, val.dtype);
         if (!bytes || *bytes > std::numeric_limits<std::uint64_t>::max() / copies)
             throw io_error(what + ": its size overflows 64 bits; nothing was allocated");
         budget.charge(*bytes * copies, what);

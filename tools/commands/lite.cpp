@@ -380,9 +380,18 @@ int lite_main(const arguments& args) {
             onnx::detail::parse(*reread, model, io::quoted(out));
             return onnx::from_model_proto(*reread);
         }();
-        charge_random_inputs(budget, *before, io::quoted(in));
-        eq = reference::compare(*before, written, seed);
+        // A dynamic dimension (a batch axis, most often) is given the size 1, and said so.
+        // Inputs with a default (an initializer listed as a graph input) keep it in both models.
+        reference::random_input_options ro;
+        ro.dynamic_dims = 1;
+        ro.use_defaults = true;
+        charge_random_inputs(budget, *before, io::quoted(in), 1, ro.dynamic_dims, ro.use_defaults);
+        eq = reference::compare(*before, written, seed, 1, ro);
         std::cout << "check (random normal inputs, seed " << seed << "):\n";
+        for (const ir::ValueId v : before->inputs())
+            if (const auto& s = before->value(v).shape; s && !ir::is_static(*s) && !before->value(v).data)
+                std::cout << "  input '" << io::printable(before->label(v)) << "' is declared " << ir::to_string(*s) << ": checked at "
+                          << ir::to_string(reference::with_dynamic_dims(*s, 1)) << "\n";
         for (const auto& o : eq->outputs)
             std::cout << "  output '" << io::printable(o.name) << "'" << format(": max_abs %.3g, max_rel %.3g (|ref| max %.3g)\n", o.max_abs, o.max_rel, o.ref_max_abs);
         if (has_tolerance && !eq->within(tolerance))

@@ -85,40 +85,67 @@ const command_spec& compare_spec() {
 
 namespace {
 
-/// The inputs of `g` (read from `model`): the files bound by --input, random tensors (seed) for the
-/// others, all charged to the budget before they are allocated.
+/// The inputs of `g` (read from `model`) to run it on, with their names and where each came from:
+/// the files bound by --input, random tensors (seed) for the others, all charged to the budget
+/// before they are allocated. An input with a default value (an initializer listed as a graph input,
+/// as older exporters write every weight) that is not given keeps its default, as in ONNX Runtime:
+/// it is left out of the list, or, when another such input is given (the executor then needs every
+/// input), passed as a copy of the default.
 std::vector<ir::Tensor> make_inputs(const ir::Graph& g, const std::string& model, const std::vector<binding>& bound, std::uint64_t seed,
-                                    std::vector<std::string>& origin, memory_budget& budget) {
-    std::vector<ir::Tensor> random;
-    bool need_random = false;
-    for (const auto& b : bound) need_random = need_random || b.file.empty();
+                                    std::vector<std::string>& names, std::vector<std::string>& origin, memory_budget& budget) {
+    auto has_default = [&](std::size_t k) { return g.value(g.inputs()[k]).data != nullptr; };
+    bool need_random = false, default_given = false;
+    for (std::size_t k = 0; k < bound.size(); ++k) {
+        need_random = need_random || (bound[k].file.empty() && !has_default(k));
+        default_given = default_given || (!bound[k].file.empty() && has_default(k));
+    }
+    reference::random_input_options ro;
+    ro.dynamic_dims = 1; // a dynamic dimension of a random input gets the size 1 (said in its line)
+    ro.use_defaults = true;
+    std::vector<ir::Tensor> random; // one per input without a default, in order (the given ones dropped)
     if (need_random) {
-        charge_random_inputs(budget, g, model); // random_inputs builds every input; the given ones are dropped
+        charge_random_inputs(budget, g, model, 1, ro.dynamic_dims, ro.use_defaults);
         const doing ctx("building random inputs for " + model);
-        random = reference::random_inputs(g, seed);
+        random = reference::random_inputs(g, seed, ro);
     }
     std::vector<ir::Tensor> out;
+    names.clear();
     origin.clear();
+    std::size_t next_random = 0;
     for (std::size_t k = 0; k < bound.size(); ++k) {
-        if (bound[k].file.empty()) {
-            out.push_back(std::move(random[k]));
-            origin.push_back(format("random normal (seed %llu)", static_cast<unsigned long long>(seed)));
-        } else {
+        const ir::Value& val = g.value(g.inputs()[k]);
+        if (!bound[k].file.empty()) {
             out.push_back(load_tensor_file(bound[k].file, budget));
             origin.push_back(io::quoted(bound[k].file));
+        } else if (val.data) {
+            if (!default_given) continue; // the executor uses the default
+            const std::string what = model + ": input '" + io::printable(bound[k].name) + "' (a copy of its default)";
+            const auto bytes = checked_bytes(val.data->shape, val.data->dtype);
+            if (!bytes) throw io_error(what + ": its size overflows 64 bits");
+            budget.charge(*bytes, what);
+            out.push_back(*val.data);
+            origin.push_back("its default (the model's initializer)");
+        } else {
+            const ir::Shape& declared = *val.shape;
+            std::string note = format("random normal (seed %llu", static_cast<unsigned long long>(seed));
+            if (!ir::is_static(declared)) note += "; declared " + ir::to_string(declared) + ", its dynamic dimensions set to 1";
+            origin.push_back(note + ")");
+            out.push_back(std::move(random.at(next_random)));
         }
+        names.push_back(bound[k].name);
+        if (!val.data) ++next_random;
     }
     return out;
 }
 
 void print_run(const ir::Graph& g, const std::string& path, const reference::executor& ex, const std::vector<ir::Tensor>& inputs,
-               const std::vector<std::string>& origin, const std::vector<ir::Tensor>& outputs, const std::vector<binding>& out_bind,
+               const std::vector<std::string>& in_names, const std::vector<std::string>& origin, const std::vector<ir::Tensor>& outputs, const std::vector<binding>& out_bind,
                const std::vector<std::optional<reference::output_deviation>>& devs, double med, double best, int repeat, int warmup, int threads,
                double plan_s) {
     std::cout << "model: " << io::printable(path) << " (" << g.num_nodes() << " nodes; plan " << format("%.1f", 1e3 * plan_s) << " ms; " << ex.stats().steps
               << " steps, " << ex.stats().fused_nodes << " fused, " << ex.stats().folded_nodes << " folded)\n";
     for (std::size_t k = 0; k < inputs.size(); ++k)
-        std::cout << "input  " << io::printable(input_names(g)[k]) << " <- " << origin[k] << ": " << summarize(inputs[k]) << "\n";
+        std::cout << "input  " << io::printable(in_names[k]) << " <- " << origin[k] << ": " << summarize(inputs[k]) << "\n";
     std::cout << format("latency: median %.3f ms, min %.3f ms over %d run(s)", med, best, repeat);
     if (warmup) std::cout << " after " << warmup << " warm-up run(s)";
     std::cout << ", " << threads << " thread(s)";
@@ -203,8 +230,8 @@ int run_main(const arguments& args) {
     std::vector<std::optional<ir::Tensor>> expected(expect_bind.size());
     for (std::size_t k = 0; k < expect_bind.size(); ++k)
         if (!expect_bind[k].file.empty()) expected[k] = load_tensor_file(expect_bind[k].file, budget);
-    std::vector<std::string> origin;
-    const std::vector<ir::Tensor> inputs = make_inputs(g, model, in_bind, seed, origin, budget);
+    std::vector<std::string> in_names, origin;
+    const std::vector<ir::Tensor> inputs = make_inputs(g, model, in_bind, seed, in_names, origin, budget);
 
     reference::executor_options eo;
     eo.threads = threads;
@@ -251,7 +278,7 @@ int run_main(const arguments& args) {
         j.begin_object().name("model", path).member("nodes", g.num_nodes()).member("threads", threads).member("openmp", have_openmp());
         j.member("repeat", repeat).member("warmup", warmup).member("median_ms", med).member("min_ms", best).member("plan_ms", 1e3 * plan_s);
         j.key("inputs").begin_array();
-        for (std::size_t k = 0; k < inputs.size(); ++k) j.begin_object().name("name", input_names(g)[k]).name("source", origin[k]).end_object();
+        for (std::size_t k = 0; k < inputs.size(); ++k) j.begin_object().name("name", in_names[k]).name("source", origin[k]).end_object();
         j.end_array();
         j.key("outputs").begin_array();
         for (std::size_t k = 0; k < outputs.size(); ++k) {
@@ -271,7 +298,7 @@ int run_main(const arguments& args) {
         j.end_object();
         std::cout << j.str();
     } else {
-        print_run(g, path, ex, inputs, origin, outputs, out_bind, devs, med, best, repeat, warmup, threads, plan_s);
+        print_run(g, path, ex, inputs, in_names, origin, outputs, out_bind, devs, med, best, repeat, warmup, threads, plan_s);
         if (eo.profile) std::cout << ex.profile().summary();
     }
     if (!within) {
@@ -301,8 +328,8 @@ int compare_main(const arguments& args) {
     // One trial's inputs are charged first (each trial's are freed before the next); what is left is
     // split between the two executors' intermediate tensors.
     const memory_budget before_inputs = budget;
-    std::vector<std::string> origin;
-    std::vector<ir::Tensor> first = make_inputs(a, io::quoted(pa), in_bind, seed, origin, budget);
+    std::vector<std::string> in_names, origin;
+    std::vector<ir::Tensor> first = make_inputs(a, io::quoted(pa), in_bind, seed, in_names, origin, budget);
     reference::executor_options eo;
     eo.max_memory = static_cast<std::size_t>(budget.remaining() / 2);
     reference::executor ea(a, eo), eb(b, eo);
@@ -311,7 +338,7 @@ int compare_main(const arguments& args) {
     std::vector<std::size_t> rows(names.size(), 0), agree(names.size(), 0);
     for (int t = 0; t < trials; ++t) {
         memory_budget trial = before_inputs;
-        const auto inputs = t == 0 ? std::move(first) : make_inputs(a, io::quoted(pa), in_bind, seed + static_cast<std::uint64_t>(t), origin, trial);
+        const auto inputs = t == 0 ? std::move(first) : make_inputs(a, io::quoted(pa), in_bind, seed + static_cast<std::uint64_t>(t), in_names, origin, trial);
         const auto ya = ea.run(inputs), yb = eb.run(inputs);
         for (std::size_t k = 0; k < names.size(); ++k) {
             if (ya[k].shape != yb[k].shape || ya[k].dtype != yb[k].dtype)
@@ -354,9 +381,13 @@ int compare_main(const arguments& args) {
     } else {
         std::cout << "A: " << io::printable(pa) << " (" << a.num_nodes() << " nodes)\nB: " << io::printable(pb) << " (" << b.num_nodes() << " nodes)\n";
         if (given) {
-            for (std::size_t k = 0; k < origin.size(); ++k) std::cout << "input " << io::printable(input_names(a)[k]) << " <- " << origin[k] << "\n";
+            for (std::size_t k = 0; k < origin.size(); ++k) std::cout << "input " << io::printable(in_names[k]) << " <- " << origin[k] << "\n";
         } else {
-            std::cout << "inputs: random normal, seed " << seed << ", " << trials << " trial(s)\n";
+            std::size_t kept = 0;
+            for (ir::ValueId v : a.inputs()) kept += a.value(v).data ? 1 : 0;
+            std::cout << "inputs: random normal, seed " << seed << ", " << trials << " trial(s)";
+            if (kept) std::cout << "; " << kept << " input(s) with an initializer keep it";
+            std::cout << "\n";
         }
         for (std::size_t k = 0; k < dev.size(); ++k) {
             std::cout << "output '" << io::printable(dev[k].name) << "'" << format(": max_abs %.3g, max_rel %.3g (|A| max %.3g)", dev[k].max_abs, dev[k].max_rel, dev[k].ref_max_abs);

@@ -21,27 +21,57 @@ enum class input_distribution : std::uint8_t {
     uniform, ///< U[-1, 1)
 };
 
-/// One random tensor per graph input, in graph-input order, the same for the same seed on every
-/// platform (mt19937_64 with our own float conversion and Box-Muller). Float inputs follow
-/// `dist`; integer inputs are uniform in [0, 4) and bool inputs 0/1. Every input needs a known,
-/// static shape (otherwise `surgery::error` naming the input).
-[[nodiscard]] inline std::vector<Tensor> random_inputs(const ir::Graph& g, std::uint64_t seed, input_distribution dist = input_distribution::normal) {
+/// `shape` with every dynamic dimension (-1) given the size `fill`.
+[[nodiscard]] inline ir::Shape with_dynamic_dims(ir::Shape shape, std::int64_t fill) {
+    for (auto& d : shape)
+        if (d < 0) d = fill;
+    return shape;
+}
+
+/// The shape `random_inputs` gives graph input `v` (`random_input_options::dynamic_dims`): its declared shape,
+/// with `dynamic_dims` for each dynamic dimension when that is positive. `surgery::error` naming the
+/// input when its shape is unknown, or dynamic and `dynamic_dims` is 0.
+[[nodiscard]] inline ir::Shape random_input_shape(const ir::Graph& g, ir::ValueId v, std::int64_t dynamic_dims = 0) {
+    const ir::Value& val = g.value(v);
+    if (!val.shape) throw error("reference::random_inputs: input '" + g.label(v) + "' has no known shape");
+    if (ir::is_static(*val.shape)) return *val.shape;
+    if (dynamic_dims <= 0)
+        throw error("reference::random_inputs: input '" + g.label(v) + "' has a dynamic shape " + ir::to_string(*val.shape) +
+                    "; give the inputs explicitly, or a size for the dynamic dimensions");
+    return with_dynamic_dims(*val.shape, dynamic_dims);
+}
+
+/// How `random_inputs` makes its tensors.
+struct random_input_options {
+    input_distribution distribution = input_distribution::normal;
+    /// The size of every dynamic dimension (a symbolic or unknown size, such as an exported batch
+    /// axis); 0: an input with one is a `surgery::error` naming it.
+    std::int64_t dynamic_dims = 0;
+    /// Leave out the inputs that have a default value (an ONNX initializer listed as a graph input):
+    /// `executor::run` then uses the defaults, as ONNX Runtime does for inputs it is not given.
+    bool use_defaults = false;
+};
+
+/// One random tensor per graph input (with `use_defaults`, per input without a default), in
+/// graph-input order, the same for the same seed on every platform (mt19937_64 with our own float
+/// conversion and Box-Muller). Float inputs follow `distribution`; integer inputs are uniform in
+/// [0, 4) and bool inputs 0/1. Every input needs a known shape; a dynamic dimension gets the size
+/// `dynamic_dims`, or, when that is 0, is a `surgery::error` naming the input.
+[[nodiscard]] inline std::vector<Tensor> random_inputs(const ir::Graph& g, std::uint64_t seed, const random_input_options& options) {
     std::mt19937_64 rng(seed);
     auto unit = [&] { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }; // [0, 1)
     std::vector<Tensor> out;
     for (ir::ValueId v : g.inputs()) {
         const ir::Value& val = g.value(v);
-        if (!val.shape) throw error("reference::random_inputs: input '" + g.label(v) + "' has no known shape");
-        if (!ir::is_static(*val.shape))
-            throw error("reference::random_inputs: input '" + g.label(v) + "' has a dynamic shape " + ir::to_string(*val.shape) +
-                        "; give the inputs explicitly");
-        const auto n = static_cast<std::size_t>(ir::numel(*val.shape));
+        if (options.use_defaults && val.data) continue;
+        const ir::Shape shape = random_input_shape(g, v, options.dynamic_dims);
+        const auto n = static_cast<std::size_t>(ir::numel(shape));
         Tensor t;
         t.dtype = val.dtype;
-        t.shape = *val.shape;
+        t.shape = shape;
         if (val.dtype == DType::f32) {
             t.f.resize(n);
-            if (dist == input_distribution::uniform) {
+            if (options.distribution == input_distribution::uniform) {
                 for (auto& x : t.f) x = static_cast<float>(2.0 * unit() - 1.0);
             } else {
                 for (std::size_t k = 0; k < n; k += 2) {
@@ -61,6 +91,13 @@ enum class input_distribution : std::uint8_t {
         out.push_back(std::move(t));
     }
     return out;
+}
+
+/// One random tensor for every graph input, `dist` for the floats; every input's shape static.
+[[nodiscard]] inline std::vector<Tensor> random_inputs(const ir::Graph& g, std::uint64_t seed, input_distribution dist = input_distribution::normal) {
+    random_input_options o;
+    o.distribution = dist;
+    return random_inputs(g, seed, o);
 }
 
 /// How far one output of the candidate is from the reference's.
@@ -179,10 +216,11 @@ inline void check_same_interface(const ir::Graph& reference, const ir::Graph& ca
     return r;
 }
 
-/// As above over `trials` sets of random inputs (seeds `seed`, `seed + 1`, ...); the report
-/// holds the worst deviation of each output over all trials.
-[[nodiscard]] inline equivalence_report compare(const ir::Graph& reference, const ir::Graph& candidate, std::uint64_t seed, int trials = 1,
-                                                input_distribution dist = input_distribution::normal) {
+/// As above over `trials` sets of random inputs (seeds `seed`, `seed + 1`, ..., made as `options`
+/// say from the reference's inputs); the report holds the worst deviation of each output over all
+/// trials. With `options.use_defaults` each graph runs with its own defaults.
+[[nodiscard]] inline equivalence_report compare(const ir::Graph& reference, const ir::Graph& candidate, std::uint64_t seed, int trials,
+                                                const random_input_options& options) {
     detail::check_same_interface(reference, candidate);
     if (trials < 1) throw error("reference::compare: trials must be at least 1");
     // One executor at a time (a plan takes memory in proportion to its graph): the reference runs
@@ -192,14 +230,22 @@ inline void check_same_interface(const ir::Graph& reference, const ir::Graph& ca
     {
         executor ref_ex(reference);
         for (int t = 0; t < trials; ++t)
-            expected[static_cast<std::size_t>(t)] = ref_ex.run(random_inputs(reference, seed + static_cast<std::uint64_t>(t), dist));
+            expected[static_cast<std::size_t>(t)] = ref_ex.run(random_inputs(reference, seed + static_cast<std::uint64_t>(t), options));
         names = ref_ex.output_names();
     }
     executor cand_ex(candidate);
     equivalence_report r;
     for (int t = 0; t < trials; ++t)
-        detail::merge_run(r, names, expected[static_cast<std::size_t>(t)], cand_ex.run(random_inputs(reference, seed + static_cast<std::uint64_t>(t), dist)));
+        detail::merge_run(r, names, expected[static_cast<std::size_t>(t)], cand_ex.run(random_inputs(reference, seed + static_cast<std::uint64_t>(t), options)));
     return r;
+}
+
+/// `compare` over `trials` sets of random inputs with every input given, `dist` for the floats.
+[[nodiscard]] inline equivalence_report compare(const ir::Graph& reference, const ir::Graph& candidate, std::uint64_t seed, int trials = 1,
+                                                input_distribution dist = input_distribution::normal) {
+    random_input_options o;
+    o.distribution = dist;
+    return compare(reference, candidate, seed, trials, o);
 }
 
 } // namespace surgery::reference
