@@ -70,6 +70,20 @@ TEST_CASE("text pattern errors name the column") {
     // The message quotes the text and puts a caret under the column.
     const std::string e = error_of("Relu(x");
     CHECK(e.find("\n  Relu(x\n        ^") != std::string::npos);
+    // Nesting is bounded (found by fuzz_rule_text: 2,282 '(' overflowed the stack of the recursive
+    // parser): parentheses and op arguments alike, refused at the column where the limit is passed.
+    const std::size_t limit = P::detail::text_parser::max_nesting;
+    CHECK(error_of(std::string(100000, '(') + "x").find("nested more than 64 levels deep") != std::string::npos);
+    // 64 parentheses: the op inside them (column 65) is the 65th level.
+    CHECK(error_of(std::string(limit, '(') + "Relu(x)" + std::string(limit, ')')).find("column " + std::to_string(limit + 1) + ":") != std::string::npos);
+    std::string calls = "x";
+    for (std::size_t i = 0; i < limit + 1; ++i) calls = "Relu(" + calls + ")";
+    CHECK(error_of(calls).find("nested more than") != std::string::npos);
+    // Up to the limit it parses.
+    std::string ok = "x";
+    for (std::size_t i = 0; i + 1 < limit; ++i) ok = "Relu(" + ok + ")";
+    CHECK(error_of(ok) == "");
+    CHECK(error_of(std::string(limit - 2, '(') + "Relu(x)" + std::string(limit - 2, ')')) == ""); // x at the 64th level
 }
 
 TEST_CASE("a text DAG pattern finds what the C++ pattern finds") {

@@ -68,6 +68,9 @@ namespace detail {
 
 class text_parser {
 public:
+    /// How deep parentheses and op arguments may nest in a pattern text.
+    static constexpr std::size_t max_nesting = 64;
+
     text_parser(std::string_view text, std::string_view whole, std::size_t offset) : s_(text), whole_(whole), offset_(offset) {}
 
     [[noreturn]] void fail(const std::string& msg, std::size_t at) const {
@@ -222,6 +225,16 @@ private:
 
     text_expr factor() {
         ws();
+        // Parentheses and op arguments nest through here: bounded, so that a hostile text (thousands
+        // of '(') is an error at its column, not a stack overflow.
+        if (depth_ >= max_nesting) fail("nested more than " + std::to_string(max_nesting) + " levels deep (parentheses and op arguments)", p_);
+        struct nesting {
+            std::size_t& d;
+            explicit nesting(std::size_t& depth) : d(depth) { ++d; }
+            ~nesting() { --d; }
+            nesting(const nesting&) = delete;
+            nesting& operator=(const nesting&) = delete;
+        } guard(depth_);
         text_expr e;
         e.column = p_ + 1;
         const char c = peek();
@@ -392,6 +405,7 @@ private:
     std::string_view whole_;
     std::size_t offset_ = 0;
     std::size_t p_ = 0;
+    std::size_t depth_ = 0; ///< factor() calls active
 };
 
 /// Adds the pattern node for op expression `e` (kinds, names, attributes) without operands.
