@@ -234,6 +234,17 @@ TEST_CASE("malformed files and graphs give io_error naming the file, the node an
             opt.freeze_inputs = freeze;
             CHECK_THROWS_WITH_AS((void)so::from_model_proto(w.model(), opt), "graph input 'w' is listed twice", io_error);
         }
+        // A zero stride beside an op outside the catalogue: libonnx's shape inference, which the
+        // reader runs for such ops, would divide by it (found by fuzz_onnx_load: SIGFPE); the reader
+        // skips it and refuses the Conv itself.
+        proto_builder z(13);
+        z.input("x", {1, 4, 8, 8}).floats("w", {4, 4, 1, 1}, std::vector<float>(16, 0.5f)).output("y");
+        auto& conv = z.node("Conv", {"x", "w"}, {"c"}, "conv");
+        surgery::test::attr_ints(conv, "strides", {1, 0});
+        z.node("LpPool", {"c"}, {"y"}, "lp");
+        const std::string zm = message_of(z.model());
+        CHECK(zm.find("'conv'") != std::string::npos);
+        CHECK(zm.find("stride") != std::string::npos);
         proto_builder e(13);
         e.input("x", {2}, ::onnx::TensorProto_DataType_UNDEFINED).output("x");
         CHECK(message_of(e.model()).find("graph input 'x'") != std::string::npos);

@@ -231,6 +231,35 @@ TEST_CASE("check reports ONNX's own message") {
     CHECK_THROWS_AS(so::check(m2), io_error);
 }
 
+TEST_CASE("a zero stride is an error before libonnx's shape inference, which divides by it (a SIGFPE)") {
+    // LpPool is outside the catalogue: read as an opaque op, its attributes unchecked, and written
+    // back as they were; the check of the written model must refuse it, not crash in InferShapes.
+    using surgery::test::proto_builder;
+    proto_builder b(13);
+    b.input("x", {1, 4, 8, 8}).output("y");
+    auto& n = b.node("LpPool", {"x"}, {"y"}, "lp");
+    surgery::test::attr_ints(n, "kernel_shape", {2, 1});
+    surgery::test::attr_ints(n, "strides", {1, 0});
+    CHECK_THROWS_WITH_AS(so::check(b.model()), "ONNX checker: node 'lp' (LpPool): attribute 'strides' holds 0 (strides must be positive)", io_error);
+    const ir::Graph g = so::from_model_proto(b.model());
+    const fs::path out = fs::temp_directory_path() / "surgery_test_zero_stride.onnx";
+    fs::remove(out);
+    CHECK_THROWS_WITH_AS(so::save(g, out), doctest::Contains("strides must be positive"), io_error);
+    CHECK_FALSE(fs::exists(out));
+    // Inside a subgraph (an If branch) too.
+    proto_builder outer(13);
+    outer.input("c", {1}, ::onnx::TensorProto_DataType_BOOL).output("z");
+    auto& iff = outer.node("If", {"c"}, {"z"}, "if");
+    auto* branch = iff.add_attribute();
+    branch->set_name("then_branch");
+    branch->set_type(::onnx::AttributeProto_AttributeType_GRAPH);
+    *branch->mutable_g() = b.model().graph();
+    std::string what;
+    const ::onnx::NodeProto* found = so::detail::node_crashing_onnx_inference(outer.model().graph(), what);
+    REQUIRE(found != nullptr);
+    CHECK(found->name() == "lp");
+}
+
 TEST_CASE("unnamed and clashing values get unique names; unnamed nodes stay unnamed") {
     ir::Graph g;
     auto x = g.add_input("x", {2, 3});

@@ -851,7 +851,9 @@ private:
 /// Throws `io_error` naming the node (name and index) and op for anything the IR cannot represent.
 [[nodiscard]] inline ir::Graph from_model_proto(const ::onnx::ModelProto& model, const load_options& options = {}) {
     try {
-        if (options.onnx_shape_inference && model.has_graph() && detail::has_foreign_nodes(model.graph())) {
+        std::string unsafe;
+        if (options.onnx_shape_inference && model.has_graph() && detail::has_foreign_nodes(model.graph()) &&
+            !detail::node_crashing_onnx_inference(model.graph(), unsafe)) { // such a node is refused by the reader, or kept opaque
             // ONNX's own inference knows the standard ops the catalogue does not; what it cannot
             // infer (vendor ops, errors in the model) is simply left to the model's declarations.
             detail::arena_model copy;

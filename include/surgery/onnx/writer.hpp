@@ -493,6 +493,9 @@ inline void check_model(const ::onnx::ModelProto& checked, ::onnx::ModelProto* s
     if (opset > checker_max_opset())
         throw io_error("ONNX checker: opset " + std::to_string(opset) + " is newer than the linked libonnx knows (up to " +
                        std::to_string(checker_max_opset()) + ")");
+    if (std::string what; model.has_graph())
+        if (const ::onnx::NodeProto* n = node_crashing_onnx_inference(model.graph(), what))
+            throw io_error("ONNX checker: node '" + n->name() + "' (" + n->op_type() + "): " + what);
     try {
         ::onnx::checker::check_model(model);
         std::optional<::onnx::ModelProto> copy;

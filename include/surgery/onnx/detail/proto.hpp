@@ -323,4 +323,27 @@ inline void write_file_atomically(const std::filesystem::path& path, const std::
     }
 }
 
+/// A node, in `g` or a subgraph of it, whose attributes would crash libonnx's own shape inference
+/// (1.12 divides by every value of `strides` in the inference of Conv, ConvTranspose, the pools and
+/// LpPool: a 0 there is a SIGFPE, not an error); null when there is none. libonnx's inference runs
+/// on what the library reads (for ops outside the catalogue) and on what it writes (the check), so
+/// such a node must be found first. `what` receives the offending attribute's description.
+[[nodiscard]] inline const pb::NodeProto* node_crashing_onnx_inference(const pb::GraphProto& g, std::string& what, int depth = 0) {
+    if (depth > 64) return nullptr; // protobuf's parser bounds nesting long before this
+    for (const auto& n : g.node())
+        for (const auto& a : n.attribute()) {
+            if (a.name() == "strides")
+                for (const auto v : a.ints())
+                    if (v <= 0) {
+                        what = "attribute 'strides' holds " + std::to_string(v) + " (strides must be positive)";
+                        return &n;
+                    }
+            if (a.has_g())
+                if (const pb::NodeProto* inner = node_crashing_onnx_inference(a.g(), what, depth + 1)) return inner;
+            for (const auto& sub : a.graphs())
+                if (const pb::NodeProto* inner = node_crashing_onnx_inference(sub, what, depth + 1)) return inner;
+        }
+    return nullptr;
+}
+
 } // namespace surgery::onnx::detail
