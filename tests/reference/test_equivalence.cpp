@@ -61,7 +61,7 @@ TEST_CASE("random_inputs: seeded, shaped, typed") {
     bf.input("batch_images", {3, 3});
     CHECK(d3 == ref::random_inputs(fixed, 1));
     CHECK(ref::random_input_shape(dyn, dyn.inputs()[0], 2) == Shape{2, 3});
-    CHECK(ref::with_dynamic_dims(Shape{-1, 4, -1}, 5) == Shape{5, 4, 5});
+    CHECK(surgery::ir::with_dynamic_dims(Shape{-1, 4, -1}, 5) == Shape{5, 4, 5});
 }
 
 TEST_CASE("compare on a graph with a dynamic batch axis: refused without a size for it, run at that size with one") {

@@ -160,10 +160,7 @@ inline void charge_random_inputs(memory_budget& budget, const ir::Graph& g, cons
         const ir::Value& val = g.value(v);
         if (!val.shape) continue; // random_inputs refuses it with its own message
         if (use_defaults && val.data) continue;
-        ir::Shape shape = *val.shape;
-        if (dynamic_dims > 0)
-            for (auto& d : shape)
-                if (d < 0) d = dynamic_dims;
+        const ir::Shape shape = dynamic_dims > 0 ? ir::with_dynamic_dims(*val.shape, dynamic_dims) : *val.shape;
         const std::string what = model + ": random input '" + io::printable(g.label(v)) + "' of shape " + ir::to_string(shape);
         const auto bytes = checked_bytes(shape, val.dtype);
         if (!bytes || *bytes > std::numeric_limits<std::uint64_t>::max() / copies)

@@ -391,7 +391,7 @@ int lite_main(const arguments& args) {
         for (const ir::ValueId v : before->inputs())
             if (const auto& s = before->value(v).shape; s && !ir::is_static(*s) && !before->value(v).data)
                 std::cout << "  input '" << io::printable(before->label(v)) << "' is declared " << ir::to_string(*s) << ": checked at "
-                          << ir::to_string(reference::with_dynamic_dims(*s, 1)) << "\n";
+                          << ir::to_string(ir::with_dynamic_dims(*s, ro.dynamic_dims)) << "\n";
         for (const auto& o : eq->outputs)
             std::cout << "  output '" << io::printable(o.name) << "'" << format(": max_abs %.3g, max_rel %.3g (|ref| max %.3g)\n", o.max_abs, o.max_rel, o.ref_max_abs);
         if (has_tolerance && !eq->within(tolerance))

@@ -128,7 +128,8 @@ std::vector<ir::Tensor> make_inputs(const ir::Graph& g, const std::string& model
         } else {
             const ir::Shape& declared = *val.shape;
             std::string note = format("random normal (seed %llu", static_cast<unsigned long long>(seed));
-            if (!ir::is_static(declared)) note += "; declared " + ir::to_string(declared) + ", its dynamic dimensions set to 1";
+            if (!ir::is_static(declared))
+                note += "; declared " + ir::to_string(declared) + ", its dynamic dimensions set to " + std::to_string(ro.dynamic_dims);
             origin.push_back(note + ")");
             out.push_back(std::move(random.at(next_random)));
         }

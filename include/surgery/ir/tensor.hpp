@@ -60,6 +60,13 @@ enum class DType : std::uint8_t { undefined, f32, i64, i32, boolean, f16, f64, b
     return true;
 }
 
+/// `shape` with every dynamic dimension (-1) given the size `fill`.
+[[nodiscard]] inline Shape with_dynamic_dims(Shape shape, std::int64_t fill) {
+    for (auto& d : shape)
+        if (d < 0) d = fill;
+    return shape;
+}
+
 /// Number of elements of a static shape (1 for a scalar).
 [[nodiscard]] inline std::int64_t numel(const Shape& s) noexcept {
     return std::accumulate(s.begin(), s.end(), std::int64_t{1}, [](std::int64_t a, std::int64_t b) { return a * b; });

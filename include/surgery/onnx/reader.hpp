@@ -169,9 +169,7 @@ public:
                 // Also an initializer: a constant when freezing, else an input whose default is the initializer.
                 const declared_type d = declared("graph input '" + vi.name() + "'", vi, true);
                 const ir::ValueId cv = values_.at(vi.name());
-                const ir::Value& v = g_.value(cv);
-                if (!v.data) // only initializers are defined before the inputs
-                    throw io_error("graph input '" + vi.name() + "' is defined twice");
+                const ir::Value& v = g_.value(cv); // an initializer: only those are defined before the inputs
                 if (d.shape && v.shape) {
                     ir::Shape s = *v.shape;
                     if (!merge_shapes(s, *d.shape))

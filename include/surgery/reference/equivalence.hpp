@@ -21,13 +21,6 @@ enum class input_distribution : std::uint8_t {
     uniform, ///< U[-1, 1)
 };
 
-/// `shape` with every dynamic dimension (-1) given the size `fill`.
-[[nodiscard]] inline ir::Shape with_dynamic_dims(ir::Shape shape, std::int64_t fill) {
-    for (auto& d : shape)
-        if (d < 0) d = fill;
-    return shape;
-}
-
 /// The shape `random_inputs` gives graph input `v` (`random_input_options::dynamic_dims`): its declared shape,
 /// with `dynamic_dims` for each dynamic dimension when that is positive. `surgery::error` naming the
 /// input when its shape is unknown, or dynamic and `dynamic_dims` is 0.
@@ -38,7 +31,7 @@ enum class input_distribution : std::uint8_t {
     if (dynamic_dims <= 0)
         throw error("reference::random_inputs: input '" + g.label(v) + "' has a dynamic shape " + ir::to_string(*val.shape) +
                     "; give the inputs explicitly, or a size for the dynamic dimensions");
-    return with_dynamic_dims(*val.shape, dynamic_dims);
+    return ir::with_dynamic_dims(*val.shape, dynamic_dims);
 }
 
 /// How `random_inputs` makes its tensors.
