@@ -22,6 +22,7 @@
 
 #include "surgery/error.hpp"
 #include "surgery/ir/graph.hpp"
+#include "surgery/ir/name_map.hpp"
 #include "surgery/ir/ops.hpp"
 #include "surgery/ir/shape_inference.hpp"
 
@@ -165,10 +166,10 @@ public:
         for (const auto& vi : gp.input()) {
             if (vi.name().empty()) throw io_error("a graph input has no name");
             if (!input_names.insert(vi.name()).second) throw io_error("graph input '" + vi.name() + "' is listed twice");
-            if (values_.count(vi.name())) {
+            if (values_.contains(vi.name())) {
                 // Also an initializer: a constant when freezing, else an input whose default is the initializer.
                 const declared_type d = declared("graph input '" + vi.name() + "'", vi, true);
-                const ir::ValueId cv = values_.at(vi.name());
+                const ir::ValueId cv = *values_.find(vi.name());
                 const ir::Value& v = g_.value(cv); // an initializer: only those are defined before the inputs
                 if (d.shape && v.shape) {
                     ir::Shape s = *v.shape;
@@ -181,7 +182,7 @@ public:
                     const ir::ValueId id = g_.add_input(vi.name(), d.shape ? *d.shape : data->shape, data->dtype);
                     g_.set_default(id, std::move(data));
                     g_.erase_value(cv);
-                    values_[vi.name()] = id;
+                    values_.assign(vi.name(), id);
                 }
                 continue;
             }
@@ -203,9 +204,9 @@ public:
 
         for (const auto& o : gp.output()) {
             if (o.name().empty()) throw io_error("a graph output has no name");
-            auto it = values_.find(o.name());
-            if (it == values_.end()) throw io_error("graph output '" + o.name() + "' is not produced by any node, initializer or input");
-            g_.add_output(it->second);
+            const ir::ValueId* v = values_.find(o.name());
+            if (!v) throw io_error("graph output '" + o.name() + "' is not produced by any node, initializer or input");
+            g_.add_output(*v);
         }
         return std::move(g_);
     }
@@ -287,11 +288,12 @@ private:
     }
 
     void define(const std::string& name, ir::ValueId id, const char* kind) {
-        if (!values_.emplace(name, id).second) {
+        const auto r = values_.try_emplace(name, id);
+        if (!r.inserted) {
             if (file_order_) throw not_in_file_order{};
             throw io_error(std::string(kind) + " '" + name + "' is defined twice");
         }
-        journal_.push_back(name);
+        journal_.push_back(r.key);
     }
 
     /// Node indices in topological order (file order when the file is already sorted, as ONNX requires;
@@ -304,7 +306,7 @@ private:
         for (std::size_t i = 0; i < count; ++i)
             for (const auto& o : gp.node(static_cast<int>(i)).output()) {
                 if (o.empty()) continue;
-                if (values_.count(o) || !producer.emplace(o, i).second)
+                if (values_.contains(o) || !producer.emplace(o, i).second)
                     throw io_error(node_label(gp.node(static_cast<int>(i)), i) + ": output '" + o + "' is already defined elsewhere");
             }
         // Edges producer -> consumer, then grouped by producer (one array, no list per node).
@@ -315,7 +317,7 @@ private:
         for (std::size_t i = 0; i < count; ++i) {
             const auto& n = gp.node(static_cast<int>(i));
             for (const auto& in : n.input()) {
-                if (in.empty() || values_.count(in) || placeholders_.count(in)) continue;
+                if (in.empty() || values_.contains(in) || placeholders_.count(in)) continue;
                 auto it = producer.find(in);
                 if (it == producer.end())
                     throw io_error(node_label(n, i) + ": op '" + n.op_type() + "' reads '" + in +
@@ -400,24 +402,28 @@ private:
     /// The value named `name`, which node `op_what` reads; reading in file order, a name not
     /// defined yet makes `read` start again sorted.
     ir::ValueId defined(const std::string& name, const node_what& op_what) const {
-        const auto it = values_.find(name);
-        if (it != values_.end()) return it->second;
+        if (const ir::ValueId* v = values_.find(name)) return *v;
         if (file_order_) throw not_in_file_order{};
         throw io_error(op_what + " reads '" + name + "', which is not defined");
+    }
+
+    /// A value this reader has just defined (an expansion's intermediate).
+    ir::ValueId known(std::string_view name) const {
+        if (const ir::ValueId* v = values_.find(name)) return *v;
+        throw io_error("internal error: value '" + std::string(name) + "' was not defined");
     }
 
     /// A value name not used in the model, derived from `base`.
     std::string fresh_name(const std::string& base) {
         std::string name = base;
-        for (int k = 1; values_.count(name) || consumed(name); ++k) name = base + "_" + std::to_string(k);
+        for (int k = 1; values_.contains(name) || consumed(name); ++k) name = base + "_" + std::to_string(k);
         return name;
     }
 
     ir::ValueId new_constant(const std::string& base, ir::Tensor t) {
-        std::string name = fresh_name(base);
-        ir::ValueId id = g_.add_constant(name, std::move(t));
-        journal_.push_back(name);
-        values_.emplace(std::move(name), id);
+        const std::string name = fresh_name(base);
+        const ir::ValueId id = g_.add_constant(name, std::move(t));
+        journal_.push_back(values_.try_emplace(name, id).key);
         return id;
     }
 
@@ -453,7 +459,7 @@ private:
         } catch (const unsupported_form& u) {
             // Undo what the attempt added (helper constants), then carry the node unchanged.
             g_.rollback(cp);
-            for (const std::string& name : journal_) values_.erase(name);
+            for (std::string_view name : journal_) values_.erase(name);
             opaque_reasons_.push_back(op_what + ": " + u.why);
             read_opaque(n, what, domain);
         }
@@ -583,9 +589,9 @@ private:
         }
         // Values its subgraphs read from this graph stay alive through implicit uses.
         for (const std::string& name : outer_references(n)) {
-            auto it = values_.find(name);
-            if (it == values_.end()) continue; // defined further out, or an error ONNX's checker reports
-            inputs.push_back(it->second);
+            const ir::ValueId* v = values_.find(name);
+            if (!v) continue; // defined further out, or an error ONNX's checker reports
+            inputs.push_back(*v);
             ++op.implicit_inputs;
         }
         std::vector<std::string> outputs(n.output().begin(), n.output().end());
@@ -808,23 +814,23 @@ private:
             if constexpr (requires { o.axis; }) o.axis = 1;
         }, two_d);
         const std::string soft = fresh_name(base + "/2d");
-        add(two_d, {values_.at(flat)}, {soft}, n.name(), op_what);
+        add(two_d, {known(flat)}, {soft}, n.name(), op_what);
         const ir::ValueId shape = new_constant(base + "/shape", ir::Tensor::vector(*xs));
-        add(ir::ops::Reshape{}, {values_.at(soft), shape}, {out}, base + "/reshape", op_what);
+        add(ir::ops::Reshape{}, {known(soft), shape}, {out}, base + "/reshape", op_what);
         return true;
     }
 
     const pb::ModelProto& m_;
     ir::Graph g_;
     std::int64_t opset_ = 0;
-    std::unordered_map<std::string, ir::ValueId> values_;
+    ir::detail::name_map<ir::ValueId> values_; ///< every name defined so far (keys copied: fresh names are not in the model)
     std::unordered_set<std::string_view> consumed_; ///< names read by a node or a graph output (views into m_), built on first use
     bool consumed_built_ = false;
     std::unordered_map<std::string, const ::onnx::OpSchema*> schemas_; ///< check_schema's lookups, by op_type
     std::unordered_set<std::string> placeholders_;
     std::unordered_map<std::string, declared_type> declared_;
     load_options options_;
-    std::vector<std::string> journal_;        ///< names defined while reading the current node
+    std::vector<std::string_view> journal_;   ///< names defined while reading the current node (views into values_' keys)
     bool file_order_ = false;                 ///< reading in file order (see `read`)
     std::vector<std::string> opaque_reasons_; ///< catalogue ops carried as opaque, and why
 };

@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <deque>
 #include <exception>
 #include <filesystem>
 #include <memory>
@@ -13,7 +12,6 @@
 #include <set>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -24,6 +22,7 @@
 
 #include "surgery/error.hpp"
 #include "surgery/ir/graph.hpp"
+#include "surgery/ir/name_map.hpp"
 #include "surgery/ir/ops.hpp"
 #include "surgery/onnx/detail/attributes.hpp"
 #include "surgery/onnx/detail/proto.hpp"
@@ -145,12 +144,12 @@ private:
         // Constants: those the written nodes or outputs read, and those nothing reads in the graph
         // either (kept as they are). One read only through a slot written as an attribute (e.g.
         // Squeeze axes below opset 13) is not written.
-        // Only constants' names are looked up: the set holds those read (views into names_).
-        std::unordered_set<std::string_view> constant_names, read;
+        // Only constants' names are looked up: constant name -> whether something reads it.
+        ir::detail::name_map<unsigned char> constant_read;
         for (std::size_t i = 0; i < g_.value_bound(); ++i)
-            if (const ir::Value& val = g_.value(ir::ValueId{i}); val.alive && val.is_constant()) constant_names.insert(names_[i]);
+            if (const ir::Value& val = g_.value(ir::ValueId{i}); val.alive && val.is_constant()) constant_read.try_emplace(names_[i], 0);
         auto note = [&](const std::string& name) {
-            if (auto it = constant_names.find(name); it != constant_names.end()) read.insert(*it);
+            if (unsigned char* r = constant_read.find(name)) *r = 1;
         };
         // Nodes (initializers a node needs, e.g. Split sizes as an input, stay in gp_ for later).
         auto flush_nodes = [&] {
@@ -171,7 +170,7 @@ private:
         for (const auto& o : gp_->output()) note(o.name());
         for (std::size_t i = 0; i < g_.value_bound(); ++i) {
             const ir::Value& val = g_.value(ir::ValueId{i});
-            if (val.alive && val.is_constant() && (read.count(names_.at(i)) || val.uses.empty()))
+            if (val.alive && val.is_constant() && (*constant_read.find(names_.at(i)) || val.uses.empty()))
                 to_tensor_proto(*val.data, names_.at(i), *gp_->add_initializer());
         }
         // Inputs with a default value: an initializer of the same name (ONNX's form).
@@ -227,8 +226,8 @@ private:
 
     std::string fresh(const std::string& base) {
         std::string name = base;
-        for (int k = 1; used_.count(name); ++k) name = base + "_" + std::to_string(k);
-        used_.insert(owned_.emplace_back(name));
+        for (int k = 1; used_.contains(name); ++k) name = base + "_" + std::to_string(k);
+        used_.insert(name);
         return name;
     }
 
@@ -422,8 +421,7 @@ private:
     std::int64_t opset_;
     pb::GraphProto* gp_ = nullptr;
     std::vector<std::string> names_;
-    std::unordered_set<std::string_view> used_; ///< names taken: views into the graph's names and owned_
-    std::deque<std::string> owned_;             ///< names made here (stable addresses)
+    ir::detail::name_set used_; ///< names taken
     std::set<std::string, std::less<>> node_domains_; ///< domains of the nodes written (default domain aside)
 };
 
