@@ -145,6 +145,29 @@ TEST_CASE("the root pre-filter keeps every match: operands by slot, a commutativ
     CHECK(roots("Clip(Relu(x), a, Relu(y))").empty());
     CHECK(roots("Add(Relu(a), Relu(b))").empty());
 
+    // Deeper levels: the producers' producers, a commutative node there in either order.
+    Graph d;
+    Builder db(d);
+    auto dx = db.input("x", {4});
+    auto deep_rs = db.relu(db.add(db.relu(dx), db.sigmoid(dx)));              // Relu(Add(Relu, Sigmoid))
+    auto deep_sub = db.relu(db.apply(ops::Sub{}, {db.relu(dx), db.sigmoid(dx)})); // Relu(Sub(Relu, Sigmoid))
+    auto deep3 = db.apply(ops::Neg{}, {db.apply(ops::Abs{}, {db.add(db.sigmoid(dx), db.relu(dx))})});
+    for (auto r : {deep_rs, deep_sub, deep3}) db.output(r);
+    auto droots = [&](const char* text) {
+        std::vector<ValueId> out;
+        for (const auto& m : search::find_program(d, P::text_pattern(text).view())) out.push_back(d.node(m.nodes.back()).outputs[0]);
+        return out;
+    };
+    CHECK(droots("Relu(Add(Sigmoid(a), Relu(b)))") == std::vector<ValueId>{deep_rs});
+    CHECK(droots("Relu(Add(Relu(a), Sigmoid(b)))") == std::vector<ValueId>{deep_rs});
+    CHECK(droots("Relu(Sub(Relu(a), Sigmoid(b)))") == std::vector<ValueId>{deep_sub});
+    CHECK(droots("Relu(Sub(Sigmoid(a), Relu(b)))").empty());
+    CHECK(droots("Neg(Abs(Add(Relu(a), Sigmoid(b))))") == std::vector<ValueId>{deep3});
+    CHECK(droots("Neg(Abs(Add(Relu(a), Relu(b))))").empty());
+    CHECK(droots("Neg(Abs(Add(Relu(Sigmoid(a)), b)))").empty());            // a fourth level fails in the matcher
+    CHECK(droots("Neg(Abs(Add(x, Relu(x))))").empty()); // Add's other operand is a Sigmoid's output, not Relu's input
+    CHECK(droots("Relu(Add(*(a), Sigmoid(a)))") == std::vector<ValueId>{deep_rs}); // any op: left to the matcher
+
     // An operand named outside the catalogue: an opaque node of that op type.
     Graph h;
     Builder hb(h);

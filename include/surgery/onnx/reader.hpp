@@ -160,15 +160,15 @@ public:
             }
             define(t.name(), g_.add_constant(t.name(), from_tensor_proto(t, "initializer '" + t.name() + "'")), "initializer");
         }
-        for (const auto& vi : gp.value_info()) declared_[vi.name()] = declared("value_info '" + vi.name() + "'", vi, true);
-        for (const auto& vi : gp.output()) declared_[vi.name()] = declared("graph output '" + vi.name() + "'", vi, false);
+        for (const auto& vi : gp.value_info()) declare(vi.name(), declared("value_info", vi, true));
+        for (const auto& vi : gp.output()) declare(vi.name(), declared("graph output", vi, false));
         std::unordered_set<std::string_view> input_names; // views into the model, which outlives this
         for (const auto& vi : gp.input()) {
             if (vi.name().empty()) throw io_error("a graph input has no name");
             if (!input_names.insert(vi.name()).second) throw io_error("graph input '" + vi.name() + "' is listed twice");
             if (values_.contains(vi.name())) {
                 // Also an initializer: a constant when freezing, else an input whose default is the initializer.
-                const declared_type d = declared("graph input '" + vi.name() + "'", vi, true);
+                const declared_type d = declared("graph input", vi, true);
                 const ir::ValueId cv = *values_.find(vi.name());
                 const ir::Value& v = g_.value(cv); // an initializer: only those are defined before the inputs
                 if (d.shape && v.shape) {
@@ -186,7 +186,7 @@ public:
                 }
                 continue;
             }
-            const declared_type d = declared("graph input '" + vi.name() + "'", vi, false);
+            const declared_type d = declared("graph input", vi, false);
             if (d.dtype == ir::DType::undefined) throw io_error("graph input '" + vi.name() + "' has no element type");
             const ir::ValueId id = g_.add_input(vi.name(), d.shape.value_or(ir::Shape{}), d.dtype);
             if (!d.shape) g_.set_shape(id, std::nullopt);
@@ -232,20 +232,23 @@ private:
                            std::to_string(min_read_opset) + " to " + std::to_string(max_read_opset) + ")");
     }
 
-    declared_type declared(const std::string& what, const pb::ValueInfoProto& vi, bool lenient) const {
+    /// What `vi` (a `kind`: "graph input", ...) declares.
+    declared_type declared(const char* kind, const pb::ValueInfoProto& vi, bool lenient) const {
+        // The description for messages, built only when one is (most values have no error).
+        const auto what = [&] { return std::string(kind) + " '" + vi.name() + "'"; };
         declared_type d;
         if (!vi.has_type()) return d;
         const pb::TypeProto& t = vi.type();
         if (!t.has_tensor_type()) {
             if (lenient) return d;
-            throw io_error(what + " is not a tensor (sequence, map, optional and sparse values are not supported)");
+            throw io_error(what() + " is not a tensor (sequence, map, optional and sparse values are not supported)");
         }
         const auto& tt = t.tensor_type();
         if (tt.elem_type() != pb::TensorProto_DataType_UNDEFINED) {
             d.dtype = to_dtype(tt.elem_type());
             if (d.dtype == ir::DType::undefined) {
                 const std::string_view name = elem_type_name(tt.elem_type());
-                throw io_error(what + " has element type " +
+                throw io_error(what() + " has element type " +
                                (name == "unknown" ? "code " + std::to_string(tt.elem_type()) + ", which is not one ONNX defines"
                                                   : std::string(name) + ", which model-surgery does not know"));
             }
@@ -254,15 +257,22 @@ private:
             ir::Shape s;
             for (const auto& dim : tt.shape().dim()) {
                 if (dim.has_dim_value()) {
-                    if (dim.dim_value() < 0) throw io_error(what + " has a negative dimension " + std::to_string(dim.dim_value()));
+                    if (dim.dim_value() < 0) throw io_error(what() + " has a negative dimension " + std::to_string(dim.dim_value()));
                     s.push_back(dim.dim_value());
                 } else {
                     s.push_back(-1); // symbolic or unknown
                 }
             }
-            ir::Shape known;
-            for (auto x : s) known.push_back(x < 0 ? 1 : x);
-            (void)checked_numel(known, what);
+            std::int64_t n = 1; // the element count at size 1 for unknown dimensions must be representable
+            for (auto x : s) {
+                const std::int64_t k = x < 0 ? 1 : x;
+                if (k != 0 && n > max_elements / k) {
+                    ir::Shape known;
+                    for (auto y : s) known.push_back(y < 0 ? 1 : y);
+                    (void)checked_numel(known, what()); // throws, with the usual message
+                }
+                n *= k;
+            }
             d.shape = std::move(s);
         }
         return d;
@@ -405,6 +415,20 @@ private:
         if (const ir::ValueId* v = values_.find(name)) return *v;
         if (file_order_) throw not_in_file_order{};
         throw io_error(op_what + " reads '" + name + "', which is not defined");
+    }
+
+    /// Records what the model declares for value `name` (a later declaration replaces an earlier one).
+    void declare(const std::string& name, declared_type d) {
+        const auto r = declared_index_.try_emplace(name, static_cast<std::uint32_t>(declared_.size()));
+        if (r.inserted) declared_.push_back(std::move(d));
+        else declared_[*r.value] = std::move(d);
+    }
+
+    /// What the model declares for value `name`, if anything.
+    [[nodiscard]] const declared_type* declaration(std::string_view name) const {
+        if (declared_.empty()) return nullptr;
+        const std::uint32_t* i = declared_index_.find(name);
+        return i ? &declared_[*i] : nullptr;
     }
 
     /// A value this reader has just defined (an expansion's intermediate).
@@ -656,10 +680,9 @@ private:
             g_.set_value_name(nd.outputs[o], outputs[o]);
             if (!outputs[o].empty()) define(outputs[o], nd.outputs[o], "value");
             if (opaque) { // what the model says is all there is
-                auto d = declared_.find(outputs[o]);
-                const bool has = !outputs[o].empty() && d != declared_.end();
-                g_.set_shape(nd.outputs[o], has ? d->second.shape : std::nullopt);
-                g_.set_dtype(nd.outputs[o], has ? d->second.dtype : ir::DType::undefined);
+                const declared_type* d = outputs[o].empty() ? nullptr : declaration(outputs[o]);
+                g_.set_shape(nd.outputs[o], d ? d->shape : std::nullopt);
+                g_.set_dtype(nd.outputs[o], d ? d->dtype : ir::DType::undefined);
             }
         }
         if (opaque) return;
@@ -673,9 +696,9 @@ private:
             const ir::ValueId v = nd.outputs[o];
             std::optional<ir::Shape> shape = r.shapes[o];
             ir::DType dtype = r.dtypes[o];
-            const auto d = declared_.empty() ? declared_.end() : declared_.find(outputs[o]);
-            if (!outputs[o].empty() && d != declared_.end()) {
-                const declared_type& dt = d->second;
+            const declared_type* d = outputs[o].empty() ? nullptr : declaration(outputs[o]);
+            if (d) {
+                const declared_type& dt = *d;
                 if (dt.shape) {
                     if (!shape) shape = dt.shape;
                     else if (!merge_shapes(*shape, *dt.shape))
@@ -828,7 +851,8 @@ private:
     bool consumed_built_ = false;
     std::unordered_map<std::string, const ::onnx::OpSchema*> schemas_; ///< check_schema's lookups, by op_type
     std::unordered_set<std::string> placeholders_;
-    std::unordered_map<std::string, declared_type> declared_;
+    ir::detail::name_map<std::uint32_t> declared_index_; ///< value name -> index in declared_
+    std::vector<declared_type> declared_;                ///< what value_info and graph outputs declare
     load_options options_;
     std::vector<std::string_view> journal_;   ///< names defined while reading the current node (views into values_' keys)
     bool file_order_ = false;                 ///< reading in file order (see `read`)

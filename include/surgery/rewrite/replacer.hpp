@@ -3,7 +3,6 @@
 
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "surgery/error.hpp"
@@ -17,16 +16,22 @@ namespace surgery::rewrite {
 
 /// Values replaced earlier in a batch of replacements: old exit -> the value that took its place.
 /// Matches found in one search hold value ids from before the batch; this keeps them meaningful.
+/// Indexed by value id (an array as long as the largest id forwarded: a batch forwards as many
+/// values as it replaces matches, a hash map per batch cost more than the replacements).
 class value_forwarding {
 public:
-    void add(ir::ValueId from, ir::ValueId to) { map_[from] = to; }
+    void add(ir::ValueId from, ir::ValueId to) {
+        if (!from) return;
+        if (from.index() >= to_.size()) to_.resize(from.index() + 1);
+        to_[from.index()] = to;
+    }
     [[nodiscard]] ir::ValueId resolve(ir::ValueId v) const {
-        for (auto it = map_.find(v); it != map_.end(); it = map_.find(v)) v = it->second;
+        while (v && v.index() < to_.size() && to_[v.index()]) v = to_[v.index()];
         return v;
     }
 
 private:
-    std::unordered_map<ir::ValueId, ir::ValueId> map_;
+    std::vector<ir::ValueId> to_; ///< none: not forwarded
 };
 
 namespace detail {
@@ -73,7 +78,8 @@ inline bool replace(ir::Graph& g, const ir_match& m_in, const replacement& r, st
     for (ir::NodeId n : m_in.nodes)
         if (n.index() >= g.node_bound() || !g.node(n).alive)
             throw rewrite_error(std::string(rule), "#" + std::to_string(n.index()), "the match refers to a node that was removed");
-    const std::string first = g.label(m_in.nodes.front());
+    const ir::NodeId first_node = m_in.nodes.front();
+    const auto first = [&] { return g.label(first_node); }; // for messages: built only when one is
 
     // Refresh the boundary (inputs may have been rewired by earlier replacements of the batch).
     ir_match m = m_in;
@@ -85,7 +91,7 @@ inline bool replace(ir::Graph& g, const ir_match& m_in, const replacement& r, st
     const ir::Checkpoint cp = g.checkpoint();
     // New nodes are named by the caller's prefix (the dictionary: rule id and a counter), or after
     // the match's first node; never after the rule's text, which may be long.
-    if (name_prefix.empty()) name_prefix = first + "/";
+    if (name_prefix.empty()) name_prefix = first() + "/";
     ir::Builder b(g, 0x5eed, std::move(name_prefix));
     std::vector<ir::ValueId> fresh;
     std::vector<bool> rename; // existing values that take a graph output's name
@@ -96,19 +102,19 @@ inline bool replace(ir::Graph& g, const ir_match& m_in, const replacement& r, st
             return false;
         }
         if (fresh.size() > m.exits.size())
-            throw rewrite_error(std::string(rule), first, "the replacement gives " + std::to_string(fresh.size()) + " values for " +
+            throw rewrite_error(std::string(rule), first(), "the replacement gives " + std::to_string(fresh.size()) + " values for " +
                                                           std::to_string(m.exits.size()) + " match outputs");
         rename.assign(fresh.size(), false);
         for (std::size_t i = fresh.size(); i < m.exits.size(); ++i)
             if (detail::used(g, m.exits[i]))
-                throw rewrite_error(std::string(rule), first,
+                throw rewrite_error(std::string(rule), first(),
                                     "match output " + std::to_string(i) + " ('" + g.label(m.exits[i]) + "') is used but the replacement does not provide it");
         for (std::size_t i = 0; i < fresh.size(); ++i) {
             const ir::ValueId nv = fresh[i], ov = m.exits[i];
             if (!nv || nv.index() >= g.value_bound() || !g.value(nv).alive)
-                throw rewrite_error(std::string(rule), first, "the replacement returned an invalid value for output " + std::to_string(i));
+                throw rewrite_error(std::string(rule), first(), "the replacement returned an invalid value for output " + std::to_string(i));
             if (auto p = g.producer(nv); p && m.contains(p))
-                throw rewrite_error(std::string(rule), first, "the replacement returns '" + g.label(nv) + "', a value inside the match");
+                throw rewrite_error(std::string(rule), first(), "the replacement returns '" + g.label(nv) + "', a value inside the match");
             // A new value whose shape or type nothing infers (the output of an op outside the
             // catalogue) takes those of the value it replaces: the match's outputs are the contract.
             if (nv.index() >= cp.values) {
@@ -118,11 +124,11 @@ inline bool replace(ir::Graph& g, const ir_match& m_in, const replacement& r, st
             const auto& os = g.value(ov).shape;
             const auto& ns = g.value(nv).shape;
             if (os && ns && ir::is_static(*os) && ir::is_static(*ns) && *os != *ns)
-                throw rewrite_error(std::string(rule), first,
+                throw rewrite_error(std::string(rule), first(),
                                     "the replacement produces shape " + ir::to_string(*ns) + " where the match produced " + ir::to_string(*os) +
                                         " (output '" + g.label(ov) + "')");
             if (g.value(nv).dtype != g.value(ov).dtype && g.value(ov).dtype != ir::DType::undefined)
-                throw rewrite_error(std::string(rule), first,
+                throw rewrite_error(std::string(rule), first(),
                                     "the replacement produces " + std::string(ir::to_string(g.value(nv).dtype)) + " where the match produced " +
                                         std::string(ir::to_string(g.value(ov).dtype)));
         }
@@ -131,7 +137,7 @@ inline bool replace(ir::Graph& g, const ir_match& m_in, const replacement& r, st
             for (ir::ValueId in : g.node(ir::NodeId{i}).inputs) {
                 if (!in) continue;
                 if (auto p = g.producer(in); p && m.contains(p))
-                    throw rewrite_error(std::string(rule), first, "a new node reads '" + g.label(in) + "', a value inside the match");
+                    throw rewrite_error(std::string(rule), first(), "a new node reads '" + g.label(in) + "', a value inside the match");
             }
         }
         // A graph output replaced by an existing value keeps its name: an intermediate value (made by
@@ -150,7 +156,7 @@ inline bool replace(ir::Graph& g, const ir_match& m_in, const replacement& r, st
         throw;
     } catch (const std::exception& e) {
         g.rollback(cp);
-        throw rewrite_error(std::string(rule), first, e.what());
+        throw rewrite_error(std::string(rule), first(), e.what());
     }
 
     // Commit: cannot fail from here on (all checks done).
