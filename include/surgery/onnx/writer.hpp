@@ -10,6 +10,7 @@
 #include <numbers>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -171,11 +172,11 @@ private:
         for (std::size_t i = 0; i < g_.value_bound(); ++i) {
             const ir::Value& val = g_.value(ir::ValueId{i});
             if (val.alive && val.is_constant() && (*constant_read.find(names_.at(i)) || val.uses.empty()))
-                to_tensor_proto(*val.data, names_.at(i), *gp_->add_initializer());
+                to_tensor_proto(*val.data, std::string(names_.at(i)), *gp_->add_initializer());
         }
         // Inputs with a default value: an initializer of the same name (ONNX's form).
         for (ir::ValueId v : g_.inputs())
-            if (const ir::Value& val = g_.value(v); val.data) to_tensor_proto(*val.data, names_.at(v.index()), *gp_->add_initializer());
+            if (const ir::Value& val = g_.value(v); val.data) to_tensor_proto(*val.data, std::string(names_.at(v.index())), *gp_->add_initializer());
         if (stream) append_message(*stream, *gp_); // name, initializers, inputs, outputs
         pb::ValueInfoProto* vi = stream ? google::protobuf::Arena::CreateMessage<pb::ValueInfoProto>(gp_->GetArena()) : nullptr;
         for (ir::NodeId n : order)
@@ -195,7 +196,7 @@ private:
 
     /// Every value written gets a unique, non-empty name: its own when it has one not taken yet.
     void assign_names(const std::vector<ir::NodeId>& order) {
-        names_.assign(g_.value_bound(), std::string{});
+        names_.assign(g_.value_bound(), std::string_view{});
         used_.reserve(g_.value_bound());
         std::vector<ir::ValueId> all(g_.inputs().begin(), g_.inputs().end());
         for (std::size_t i = 0; i < g_.value_bound(); ++i)
@@ -204,7 +205,8 @@ private:
             for (ir::ValueId v : g_.node(n).outputs) all.push_back(v);
         for (ir::ValueId v : all) {
             const std::string& name = g_.value(v).name;
-            if (!name.empty() && used_.insert(name).second) names_[v.index()] = name;
+            if (name.empty()) continue;
+            if (const auto [stored, inserted] = used_.insert(name); inserted) names_[v.index()] = stored;
         }
         for (ir::ValueId v : all)
             if (names_[v.index()].empty()) {
@@ -224,11 +226,11 @@ private:
             }
     }
 
-    std::string fresh(const std::string& base) {
+    /// A name not taken yet, derived from `base`, now taken (a view into used_, which keeps it).
+    std::string_view fresh(const std::string& base) {
         std::string name = base;
         for (int k = 1; used_.contains(name); ++k) name = base + "_" + std::to_string(k);
-        used_.insert(name);
-        return name;
+        return used_.insert(name).first;
     }
 
     /// Fills `vi` (empty) with the name, element type and shape of `v`.
@@ -236,7 +238,8 @@ private:
         if (!v || v.index() >= names_.size() || names_[v.index()].empty())
             throw io_error("graph '" + g_.name + "': a graph output refers to a value that is not in the graph (run ir::verify)");
         const ir::Value& val = g_.value(v);
-        vi.set_name(names_.at(v.index()));
+        const std::string_view name = names_[v.index()];
+        vi.set_name(name.data(), name.size());
         auto* tt = vi.mutable_type()->mutable_tensor_type();
         if (val.dtype != ir::DType::undefined) tt->set_elem_type(to_elem_type(val.dtype));
         if (val.shape) {
@@ -251,19 +254,20 @@ private:
     // ---- nodes -----------------------------------------------------------------------------
 
     /// A new initializer holding `t`, named after `base`; returns its name.
-    std::string add_initializer(const std::string& base, const ir::Tensor& t) {
-        std::string name = fresh(base);
-        to_tensor_proto(t, name, *gp_->add_initializer());
+    std::string_view add_initializer(const std::string& base, const ir::Tensor& t) {
+        const std::string_view name = fresh(base);
+        to_tensor_proto(t, std::string(name), *gp_->add_initializer());
         return name;
     }
 
-    pb::NodeProto& add_node_proto(std::string_view type, const std::string& name, std::vector<std::string> ins, std::vector<std::string> outs) {
+    pb::NodeProto& add_node_proto(std::string_view type, const std::string& name, std::span<const std::string_view> ins,
+                                  std::span<const std::string_view> outs) {
         pb::NodeProto& p = *gp_->add_node();
-        p.set_op_type(std::string(type));
+        p.set_op_type(type.data(), type.size());
         p.set_name(name);
-        while (!ins.empty() && ins.back().empty()) ins.pop_back();
-        for (auto& s : ins) p.add_input(std::move(s));
-        for (auto& s : outs) p.add_output(std::move(s));
+        while (!ins.empty() && ins.back().empty()) ins = ins.first(ins.size() - 1);
+        for (std::string_view s : ins) p.add_input(s.data(), s.size());
+        for (std::string_view s : outs) p.add_output(s.data(), s.size());
         return p;
     }
 
@@ -298,15 +302,15 @@ private:
     }
 
     /// An opaque node, written as it was read: op_type, domain, attributes byte for byte.
-    void write_opaque(const ir::ops::Opaque& op, const ir::Node& nd, const std::string& what, std::vector<std::string> ins,
-                      std::vector<std::string> outs) {
-        ins.resize(ins.size() - std::min<std::size_t>(ins.size(), op.implicit_inputs)); // subgraph captures are not node inputs
+    void write_opaque(const ir::ops::Opaque& op, const ir::Node& nd, const std::string& what, std::span<const std::string_view> ins,
+                      std::span<const std::string_view> outs) {
+        ins = ins.first(ins.size() - std::min<std::size_t>(ins.size(), op.implicit_inputs)); // subgraph captures are not node inputs
         pb::NodeProto& p = *gp_->add_node();
         p.set_op_type(op.op_type);
         if (!op.op_domain.empty()) p.set_domain(op.op_domain);
         p.set_name(nd.name);
-        for (auto& x : ins) p.add_input(std::move(x));
-        for (auto& x : outs) p.add_output(std::move(x));
+        for (std::string_view x : ins) p.add_input(x.data(), x.size());
+        for (std::string_view x : outs) p.add_output(x.data(), x.size());
         for (const auto& a : op.attrs)
             if (!p.add_attribute()->ParseFromString(a.encoded))
                 throw io_error(what + ": attribute '" + a.name + "' does not decode (was the graph changed by hand?)");
@@ -320,15 +324,18 @@ private:
         const auto label = [&] { return g_.label(id); };
         const auto what = [&] { return "node '" + label() + "': op '" + ir::qualified_name_of(nd.op) + "'"; };
         const auto at = [&] { return " cannot be written at opset " + std::to_string(opset_); };
-        std::vector<std::string> ins, outs;
+        std::vector<std::string_view>& ins = ins_; // the names of the node's inputs and outputs (views into names_)
+        std::vector<std::string_view>& outs = outs_;
+        ins.clear();
+        outs.clear();
         for (std::size_t s = 0; s < nd.inputs.size(); ++s) {
             const ir::ValueId v = nd.inputs[s];
             if (v && (v.index() >= names_.size() || names_[v.index()].empty()))
                 throw io_error(what() + ": input " + std::to_string(s) + " reads a value that is not in the graph (run ir::verify)");
-            ins.push_back(v ? names_[v.index()] : std::string{});
+            ins.push_back(v ? names_[v.index()] : std::string_view{});
         }
         for (ir::ValueId v : nd.outputs) outs.push_back(names_.at(v.index()));
-        if (const auto* op = nd.as<ir::ops::Opaque>()) return write_opaque(*op, nd, what(), std::move(ins), std::move(outs));
+        if (const auto* op = nd.as<ir::ops::Opaque>()) return write_opaque(*op, nd, what(), ins, outs);
         std::vector<pb::AttributeProto> attrs = non_default_attributes(nd.op);
 
         auto has_input = [&](std::size_t slot) { return slot < nd.inputs.size() && nd.inputs[slot]; };
@@ -407,7 +414,7 @@ private:
             if (a->s() == part.value)
                 throw io_error(what() + ": " + std::string(part.name) + " = '" + std::string(part.value) + "'" + at() + needs);
         }
-        pb::NodeProto& p = add_node_proto(ir::name_of(nd.op), name, std::move(ins), std::move(outs));
+        pb::NodeProto& p = add_node_proto(ir::name_of(nd.op), name, ins, outs);
         for (auto& a : attrs) *p.add_attribute() = std::move(a);
     }
 
@@ -420,7 +427,8 @@ private:
     const ir::Graph& g_;
     std::int64_t opset_;
     pb::GraphProto* gp_ = nullptr;
-    std::vector<std::string> names_;
+    std::vector<std::string_view> names_; ///< by value id: the name written (views into used_); empty: not written
+    std::vector<std::string_view> ins_, outs_; ///< write_node's working lists, kept for their capacity
     ir::detail::name_set used_; ///< names taken
     std::set<std::string, std::less<>> node_domains_; ///< domains of the nodes written (default domain aside)
 };
