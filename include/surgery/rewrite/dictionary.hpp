@@ -364,7 +364,7 @@ inline report apply(ir::Graph& g, const dictionary& dict, apply_options opts = {
             // producers of the matched nodes' inputs, and the new nodes. Dead code the rule did not
             // make is remove_dead_code's.
             std::vector<ir::NodeId> sweep;
-            for (const auto& m : matches) {
+            for (auto& m : matches) {
                 const bool fresh_nodes = std::all_of(m.nodes.begin(), m.nodes.end(), [&](ir::NodeId n) { return work.node(n).alive; });
                 if (fresh_nodes)
                     for (ir::NodeId n : m.nodes)
@@ -374,7 +374,7 @@ inline report apply(ir::Graph& g, const dictionary& dict, apply_options opts = {
                 std::vector<std::string> names;
                 if (opts.log_replacements)
                     for (ir::NodeId n : m.nodes) names.push_back(work.node(n).name);
-                if (replace(work, m, r.with, r.name, &fwd, id + "_" + std::to_string(counter++) + "/")) {
+                if (detail::replace_in_place(work, m, r.with, r.name, &fwd, id + "_" + std::to_string(counter++) + "/")) {
                     ++replaced;
                     if (opts.log_replacements) rep.replacements.push_back({i, std::move(names)});
                 } else {

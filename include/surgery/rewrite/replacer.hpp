@@ -61,28 +61,18 @@ inline std::vector<ir::ValueId> build_replacement(ir::Graph& g, ir::Builder& b, 
 
 inline bool used(const ir::Graph& g, ir::ValueId v) { return !g.value(v).uses.empty() || g.is_output(v); }
 
-} // namespace detail
-
-/// Replaces match `m` of rule `rule` in `g` by `r`.
-///
-/// Validates before changing anything: the replacement gives one value per used exit, each with the
-/// exit's element type and (when both are known) shape, and reads only values from outside the
-/// match. On any failure it throws `rewrite_error` naming the rule and the match's first node, and
-/// `g` is exactly as before. On success the exits' consumers (and graph outputs) read the new
-/// values, which take over the exits' names, and the matched nodes are removed (their constants
-/// stay until `Graph::remove_dead`). A generator may decline a match (return no value: the match is
-/// not an instance it can rewrite); then nothing changes and `replace` returns false.
-inline bool replace(ir::Graph& g, const ir_match& m_in, const replacement& r, std::string_view rule, value_forwarding* fwd = nullptr,
-                    std::string name_prefix = {}) {
-    if (m_in.nodes.empty()) throw rewrite_error(std::string(rule), "?", "empty match");
-    for (ir::NodeId n : m_in.nodes)
+/// `replace` on a match it may update (its boundary refreshed, its captures forwarded): what the
+/// dictionary uses, which needs no copy of each of its matches.
+inline bool replace_in_place(ir::Graph& g, ir_match& m, const replacement& r, std::string_view rule, value_forwarding* fwd,
+                             std::string name_prefix) {
+    if (m.nodes.empty()) throw rewrite_error(std::string(rule), "?", "empty match");
+    for (ir::NodeId n : m.nodes)
         if (n.index() >= g.node_bound() || !g.node(n).alive)
             throw rewrite_error(std::string(rule), "#" + std::to_string(n.index()), "the match refers to a node that was removed");
-    const ir::NodeId first_node = m_in.nodes.front();
+    const ir::NodeId first_node = m.nodes.front();
     const auto first = [&] { return g.label(first_node); }; // for messages: built only when one is
 
     // Refresh the boundary (inputs may have been rewired by earlier replacements of the batch).
-    ir_match m = m_in;
     search::detail::fill_boundary(g, m);
     if (fwd)
         for (auto& c : m.captures)
@@ -176,6 +166,23 @@ inline bool replace(ir::Graph& g, const ir_match& m_in, const replacement& r, st
         g.erase_node(m.nodes[i]);
     }
     return true;
+}
+
+} // namespace detail
+
+/// Replaces match `m` of rule `rule` in `g` by `r`.
+///
+/// Validates before changing anything: the replacement gives one value per used exit, each with the
+/// exit's element type and (when both are known) shape, and reads only values from outside the
+/// match. On any failure it throws `rewrite_error` naming the rule and the match's first node, and
+/// `g` is exactly as before. On success the exits' consumers (and graph outputs) read the new
+/// values, which take over the exits' names, and the matched nodes are removed (their constants
+/// stay until `Graph::remove_dead`). A generator may decline a match (return no value: the match is
+/// not an instance it can rewrite); then nothing changes and `replace` returns false.
+inline bool replace(ir::Graph& g, const ir_match& m, const replacement& r, std::string_view rule, value_forwarding* fwd = nullptr,
+                    std::string name_prefix = {}) {
+    ir_match copy = m;
+    return detail::replace_in_place(g, copy, r, rule, fwd, std::move(name_prefix));
 }
 
 } // namespace surgery::rewrite
