@@ -14,6 +14,8 @@
 //                         exporters that keep initializers as inputs write every weight);
 //                         init_x.npy, init_y.npy (the output with w's initializer), init_w2.npy
 //                         (another w) and init_y2.npy (the output with it)
+//   init2_a.onnx, init2_b.onnx  y = x * w1 + w2, w1 and w2 [2, 4] graph inputs with initializers; the
+//                         two differ only in w2's
 #include <cstdint>
 #include <cstdio>
 #include <exception>
@@ -154,6 +156,22 @@ int main(int argc, char** argv) {
             reference::executor ex(g);
             io::write_npy(ex.run(std::vector<ir::Tensor>{xi})[0], dir / "init_y.npy");
             io::write_npy(ex.run(std::vector<ir::Tensor>{xi, w2})[0], dir / "init_y2.npy");
+        }
+        for (const char* which : {"a", "b"}) {
+            ir::Graph g;
+            g.name = std::string("init2_") + which;
+            ir::Builder b(g);
+            auto xin = b.input("x", {2, 4});
+            auto w1 = b.input("w1", {2, 4});
+            auto w2 = b.input("w2", {2, 4});
+            std::mt19937_64 rng(11);
+            g.set_default(w1, std::make_shared<const ir::Tensor>(ir::Tensor::uniform({2, 4}, rng, 0.5f, 1.5f)));
+            const float lo = which[0] == 'a' ? 0.0f : 5.0f; // B's w2 is far from A's
+            g.set_default(w2, std::make_shared<const ir::Tensor>(ir::Tensor::uniform({2, 4}, rng, lo, lo + 1.0f)));
+            auto y = b.add(b.mul(xin, w1), w2);
+            g.set_value_name(y, "y");
+            b.output(y);
+            surgery::onnx::save(g, dir / (std::string("init2_") + which + ".onnx"));
         }
         unknown_op_model(dir / "unknown_op.onnx");
         write_bytes(dir / "malformed.onnx", "this is not an ONNX model\n");

@@ -282,6 +282,8 @@ int lite_main(const arguments& args) {
     const double load_s = seconds_since(t_load);
     const std::size_t nodes_read = g.num_nodes();
     const std::int64_t opset_read = g.opset;
+    std::size_t inputs_with_default = 0; // initializers listed as graph inputs, when not frozen
+    for (ir::ValueId v : g.inputs()) inputs_with_default += g.value(v).data ? 1 : 0;
     // The nodes the model had (ids survive a rewrite), for the removed/created counts.
     std::vector<bool> alive_read(g.node_bound());
     for (std::size_t i = 0; i < alive_read.size(); ++i) alive_read[i] = g.node(ir::NodeId{i}).alive;
@@ -312,6 +314,12 @@ int lite_main(const arguments& args) {
     if (dict.size() == 0) std::cout << "no rules given: the model is written back unchanged\n";
     else std::cout << rep.to_string() << format("rewrite time: %.2f ms\n", 1e3 * rewrite_s);
     for (const std::string& w : unknown_op_warnings(args.all("rule"), dict, rep)) std::cerr << "surgery lite: warning: " << w << "\n";
+    // Weights exported as graph inputs (keep_initializers_as_inputs, older exporters) may be given
+    // other values at run time, so no rule folds them: say so, and how to make them constants.
+    if (inputs_with_default > 0 && dict.size() > 0)
+        std::cout << "note: " << inputs_with_default << " graph input(s) have an initializer (weights exported as inputs): rules take them "
+                  << "as values known only at run time, so those that need constant weights (BatchNorm folding, constant folding) "
+                  << "leave them; --freeze-inputs makes them constants\n";
 
     // The sites (before calibration, which changes weights only), for the report.
     std::vector<site_record> sites;

@@ -330,7 +330,30 @@ int compare_main(const arguments& args) {
     // split between the two executors' intermediate tensors.
     const memory_budget before_inputs = budget;
     std::vector<std::string> in_names, origin;
+    // An input that is not given keeps each model's own default when both have one: make_inputs
+    // lists A's defaults when another input with a default is given (the executor then needs every
+    // input), and B gets its own in their place, in a copy of the list.
+    auto own_defaults_of_b = [&](const std::vector<ir::Tensor>& ins, memory_budget& bud) {
+        std::optional<std::vector<ir::Tensor>> out;
+        if (ins.size() != b.inputs().size()) return out; // defaults left out: each executor uses its own
+        for (std::size_t k = 0; k < ins.size(); ++k) {
+            const auto& da = a.value(a.inputs()[k]).data;
+            const auto& db = b.value(b.inputs()[k]).data;
+            if (!in_bind[k].file.empty() || !da || !db) continue;
+            if (!out) {
+                for (const ir::Tensor& t : ins) {
+                    const auto bytes = checked_bytes(t.shape, t.dtype);
+                    if (!bytes) throw io_error(io::quoted(pb) + ": an input's size overflows 64 bits");
+                    bud.charge(*bytes, io::quoted(pb) + ": its inputs (a copy, with its own defaults)");
+                }
+                out = ins;
+            }
+            (*out)[k] = *db;
+        }
+        return out;
+    };
     std::vector<ir::Tensor> first = make_inputs(a, io::quoted(pa), in_bind, seed, in_names, origin, budget);
+    std::optional<std::vector<ir::Tensor>> first_b = own_defaults_of_b(first, budget);
     reference::executor_options eo;
     eo.max_memory = static_cast<std::size_t>(budget.remaining() / 2);
     reference::executor ea(a, eo), eb(b, eo);
@@ -340,7 +363,8 @@ int compare_main(const arguments& args) {
     for (int t = 0; t < trials; ++t) {
         memory_budget trial = before_inputs;
         const auto inputs = t == 0 ? std::move(first) : make_inputs(a, io::quoted(pa), in_bind, seed + static_cast<std::uint64_t>(t), in_names, origin, trial);
-        const auto ya = ea.run(inputs), yb = eb.run(inputs);
+        const auto inputs_b = t == 0 ? std::move(first_b) : own_defaults_of_b(inputs, trial);
+        const auto ya = ea.run(inputs), yb = eb.run(inputs_b ? *inputs_b : inputs);
         for (std::size_t k = 0; k < names.size(); ++k) {
             if (ya[k].shape != yb[k].shape || ya[k].dtype != yb[k].dtype)
                 throw error("output " + std::to_string(k) + " ('" + io::printable(names[k]) + "') is " + std::string(ir::to_string(ya[k].dtype)) + " " +
