@@ -15,7 +15,7 @@
 //                         init_x.npy, init_y.npy (the output with w's initializer), init_w2.npy
 //                         (another w) and init_y2.npy (the output with it)
 //   init2_a.onnx, init2_b.onnx  y = x * w1 + w2, w1 and w2 [2, 4] graph inputs with initializers; the
-//                         two differ only in w2's
+//                         two differ only in w2's; init2_c.onnx: init2_a's, but w2 has no initializer
 #include <cstdint>
 #include <cstdio>
 #include <exception>
@@ -157,7 +157,7 @@ int main(int argc, char** argv) {
             io::write_npy(ex.run(std::vector<ir::Tensor>{xi})[0], dir / "init_y.npy");
             io::write_npy(ex.run(std::vector<ir::Tensor>{xi, w2})[0], dir / "init_y2.npy");
         }
-        for (const char* which : {"a", "b"}) {
+        for (const char* which : {"a", "b", "c"}) {
             ir::Graph g;
             g.name = std::string("init2_") + which;
             ir::Builder b(g);
@@ -166,8 +166,9 @@ int main(int argc, char** argv) {
             auto w2 = b.input("w2", {2, 4});
             std::mt19937_64 rng(11);
             g.set_default(w1, std::make_shared<const ir::Tensor>(ir::Tensor::uniform({2, 4}, rng, 0.5f, 1.5f)));
-            const float lo = which[0] == 'a' ? 0.0f : 5.0f; // B's w2 is far from A's
-            g.set_default(w2, std::make_shared<const ir::Tensor>(ir::Tensor::uniform({2, 4}, rng, lo, lo + 1.0f)));
+            const float lo = which[0] == 'b' ? 5.0f : 0.0f; // B's w2 is far from A's
+            const ir::Tensor w2_default = ir::Tensor::uniform({2, 4}, rng, lo, lo + 1.0f);
+            if (which[0] != 'c') g.set_default(w2, std::make_shared<const ir::Tensor>(w2_default));
             auto y = b.add(b.mul(xin, w1), w2);
             g.set_value_name(y, "y");
             b.output(y);

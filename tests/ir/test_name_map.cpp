@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -115,4 +116,38 @@ TEST_CASE("name_set and name_hash") {
         CHECK(static_cast<std::uint32_t>(name_hash(other)) != static_cast<std::uint32_t>(name_hash(base)));
     }
     CHECK(name_hash("ab") != name_hash(std::string_view("ab\0", 3)));
+}
+
+TEST_CASE("name_map: a move leaves the source empty and usable; a present key never grows the map") {
+    name_map<int> a;
+    a.try_emplace("alpha", 1);
+    name_map<int> b(std::move(a));
+    CHECK(a.empty()); // NOLINT(bugprone-use-after-move): the moved-from state is specified
+    CHECK(a.find("alpha") == nullptr);
+    const auto ra = a.try_emplace("XXXX", 2);
+    const auto rb = b.try_emplace("YYYY", 3);
+    CHECK(ra.key == "XXXX"); // the two maps do not share a block
+    CHECK(rb.key == "YYYY");
+    CHECK(*a.find("XXXX") == 2);
+    CHECK(*b.find("alpha") == 1);
+    name_map<int> c;
+    c.try_emplace("gamma", 5);
+    c = std::move(b);
+    CHECK(b.empty());
+    CHECK(c.find("gamma") == nullptr);
+    CHECK(*c.find("YYYY") == 3);
+    b.try_emplace("z", 4);
+    CHECK(*b.find("z") == 4);
+
+    // 16 slots hold 14 entries; at that size, inserting a key already present must not rehash.
+    name_map<int> d;
+    for (int i = 0; i < 14; ++i) d.try_emplace(std::string("k").append(std::to_string(i)), i);
+    int* p = d.find("k3");
+    const auto r = d.try_emplace("k3", 99);
+    CHECK_FALSE(r.inserted);
+    CHECK(r.value == p);
+    CHECK(*p == 3);
+    CHECK(d.try_emplace("k14", 14).inserted); // the fifteenth grows the array
+    CHECK(*d.find("k3") == 3);
+    CHECK_THROWS_AS(d.reserve(std::size_t{1} << 40), std::length_error);
 }

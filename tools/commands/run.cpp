@@ -330,30 +330,40 @@ int compare_main(const arguments& args) {
     // split between the two executors' intermediate tensors.
     const memory_budget before_inputs = budget;
     std::vector<std::string> in_names, origin;
-    // An input that is not given keeps each model's own default when both have one: make_inputs
-    // lists A's defaults when another input with a default is given (the executor then needs every
-    // input), and B gets its own in their place, in a copy of the list.
-    auto own_defaults_of_b = [&](const std::vector<ir::Tensor>& ins, memory_budget& bud) {
+    // B's inputs, by graph position, when A's list (make_inputs: every input, or only those without
+    // a default in A) does not say them: an input not given keeps B's own default when both models
+    // have one, takes a copy of A's default when only A has one, and is the same tensor as A's
+    // otherwise (given, or random). Each copy is charged to `bud`.
+    const std::size_t n_inputs = a.inputs().size();
+    auto inputs_of_b = [&](const std::vector<ir::Tensor>& ins, memory_budget& bud) {
         std::optional<std::vector<ir::Tensor>> out;
-        if (ins.size() != b.inputs().size()) return out; // defaults left out: each executor uses its own
-        for (std::size_t k = 0; k < ins.size(); ++k) {
-            const auto& da = a.value(a.inputs()[k]).data;
-            const auto& db = b.value(b.inputs()[k]).data;
-            if (!in_bind[k].file.empty() || !da || !db) continue;
-            if (!out) {
-                for (const ir::Tensor& t : ins) {
-                    const auto bytes = checked_bytes(t.shape, t.dtype);
-                    if (!bytes) throw io_error(io::quoted(pb) + ": an input's size overflows 64 bits");
-                    bud.charge(*bytes, io::quoted(pb) + ": its inputs (a copy, with its own defaults)");
-                }
-                out = ins;
-            }
-            (*out)[k] = *db;
+        const bool full = ins.size() == n_inputs; // else A's defaults are left out
+        auto is_given = [&](std::size_t k) { return !in_bind[k].file.empty(); };
+        auto default_of = [](const ir::Graph& g, std::size_t k) { return g.value(g.inputs()[k]).data.get(); };
+        bool needed = false;
+        for (std::size_t k = 0; k < n_inputs; ++k) {
+            if (is_given(k)) continue;
+            const bool da = default_of(a, k) != nullptr, db = default_of(b, k) != nullptr;
+            needed = needed || da != db || (full && da && db);
+        }
+        if (!needed) return out; // the same list means the same to both executors
+        out.emplace();
+        out->reserve(n_inputs);
+        std::size_t next = 0; // in ins
+        for (std::size_t k = 0; k < n_inputs; ++k) {
+            const ir::Tensor* da = default_of(a, k);
+            const ir::Tensor* db = default_of(b, k);
+            const ir::Tensor* listed = (full || !da) ? &ins.at(next++) : nullptr;
+            const ir::Tensor& t = is_given(k) ? *listed : (da && db) ? *db : da ? *da : *listed;
+            const auto bytes = checked_bytes(t.shape, t.dtype);
+            if (!bytes) throw io_error(io::quoted(pb) + ": input '" + io::printable(b.label(b.inputs()[k])) + "': its size overflows 64 bits");
+            bud.charge(*bytes, io::quoted(pb) + ": input '" + io::printable(b.label(b.inputs()[k])) + "' (a copy for its executor)");
+            out->push_back(t);
         }
         return out;
     };
     std::vector<ir::Tensor> first = make_inputs(a, io::quoted(pa), in_bind, seed, in_names, origin, budget);
-    std::optional<std::vector<ir::Tensor>> first_b = own_defaults_of_b(first, budget);
+    std::optional<std::vector<ir::Tensor>> first_b = inputs_of_b(first, budget);
     reference::executor_options eo;
     eo.max_memory = static_cast<std::size_t>(budget.remaining() / 2);
     reference::executor ea(a, eo), eb(b, eo);
@@ -363,7 +373,7 @@ int compare_main(const arguments& args) {
     for (int t = 0; t < trials; ++t) {
         memory_budget trial = before_inputs;
         const auto inputs = t == 0 ? std::move(first) : make_inputs(a, io::quoted(pa), in_bind, seed + static_cast<std::uint64_t>(t), in_names, origin, trial);
-        const auto inputs_b = t == 0 ? std::move(first_b) : own_defaults_of_b(inputs, trial);
+        const auto inputs_b = t == 0 ? std::move(first_b) : inputs_of_b(inputs, trial);
         const auto ya = ea.run(inputs), yb = eb.run(inputs_b ? *inputs_b : inputs);
         for (std::size_t k = 0; k < names.size(); ++k) {
             if (ya[k].shape != yb[k].shape || ya[k].dtype != yb[k].dtype)

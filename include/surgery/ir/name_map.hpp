@@ -60,8 +60,25 @@ public:
     name_map() = default;
     name_map(const name_map&) = delete;
     name_map& operator=(const name_map&) = delete;
-    name_map(name_map&&) noexcept = default;
-    name_map& operator=(name_map&&) noexcept = default;
+    /// The source is left empty (its blocks, which the slots point into, move with them).
+    name_map(name_map&& o) noexcept
+        : slots_(std::move(o.slots_)), blocks_(std::move(o.blocks_)), current_(std::exchange(o.current_, nullptr)),
+          used_(std::exchange(o.used_, block_size_)), size_(std::exchange(o.size_, 0)) {
+        o.slots_.clear();
+        o.blocks_.clear();
+    }
+    name_map& operator=(name_map&& o) noexcept {
+        if (this != &o) {
+            slots_ = std::move(o.slots_);
+            blocks_ = std::move(o.blocks_);
+            current_ = std::exchange(o.current_, nullptr);
+            used_ = std::exchange(o.used_, block_size_);
+            size_ = std::exchange(o.size_, 0);
+            o.slots_.clear();
+            o.blocks_.clear();
+        }
+        return *this;
+    }
     ~name_map() = default;
 
     [[nodiscard]] std::size_t size() const noexcept { return size_; }
@@ -69,30 +86,32 @@ public:
 
     /// Room for `n` entries without growing the slot array.
     void reserve(std::size_t n) {
+        if (n > max_entries) throw std::length_error("name_map: more than 2^31 names");
         std::size_t cap = 16;
         while (cap - cap / 8 < n) cap *= 2;
         if (cap > slots_.size()) rehash(cap);
     }
 
-    /// Inserts `key` -> `value` unless `key` is present (then the map is unchanged).
+    /// Inserts `key` -> `value` unless `key` is present (then the map is unchanged, and pointers to
+    /// its values stay valid; an insert may move every value).
     insert_result try_emplace(std::string_view key, V value) {
-        if ((size_ + 1) > slots_.size() - slots_.size() / 8) rehash(slots_.empty() ? 16 : slots_.size() * 2);
         if (key.size() > max_key_size) throw std::length_error("name_map: a name of more than 4 GiB");
         const auto h = static_cast<std::uint32_t>(name_hash(key));
-        const std::size_t mask = slots_.size() - 1;
-        for (std::size_t i = h & mask;; i = (i + 1) & mask) {
-            slot& s = slots_[i];
-            if (!s.data) {
-                s.data = store(key);
-                s.size = static_cast<std::uint32_t>(key.size());
-                s.hash = h;
-                s.value = value;
-                ++size_;
-                return {&s.value, std::string_view(s.data, s.size), true};
-            }
-            if (s.hash == h && s.size == key.size() && std::memcmp(s.data, key.data(), key.size()) == 0)
-                return {&s.value, std::string_view(s.data, s.size), false};
+        if (slots_.empty()) rehash(16);
+        std::size_t i = probe(key, h);
+        if (slots_[i].data) return {&slots_[i].value, std::string_view(slots_[i].data, slots_[i].size), false};
+        if (size_ + 1 > slots_.size() - slots_.size() / 8) { // full enough: grow, then find the free slot again
+            if (size_ + 1 > max_entries) throw std::length_error("name_map: more than 2^31 names");
+            rehash(slots_.size() * 2);
+            i = probe(key, h);
         }
+        slot& s = slots_[i];
+        s.data = store(key); // the key's bytes are read before the slot is written: key may view this map's blocks
+        s.size = static_cast<std::uint32_t>(key.size());
+        s.hash = h;
+        s.value = value;
+        ++size_;
+        return {&s.value, std::string_view(s.data, s.size), true};
     }
 
     /// Sets `key` -> `value`, inserting it when absent.
@@ -142,27 +161,34 @@ private:
     static constexpr std::size_t npos = static_cast<std::size_t>(-1);
     static constexpr std::size_t block_size_ = 64 * 1024;
     static constexpr std::size_t max_key_size = 0xffffffffU;
+    static constexpr std::size_t max_entries = std::size_t{1} << 31; ///< slots are found by a 32-bit hash
 
-    [[nodiscard]] std::size_t locate(std::string_view key) const noexcept {
-        if (slots_.empty() || key.size() > max_key_size) return npos;
-        const auto h = static_cast<std::uint32_t>(name_hash(key));
+    /// The slot holding `key` (hash `h`), or the empty slot where it would go. The array is never
+    /// full (at most 7/8), so the walk ends.
+    [[nodiscard]] std::size_t probe(std::string_view key, std::uint32_t h) const noexcept {
         const std::size_t mask = slots_.size() - 1;
         for (std::size_t i = h & mask;; i = (i + 1) & mask) {
             const slot& s = slots_[i];
-            if (!s.data) return npos;
+            if (!s.data) return i;
             if (s.hash == h && s.size == key.size() && std::memcmp(s.data, key.data(), key.size()) == 0) return i;
         }
+    }
+
+    [[nodiscard]] std::size_t locate(std::string_view key) const noexcept {
+        if (slots_.empty() || key.size() > max_key_size) return npos;
+        const std::size_t i = probe(key, static_cast<std::uint32_t>(name_hash(key)));
+        return slots_[i].data ? i : npos;
     }
 
     /// A copy of `key`'s bytes in the map's blocks (a non-null pointer even for an empty key).
     const char* store(std::string_view key) {
         if (key.size() > block_size_ / 4) { // a long key gets a block of its own
-            blocks_.push_back(std::make_unique<char[]>(key.size() + 1));
+            blocks_.push_back(std::make_unique_for_overwrite<char[]>(key.size() + 1));
             std::memcpy(blocks_.back().get(), key.data(), key.size());
             return blocks_.back().get();
         }
         if (used_ + key.size() + 1 > block_size_ || current_ == nullptr) {
-            blocks_.push_back(std::make_unique<char[]>(block_size_));
+            blocks_.push_back(std::make_unique_for_overwrite<char[]>(block_size_));
             current_ = blocks_.back().get();
             used_ = 0;
         }
