@@ -3,6 +3,7 @@
 // copy per name: here one flat array of slots, and the keys copied into shared blocks.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -15,18 +16,33 @@
 
 namespace surgery::ir::detail {
 
+/// A bijective 64-bit mixer (xorshift-multiply).
+[[nodiscard]] constexpr std::uint64_t mix64(std::uint64_t x) noexcept {
+    x ^= x >> 32;
+    x *= 0xd6e8feb86659fd93ULL;
+    x ^= x >> 32;
+    x *= 0xd6e8feb86659fd93ULL;
+    x ^= x >> 32;
+    return x;
+}
+
+/// The seed of name_hash, drawn once per process (address-space layout and clock): a model cannot
+/// be built in advance whose names all land in the same slots (a table of a million names probed
+/// end to end on every insert). Nothing depends on the order of a name_map's entries.
+[[nodiscard]] inline std::uint64_t name_hash_seed() noexcept {
+    static const std::uint64_t seed = [] {
+        static const char anchor = 0;
+        const auto now = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+        return mix64(reinterpret_cast<std::uintptr_t>(&anchor) ^ mix64(now));
+    }();
+    return seed;
+}
+
 /// A 64-bit hash of a name: eight bytes at a time, each step mixed (names that differ only in their
-/// last digits land far apart).
+/// last digits land far apart), from a per-process seed.
 [[nodiscard]] inline std::uint64_t name_hash(std::string_view s) noexcept {
-    auto mix = [](std::uint64_t x) noexcept {
-        x ^= x >> 32;
-        x *= 0xd6e8feb86659fd93ULL;
-        x ^= x >> 32;
-        x *= 0xd6e8feb86659fd93ULL;
-        x ^= x >> 32;
-        return x;
-    };
-    std::uint64_t h = 0x9e3779b97f4a7c15ULL ^ (static_cast<std::uint64_t>(s.size()) * 0xff51afd7ed558ccdULL);
+    constexpr auto mix = mix64;
+    std::uint64_t h = name_hash_seed() ^ 0x9e3779b97f4a7c15ULL ^ (static_cast<std::uint64_t>(s.size()) * 0xff51afd7ed558ccdULL);
     const char* p = s.data();
     std::size_t n = s.size();
     for (; n >= 8; p += 8, n -= 8) {
