@@ -263,16 +263,7 @@ private:
                     s.push_back(-1); // symbolic or unknown
                 }
             }
-            std::int64_t n = 1; // the element count at size 1 for unknown dimensions must be representable
-            for (auto x : s) {
-                const std::int64_t k = x < 0 ? 1 : x;
-                if (k != 0 && n > max_elements / k) {
-                    ir::Shape known;
-                    for (auto y : s) known.push_back(y < 0 ? 1 : y);
-                    (void)checked_numel(known, what()); // throws, with the usual message
-                }
-                n *= k;
-            }
+            (void)checked_numel(ir::with_dynamic_dims(s, 1), what); // the count at size 1 for unknown dimensions must be bounded
             d.shape = std::move(s);
         }
         return d;

@@ -8,6 +8,7 @@
 #include <limits>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "surgery/error.hpp"
@@ -22,15 +23,22 @@ namespace detail {
 /// absurd allocations when a damaged file claims huge dimensions.
 inline constexpr std::int64_t max_elements = std::int64_t{1} << 40;
 
-/// Product of `dims`; throws `io_error` prefixed by `what` when a dim is negative or the product is absurd.
-[[nodiscard]] inline std::int64_t checked_numel(const ir::Shape& dims, const std::string& what) {
+/// Product of `dims`; throws `io_error` prefixed by `describe()` when a dim is negative or the
+/// product is absurd (the description is built only then).
+template <class Describe>
+    requires std::is_invocable_r_v<std::string, Describe&>
+[[nodiscard]] std::int64_t checked_numel(const ir::Shape& dims, Describe&& describe) {
     std::int64_t n = 1;
     for (std::int64_t d : dims) {
-        if (d < 0) throw io_error(what + ": negative dimension " + std::to_string(d));
-        if (d != 0 && n > max_elements / d) throw io_error(what + ": shape " + ir::to_string(dims) + " is too large");
+        if (d < 0) throw io_error(describe() + ": negative dimension " + std::to_string(d));
+        if (d != 0 && n > max_elements / d) throw io_error(describe() + ": shape " + ir::to_string(dims) + " is too large");
         n *= d;
     }
     return n;
+}
+/// The same, prefixed by `what`.
+[[nodiscard]] inline std::int64_t checked_numel(const ir::Shape& dims, const std::string& what) {
+    return checked_numel(dims, [&] { return what; });
 }
 
 template <class T>
