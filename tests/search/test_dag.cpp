@@ -182,3 +182,47 @@ TEST_CASE("the root pre-filter keeps every match: operands by slot, a commutativ
     CHECK(search::find_program(h, P::text_pattern("Mul(Frobnicate(x), x)").view()).size() == 1);
     CHECK(search::find_program(h, P::text_pattern("Mul(x, Relu(x))").view()).empty());
 }
+
+TEST_CASE("a pattern whose required ops the graph lacks is rejected before the walk; alternatives and op names are not required") {
+    Graph g;
+    Builder b(g);
+    auto x = b.input("x", {4});
+    auto y = b.input("y", {4});
+    b.output(b.silu(x));                                  // Mul(x, Sigmoid(x))
+    b.output(b.add(b.relu(y), y));                        // Add(Relu(y), y)
+    ops::Opaque fro;
+    fro.op_type = "Frobnicate";
+    const ValueId f = g.node(g.add_node(fro, {y}, 1, "fro")).outputs[0];
+    g.set_shape(f, Shape{4});
+    g.set_dtype(f, DType::f32);
+    b.output(b.mul(y, f));
+
+    const ir::flow_index& fi = g.flow();
+    std::size_t counted = 0;
+    for (auto c : fi.kind_counts) counted += c;
+    CHECK(counted == fi.order.size());
+    CHECK(fi.kind_counts[op_kind_v<ops::Mul>] == 2);
+    CHECK(fi.kind_counts[op_kind_v<ops::Sigmoid>] == 1);
+    CHECK(fi.kind_counts[op_kind_v<ops::Tanh>] == 0);
+
+    auto impossible = [&](const char* text) { return search::detail::no_match_possible(P::text_pattern(text).view(), fi.kind_counts); };
+    auto found = [&](const char* text) { return search::find_program(g, P::text_pattern(text).view()).size(); };
+    // Required: the root and every node below it through plain node operands.
+    CHECK(impossible("Tanh(x)"));
+    CHECK(impossible("Mul(x, Tanh(x))"));
+    CHECK(impossible("Mul(x, Sigmoid(Tanh(x)))"));          // two levels down
+    CHECK(impossible("Mul(x, Sigmoid(Conv(GlobalAveragePool(x), w)))")); // an SE form
+    CHECK_FALSE(impossible("Mul(x, Sigmoid(x))"));
+    CHECK_FALSE(impossible("Mul|Tanh(x, y)"));                // one accepted kind present is enough
+    CHECK_FALSE(impossible("Mul(x, (Tanh(x) | Sigmoid(x)))")); // an absent op under alternatives is not required
+    CHECK_FALSE(impossible("Mul(x, *(x))"));
+    CHECK_FALSE(impossible("Mul(x, Frobnicate(x))"));         // op names are compared by the matcher
+    CHECK_FALSE(impossible("Mul(x, Sigmoid(*(x)))"));
+    // And the searches agree: nothing where it says impossible, the matches otherwise.
+    CHECK(found("Mul(x, Sigmoid(Tanh(x)))") == 0);
+    CHECK(found("Mul(x, Sigmoid(x))") == 1);
+    CHECK(found("Mul(x, (Tanh(x) | Sigmoid(x)))") == 1);
+    CHECK(found("Mul(x, Frobnicate(x))") == 1);
+    CHECK(search::find_dags(g, L::squeeze_excitation{}).empty());
+    CHECK(search::find_dags(g, L::silu<>{}).size() == 1);
+}

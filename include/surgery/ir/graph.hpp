@@ -79,6 +79,9 @@ struct flow_index {
     std::vector<OpKind> kinds;           ///< kinds[p]: op kind of order[p]
     std::vector<std::uint32_t> next;     ///< next[p]: position of order[p]'s sole consumer, or npos
     std::vector<std::uint32_t> position; ///< position[node index]: its position in `order`, or npos
+    /// kind_counts[k]: live nodes of kind k (the searcher skips a pattern whose kinds are absent;
+    /// counts that do not add up to order.size() are not used)
+    std::array<std::uint32_t, op_count> kind_counts{};
 };
 
 /// A position in a graph's history; `Graph::rollback` returns to it (see `checkpoint`).
@@ -545,6 +548,7 @@ private:
         flow_.order = order;
         const std::size_t n = order.size();
         flow_.kinds.resize(n);
+        flow_.kind_counts.fill(0);
         flow_.next.assign(n, flow_index::npos);
         flow_.position.assign(nodes_.size(), flow_index::npos);
         for (std::size_t p = 0; p < n; ++p) flow_.position[order[p].index()] = static_cast<std::uint32_t>(p);
@@ -553,6 +557,7 @@ private:
         for (std::size_t p = 0; p < n; ++p) {
             const Node& nd = nodes_[order[p].index()];
             flow_.kinds[p] = nd.kind();
+            ++flow_.kind_counts[static_cast<std::size_t>(flow_.kinds[p])];
             NodeId sole;
             bool ok = true;
             for (ValueId o : nd.outputs) {

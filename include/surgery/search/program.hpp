@@ -382,6 +382,39 @@ private:
     bool active_ = false;
 };
 
+/// Whether a graph whose live nodes have the kinds counted in `kind_counts` holds no match of `v`
+/// at all: some pattern node that every match binds (the root, and each node reached from it
+/// through operands that name a pattern node, not through alternatives) accepts none of the kinds
+/// present. A necessary condition, tested once per search in a time that does not depend on the
+/// graph's size: a rule whose ops the model lacks (a Squeeze-and-Excitation form in a network
+/// without a global pool) then costs no walk over the graph. Pattern nodes that compare op names
+/// are left to the matcher, as in `root_filter`.
+[[nodiscard]] inline bool no_match_possible(const pattern::program_view& v, std::span<const std::uint32_t> kind_counts) {
+    if (v.nodes.empty()) return false;
+    std::vector<char> seen(v.nodes.size(), 0);
+    std::vector<std::uint16_t> todo{v.root};
+    seen[v.root] = 1;
+    while (!todo.empty()) {
+        const std::uint16_t p = todo.back();
+        todo.pop_back();
+        const pattern::pnode& n = v.nodes[p];
+        if (!n.any_op && n.num_names == 0) {
+            bool present = false;
+            for (std::size_t k = 0; k < kind_counts.size() && !present; ++k)
+                present = kind_counts[k] > 0 && v.accepts(p, static_cast<ir::OpKind>(k));
+            if (!present) return true;
+        }
+        for (std::size_t i = 0; i < n.num_operands; ++i) {
+            const pattern::operand& o = v.operands[n.first_operand + i];
+            if (o.kind == pattern::operand_kind::node && o.index < v.nodes.size() && !seen[o.index]) {
+                seen[o.index] = 1;
+                todo.push_back(o.index);
+            }
+        }
+    }
+    return false;
+}
+
 } // namespace detail
 
 /// Every match of `program` in `g` as a DAG pattern: in topological order of the roots, non
@@ -427,6 +460,11 @@ template <searchable_graph G>
     };
     if constexpr (graph_with_flow_index<G>) {
         const ir::flow_index& fi = T::flow(g);
+        // Counts that do not add up to the order's size (a flow index built by other traits without
+        // them) tell nothing.
+        std::size_t counted = 0;
+        for (const std::uint32_t c : fi.kind_counts) counted += c;
+        if (counted == fi.order.size() && detail::no_match_possible(program, fi.kind_counts)) return out;
         run(std::span<const node_t<G>>(fi.order), fi.kinds.data(), [&](const node_t<G>& n) { return fi.position[T::index(g, n)]; });
     } else {
         std::vector<node_t<G>> order;
