@@ -6,7 +6,8 @@
 //   bench_scale MODEL.onnx OUT.onnx [PRESET]     (PRESET: lite by default)
 //
 // Prints one line: `nodes <n> load_s <t> load_cpu_s <c> load_rss_mb <m> rewrite_s ... verify_s ... save_s ...
-// nodes_after <n>`: wall time, CPU time of the process (user + system: what a shared machine's load
+// check_s ... nodes_after <n>` (check: the part of save spent in libonnx's check, the bytes parsed back
+// included): wall time, CPU time of the process (user + system: what a shared machine's load
 // does not inflate) and the peak resident size, the process's high-water mark (VmHWM) when the
 // phase ends, so each figure includes the phases before it.
 #include <sys/resource.h>
@@ -76,16 +77,20 @@ int main(int argc, char** argv) {
         const std::size_t nodes_after = g.num_nodes();
         // As `surgery lite` saves: serialized, the graph dropped, then libonnx's check and the write
         // (onnx::serialized_model; onnx::save does the same with the caller's graph alive).
+        phase check; // the part of save that is libonnx's: parsing the bytes back, check_model, strict inference
         const phase save = timed([&] {
             surgery::onnx::serialized_model bytes(g, argv[2]);
             g = ir::Graph{};
-            surgery::io::write_file_atomically(argv[2], std::move(bytes).checked());
+            std::string checked;
+            check = timed([&] { checked = std::move(bytes).checked(); });
+            surgery::io::write_file_atomically(argv[2], checked);
         });
         std::printf("nodes %zu", nodes);
         print("load", load);
         print("rewrite", rewrite);
         print("verify", verify);
         print("save", save);
+        print("check", check);
         std::printf(" nodes_after %zu\n", nodes_after);
         return 0;
     } catch (const std::exception& e) {

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Scaling from 1e3 to 1e6 nodes (docs/benchmarks.md, "Scale"): chains written by bench/scale_model.py,
 # then for each size
-#   - bench_scale: load / rewrite (preset lite) / verify / save, each timed in one process, with the
-#     peak resident size when the phase ends;
+#   - bench_scale: load / rewrite (preset lite) / verify / save (and the part of save spent in
+#     libonnx's check), each timed in one process, with the peak resident size when the phase ends;
 #   - the CLI under /usr/bin/time (wall time, CPU time user + system, peak RSS): `surgery inspect`,
 #     `surgery lite --preset lite`, the same with --check, and `surgery run`.
 # Medians over REPS runs (default 3; the runs of a size are interleaved). CPU time is given beside wall
@@ -66,15 +66,17 @@ echo
 sum() { awk -v a="$1" -v b="$2" -v c="$3" -v d="$4" 'BEGIN {printf "%.2f", a + b + c + d}'; }
 echo "In-process phases (bench_scale, preset lite): wall s (CPU s), and the peak RSS in MB when the phase ends:"
 echo
-echo "| nodes | load | rewrite | verify | save | total | peak RSS MB (load / rewrite / verify / save) |"
-echo "|---:|---:|---:|---:|---:|---:|---|"
+echo "| nodes | load | rewrite | verify | save | total | of which libonnx's check (in save) | total without the check | peak RSS MB (load / rewrite / verify / save) |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 for n in "${sizes[@]}"; do
   f="$dir/$n.phases.txt"
   row="| $n"
   for p in load rewrite verify save; do row="$row | $(field ${p}_s "$f") ($(field ${p}_cpu_s "$f"))"; done
   total="$(sum "$(field load_s "$f")" "$(field rewrite_s "$f")" "$(field verify_s "$f")" "$(field save_s "$f")")"
   total_cpu="$(sum "$(field load_cpu_s "$f")" "$(field rewrite_cpu_s "$f")" "$(field verify_cpu_s "$f")" "$(field save_cpu_s "$f")")"
-  echo "$row | $total ($total_cpu) | $(field load_rss_mb "$f") / $(field rewrite_rss_mb "$f") / $(field verify_rss_mb "$f") / $(field save_rss_mb "$f") |"
+  check="$(field check_s "$f")"
+  without="$(awk -v t="$total" -v c="$check" 'BEGIN {printf "%.2f", t - c}')"
+  echo "$row | $total ($total_cpu) | $check ($(field check_cpu_s "$f")) | $without | $(field load_rss_mb "$f") / $(field rewrite_rss_mb "$f") / $(field verify_rss_mb "$f") / $(field save_rss_mb "$f") |"
 done
 echo
 echo "The CLI: wall s (CPU s) / peak RSS MB:"
