@@ -40,7 +40,7 @@ def run_json(args):
 def lite_report(path, expects):
     with open(path) as f:
         r = json.load(f)
-    for key, typ in (("input", str), ("output", str), ("dictionary", str), ("rules", list), ("ops_before", dict),
+    for key, typ in (("input", str), ("output", str), ("dictionary", str), ("onnx_check", str), ("rules", list), ("ops_before", dict),
                      ("ops_after", dict), ("nodes_before", int), ("nodes_after", int), ("nodes_removed", int),
                      ("nodes_created", int), ("converged", bool), ("iterations", int), ("seconds", (int, float))):
         need(key in r, f"report has no '{key}'")

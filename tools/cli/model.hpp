@@ -46,9 +46,10 @@ namespace surgery::cli {
 
 /// `g` serialized for `path` (onnx::serialized_model: checked later by `checked_model_bytes`, so that the
 /// caller can drop the graph in between).
-[[nodiscard]] inline onnx::serialized_model serialize(const ir::Graph& g, const std::filesystem::path& path) {
+[[nodiscard]] inline onnx::serialized_model serialize(const ir::Graph& g, const std::filesystem::path& path,
+                                                      onnx::check_policy policy = onnx::check_policy::when_supported) {
     const doing ctx("serializing " + io::quoted(path));
-    return onnx::serialized_model(g, path);
+    return onnx::serialized_model(g, path, policy);
 }
 
 /// The bytes of `s`, once checked like onnx::save checks them (io_error naming the file otherwise).
