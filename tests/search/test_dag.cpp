@@ -183,6 +183,29 @@ TEST_CASE("the root pre-filter keeps every match: operands by slot, a commutativ
     CHECK(search::find_program(h, P::text_pattern("Mul(x, Relu(x))").view()).empty());
 }
 
+// A graph type whose traits give a flow index built elsewhere, without the kind counts (all zero):
+// the searcher must not take the zeros for absent kinds.
+namespace {
+struct stale_counts : Graph {
+    flow_index fi;
+};
+} // namespace
+template <>
+struct surgery::graph_traits<stale_counts> : surgery::graph_traits<Graph> {
+    static const flow_index& flow(const stale_counts& g) { return g.fi; }
+};
+static_assert(surgery::graph_with_flow_index<stale_counts>);
+
+TEST_CASE("a flow index without kind counts (other traits) is searched in full") {
+    stale_counts g;
+    Builder b(g);
+    b.output(b.silu(b.input("x", {4})));
+    g.fi = g.flow();
+    g.fi.kind_counts.fill(0);
+    CHECK(search::detail::no_match_possible(pattern::program_of<L::silu<>, stale_counts>.view(), g.fi.kind_counts));
+    CHECK(search::find_dags(g, L::silu<>{}).size() == 1);
+}
+
 TEST_CASE("a pattern whose required ops the graph lacks is rejected before the walk; alternatives and op names are not required") {
     Graph g;
     Builder b(g);
