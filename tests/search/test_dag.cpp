@@ -16,6 +16,18 @@ static_assert(P::capture_count_v<L::silu<>> == 1);
 static_assert(P::capture_count_v<L::squeeze_excitation> == 2);
 static_assert(P::node_count_v<L::silu<>> == 2);
 
+namespace {
+/// An opaque node of op type "Frobnicate" (outside the catalogue) reading `x` of shape [4].
+ValueId frobnicate(Graph& g, ValueId x) {
+    ops::Opaque fro;
+    fro.op_type = "Frobnicate";
+    const ValueId f = g.node(g.add_node(fro, {x}, 1, "fro")).outputs[0];
+    g.set_shape(f, Shape{4});
+    g.set_dtype(f, DType::f32);
+    return f;
+}
+} // namespace
+
 TEST_CASE("x * sigmoid(x) matches in both operand orders; x * sigmoid(y) does not") {
     Graph g;
     Builder b(g);
@@ -172,12 +184,7 @@ TEST_CASE("the root pre-filter keeps every match: operands by slot, a commutativ
     Graph h;
     Builder hb(h);
     auto hx = hb.input("x", {4});
-    ops::Opaque fro;
-    fro.op_type = "Frobnicate";
-    const ValueId f = h.node(h.add_node(fro, {hx}, 1, "fro")).outputs[0];
-    h.set_shape(f, Shape{4});
-    h.set_dtype(f, DType::f32);
-    hb.output(hb.mul(hx, f));
+    hb.output(hb.mul(hx, frobnicate(h, hx)));
     CHECK(search::find_program(h, P::text_pattern("Mul(x, Frobnicate(x))").view()).size() == 1);
     CHECK(search::find_program(h, P::text_pattern("Mul(Frobnicate(x), x)").view()).size() == 1);
     CHECK(search::find_program(h, P::text_pattern("Mul(x, Relu(x))").view()).empty());
@@ -213,12 +220,7 @@ TEST_CASE("a pattern whose required ops the graph lacks is rejected before the w
     auto y = b.input("y", {4});
     b.output(b.silu(x));                                  // Mul(x, Sigmoid(x))
     b.output(b.add(b.relu(y), y));                        // Add(Relu(y), y)
-    ops::Opaque fro;
-    fro.op_type = "Frobnicate";
-    const ValueId f = g.node(g.add_node(fro, {y}, 1, "fro")).outputs[0];
-    g.set_shape(f, Shape{4});
-    g.set_dtype(f, DType::f32);
-    b.output(b.mul(y, f));
+    b.output(b.mul(y, frobnicate(g, y)));
 
     const ir::flow_index& fi = g.flow();
     std::size_t counted = 0;

@@ -398,10 +398,12 @@ private:
         const std::uint16_t p = todo.back();
         todo.pop_back();
         const pattern::pnode& n = v.nodes[p];
-        if (!n.any_op && n.num_names == 0) {
+        if (!n.any_op && n.num_names == 0) { // then it accepts exactly its listed kinds
             bool present = false;
-            for (std::size_t k = 0; k < kind_counts.size() && !present; ++k)
-                present = kind_counts[k] > 0 && v.accepts(p, static_cast<ir::OpKind>(k));
+            for (std::size_t i = 0; i < n.num_kinds && !present; ++i) {
+                const std::size_t k = v.kinds[n.first_kind + i];
+                present = k < kind_counts.size() && kind_counts[k] > 0;
+            }
             if (!present) return true;
         }
         for (std::size_t i = 0; i < n.num_operands; ++i) {
