@@ -1,6 +1,7 @@
 // Tests of surgery/onnx/writer.hpp: round trips, libonnx's checker on everything written, opset forms, atomic save.
 #include <doctest/doctest.h>
 
+#include <array>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -229,6 +230,65 @@ TEST_CASE("check reports ONNX's own message") {
     vi->mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim(1)->set_dim_value(999);
     CHECK_NOTHROW(::onnx::checker::check_model(m2));
     CHECK_THROWS_AS(so::check(m2), io_error);
+}
+
+namespace {
+/// The message of the io_error `f` throws ("" when it throws none).
+template <class F>
+std::string error_of(F&& f) {
+    try {
+        f();
+    } catch (const io_error& e) {
+        return e.what();
+    }
+    return {};
+}
+} // namespace
+
+TEST_CASE("the checker and shape inference on two threads: the verdicts and messages of one after the other, the model given back whole") {
+    const ::onnx::ModelProto good = so::to_model_proto(surgery::test::zoo(17));
+    REQUIRE(good.graph().value_info_size() > 0);
+    REQUIRE(good.graph().initializer_size() > 0);
+    ::onnx::ModelProto bad_op = good;
+    bad_op.mutable_graph()->mutable_node(0)->set_op_type("NoSuchOp");
+    ::onnx::ModelProto bad_shape = good; // passes check_model, fails strict inference
+    bad_shape.mutable_graph()->mutable_value_info(0)->mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim(1)->set_dim_value(999);
+    ::onnx::ModelProto bad_both = bad_shape; // and an attribute the op does not have (an unknown op would
+    auto* extra = bad_both.mutable_graph()->mutable_node(0)->add_attribute(); // silence inference's errors)
+    extra->set_name("no_such_attribute");
+    extra->set_type(::onnx::AttributeProto_AttributeType_INT);
+    extra->set_i(1);
+
+    for (const ::onnx::ModelProto* m : std::array<const ::onnx::ModelProto*, 4>{&good, &bad_op, &bad_shape, &bad_both}) {
+        const std::string which = m == &good ? "good" : m == &bad_op ? "bad op" : m == &bad_shape ? "bad shape" : "both";
+        CAPTURE(which);
+        const std::string sequential = error_of([&] { so::detail::check_model(*m, nullptr, false); });
+        CHECK((m == &good) == sequential.empty());
+        // On a copy (the model is const): the same message, the model unchanged.
+        const std::string before = m->SerializeAsString();
+        CHECK(error_of([&] { so::detail::check_model(*m, nullptr, true); }) == sequential);
+        CHECK(m->SerializeAsString() == before);
+        // On the model itself (heap): the same message; nodes, initializers, inputs and outputs as
+        // they were, the value infos back in the graph (those inference added after them).
+        ::onnx::ModelProto own = *m;
+        CHECK(error_of([&] { so::detail::check_model(own, &own, true); }) == sequential);
+        ::onnx::GraphProto g = own.graph(), ref = m->graph();
+        REQUIRE(g.value_info_size() >= ref.value_info_size());
+        for (int i = 0; i < ref.value_info_size(); ++i) CHECK(g.value_info(i).name() == ref.value_info(i).name());
+        g.clear_value_info();
+        ref.clear_value_info();
+        CHECK(g.SerializeAsString() == ref.SerializeAsString());
+        // In an arena, as serialized_model parses the bytes back.
+        so::detail::arena_model arena;
+        arena->CopyFrom(*m);
+        CHECK(error_of([&] { so::detail::check_model(*arena, &*arena, true); }) == sequential);
+        CHECK(arena->graph().node_size() == m->graph().node_size());
+        CHECK(arena->graph().initializer_size() == m->graph().initializer_size());
+    }
+    // The checker's message first when both fail; inference's otherwise.
+    CHECK(error_of([&] { so::detail::check_model(bad_both, nullptr, true); }).find("no_such_attribute") != std::string::npos);
+    CHECK(error_of([&] { so::detail::check_model(bad_op, nullptr, true); }).find("NoSuchOp") != std::string::npos);
+    CHECK(error_of([&] { so::detail::check_model(bad_shape, nullptr, true); }).find("999") != std::string::npos);
 }
 
 TEST_CASE("a zero stride is an error before libonnx's shape inference, which divides by it (a SIGFPE)") {

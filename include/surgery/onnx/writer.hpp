@@ -13,6 +13,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -490,8 +491,81 @@ inline std::string write_model_bytes(const ir::Graph& g) {
 }
 
 namespace detail {
-/// `check`, with ONNX's shape inference run on `model` itself (changed) or, when null, on a copy of `checked`.
-inline void check_model(const ::onnx::ModelProto& checked, ::onnx::ModelProto* scratch) {
+/// Whether a node of `g` has a graph attribute (If, Loop, Scan): libonnx's shape inference writes into
+/// such subgraphs, which its checker reads.
+[[nodiscard]] inline bool has_graph_attribute(const pb::GraphProto& g) {
+    for (const auto& n : g.node())
+        for (const auto& a : n.attribute())
+            if (a.has_g() || a.graphs_size() > 0) return true;
+    return false;
+}
+
+/// libonnx's checker on `model` on a second thread while its shape inference runs on this one, on
+/// `scratch`'s value infos. Shape inference writes only into a graph's value_info, inputs and outputs
+/// (and into subgraphs: the caller excludes graph attributes), and the checker reads neither
+/// value_info nor anything shape inference writes; so inference runs on a shell model whose nodes and
+/// initializers are `model`'s own (shared, read by both threads, written by neither), with copies of
+/// the inputs and outputs and `scratch`'s value infos moved in (copied when `scratch` is not `model`).
+/// The checker's error comes first, as when the two run one after the other.
+inline void check_model_in_parallel(const ::onnx::ModelProto& model, ::onnx::ModelProto& scratch,
+                                    const ::onnx::ShapeInferenceOptions& options) {
+    const pb::GraphProto& g = model.graph();
+    google::protobuf::Arena* arena = scratch.GetArena();
+    // The shell: on scratch's arena (value infos move between two fields of one arena without a copy).
+    std::unique_ptr<pb::ModelProto> owned;
+    pb::ModelProto* shell = arena ? google::protobuf::Arena::CreateMessage<pb::ModelProto>(arena) : (owned = std::make_unique<pb::ModelProto>()).get();
+    shell->set_ir_version(model.ir_version());
+    *shell->mutable_opset_import() = model.opset_import();
+    *shell->mutable_functions() = model.functions();
+    pb::GraphProto& sg = *shell->mutable_graph();
+    sg.set_name(g.name());
+    *sg.mutable_input() = g.input();
+    *sg.mutable_output() = g.output();
+    const bool moved = &scratch == &model;
+    if (moved) sg.mutable_value_info()->Swap(scratch.mutable_graph()->mutable_value_info());
+    else *sg.mutable_value_info() = g.value_info();
+    sg.mutable_node()->Reserve(g.node_size());
+    for (const auto& n : g.node()) sg.mutable_node()->UnsafeArenaAddAllocated(const_cast<pb::NodeProto*>(&n));
+    sg.mutable_initializer()->Reserve(g.initializer_size());
+    for (const auto& t : g.initializer()) sg.mutable_initializer()->UnsafeArenaAddAllocated(const_cast<pb::TensorProto*>(&t));
+    for (const auto& t : g.sparse_initializer())
+        sg.mutable_sparse_initializer()->UnsafeArenaAddAllocated(const_cast<pb::SparseTensorProto*>(&t));
+    // Whatever happens, the shared messages leave the shell before it is destroyed, and the value
+    // infos go back.
+    struct release {
+        pb::GraphProto& sg;
+        ::onnx::ModelProto& scratch;
+        bool moved;
+        ~release() {
+            sg.mutable_node()->UnsafeArenaExtractSubrange(0, sg.node_size(), nullptr);
+            sg.mutable_initializer()->UnsafeArenaExtractSubrange(0, sg.initializer_size(), nullptr);
+            sg.mutable_sparse_initializer()->UnsafeArenaExtractSubrange(0, sg.sparse_initializer_size(), nullptr);
+            if (moved) sg.mutable_value_info()->Swap(scratch.mutable_graph()->mutable_value_info());
+        }
+    } guard{sg, scratch, moved};
+    std::exception_ptr checker_error, inference_error;
+    {
+        std::jthread checker([&] {
+            try {
+                ::onnx::checker::check_model(model);
+            } catch (...) {
+                checker_error = std::current_exception();
+            }
+        });
+        try {
+            ::onnx::shape_inference::InferShapes(*shell, ::onnx::OpSchemaRegistry::Instance(), options);
+        } catch (...) {
+            inference_error = std::current_exception();
+        }
+    } // joined
+    if (checker_error) std::rethrow_exception(checker_error);
+    if (inference_error) std::rethrow_exception(inference_error);
+}
+
+/// `check`, with ONNX's shape inference run on `model` itself (changed) or, when null, on a copy of
+/// `checked`. With `parallel`, the checker and shape inference run on two threads where that is safe
+/// (check_model_in_parallel; not for a model with graph attributes, nor on one core).
+inline void check_model(const ::onnx::ModelProto& checked, ::onnx::ModelProto* scratch, bool parallel = false) {
     const ::onnx::ModelProto& model = checked;
     std::int64_t opset = -1;
     for (const auto& os : model.opset_import())
@@ -502,12 +576,17 @@ inline void check_model(const ::onnx::ModelProto& checked, ::onnx::ModelProto* s
     if (std::string what; model.has_graph())
         if (const ::onnx::NodeProto* n = node_crashing_onnx_inference(model.graph(), what))
             throw io_error("ONNX checker: node '" + n->name() + "' (" + n->op_type() + "): " + what);
+    const ::onnx::ShapeInferenceOptions options{/*check_type=*/true, /*strict_mode=*/1, /*data_prop=*/false};
     try {
+        if (parallel && std::thread::hardware_concurrency() > 1 && model.has_graph() && !has_graph_attribute(model.graph())) {
+            std::optional<::onnx::ModelProto> copy;
+            check_model_in_parallel(model, scratch ? *scratch : copy.emplace(), options);
+            return;
+        }
         ::onnx::checker::check_model(model);
         std::optional<::onnx::ModelProto> copy;
         if (!scratch) scratch = &copy.emplace(model);
-        ::onnx::shape_inference::InferShapes(*scratch, ::onnx::OpSchemaRegistry::Instance(),
-                                             ::onnx::ShapeInferenceOptions{/*check_type=*/true, /*strict_mode=*/1, /*data_prop=*/false});
+        ::onnx::shape_inference::InferShapes(*scratch, ::onnx::OpSchemaRegistry::Instance(), options);
     } catch (const std::exception& e) {
         throw io_error(std::string("ONNX checker: ") + e.what());
     }
@@ -581,7 +660,8 @@ public:
             detail::parse(*model, bytes_, detail::quoted(path_) + " (as written)");
             if (policy_ == check_policy::always || detail::checkable(*model, opset_)) {
                 try {
-                    check(std::move(*model));
+                    // the model is ours and is dropped afterwards: inference runs on it, next to the checker
+                    detail::check_model(*model, &*model, /*parallel=*/true);
                 } catch (const io_error& e) {
                     throw io_error(detail::quoted(path_) + ": the model does not pass the ONNX checker, not written: " + e.what());
                 }
