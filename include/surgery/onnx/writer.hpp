@@ -13,6 +13,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <thread>
 #include <unordered_set>
 #include <utility>
@@ -518,40 +519,50 @@ inline void check_model_in_parallel(const ::onnx::ModelProto& model, ::onnx::Mod
     *shell->mutable_opset_import() = model.opset_import();
     *shell->mutable_functions() = model.functions();
     pb::GraphProto& sg = *shell->mutable_graph();
+    // Whatever happens from here, the shared messages leave the shell before it is destroyed, and
+    // the value infos go back.
+    struct release {
+        pb::GraphProto& sg;
+        ::onnx::ModelProto& scratch;
+        bool swapped = false;
+        ~release() {
+            sg.mutable_node()->UnsafeArenaExtractSubrange(0, sg.node_size(), nullptr);
+            sg.mutable_initializer()->UnsafeArenaExtractSubrange(0, sg.initializer_size(), nullptr);
+            sg.mutable_sparse_initializer()->UnsafeArenaExtractSubrange(0, sg.sparse_initializer_size(), nullptr);
+            if (swapped) sg.mutable_value_info()->Swap(scratch.mutable_graph()->mutable_value_info());
+        }
+    } guard{sg, scratch};
     sg.set_name(g.name());
     *sg.mutable_input() = g.input();
     *sg.mutable_output() = g.output();
-    const bool moved = &scratch == &model;
-    if (moved) sg.mutable_value_info()->Swap(scratch.mutable_graph()->mutable_value_info());
-    else *sg.mutable_value_info() = g.value_info();
+    if (&scratch == &model) {
+        sg.mutable_value_info()->Swap(scratch.mutable_graph()->mutable_value_info());
+        guard.swapped = true;
+    } else {
+        *sg.mutable_value_info() = g.value_info();
+    }
     sg.mutable_node()->Reserve(g.node_size());
     for (const auto& n : g.node()) sg.mutable_node()->UnsafeArenaAddAllocated(const_cast<pb::NodeProto*>(&n));
     sg.mutable_initializer()->Reserve(g.initializer_size());
     for (const auto& t : g.initializer()) sg.mutable_initializer()->UnsafeArenaAddAllocated(const_cast<pb::TensorProto*>(&t));
     for (const auto& t : g.sparse_initializer())
         sg.mutable_sparse_initializer()->UnsafeArenaAddAllocated(const_cast<pb::SparseTensorProto*>(&t));
-    // Whatever happens, the shared messages leave the shell before it is destroyed, and the value
-    // infos go back.
-    struct release {
-        pb::GraphProto& sg;
-        ::onnx::ModelProto& scratch;
-        bool moved;
-        ~release() {
-            sg.mutable_node()->UnsafeArenaExtractSubrange(0, sg.node_size(), nullptr);
-            sg.mutable_initializer()->UnsafeArenaExtractSubrange(0, sg.initializer_size(), nullptr);
-            sg.mutable_sparse_initializer()->UnsafeArenaExtractSubrange(0, sg.sparse_initializer_size(), nullptr);
-            if (moved) sg.mutable_value_info()->Swap(scratch.mutable_graph()->mutable_value_info());
-        }
-    } guard{sg, scratch, moved};
     std::exception_ptr checker_error, inference_error;
+    auto run_checker = [&]() noexcept {
+        try {
+            ::onnx::checker::check_model(model);
+        } catch (...) {
+            checker_error = std::current_exception();
+        }
+    };
     {
-        std::jthread checker([&] {
-            try {
-                ::onnx::checker::check_model(model);
-            } catch (...) {
-                checker_error = std::current_exception();
-            }
-        });
+        std::jthread checker;
+        try {
+            checker = std::jthread(run_checker);
+        } catch (const std::system_error&) { // no thread to be had: one after the other
+            run_checker();
+            if (checker_error) std::rethrow_exception(checker_error);
+        }
         try {
             ::onnx::shape_inference::InferShapes(*shell, ::onnx::OpSchemaRegistry::Instance(), options);
         } catch (...) {
