@@ -655,6 +655,12 @@ class serialized_model {
 public:
     serialized_model(const ir::Graph& g, std::filesystem::path path, check_policy policy = check_policy::when_supported)
         : path_(std::move(path)), policy_(policy), opset_(g.opset) {
+        // libonnx's checker beside its inference (detail::check_model_in_parallel) for a large graph
+        // of the IR's own ops only: their attributes are the writer's. An opaque op carries the
+        // input's, unchecked, which the checker sees before inference does, as in the plain check.
+        parallel_check_ = g.num_nodes() >= parallel_check_min_nodes;
+        for (std::size_t i = 0; i < g.node_bound() && parallel_check_; ++i)
+            if (const ir::Node& n = g.node(ir::NodeId{i}); n.alive && n.kind() == ir::opaque_kind) parallel_check_ = false;
         try {
             bytes_ = detail::write_model_bytes(g);
         } catch (const detail::too_large_model& e) {
@@ -671,8 +677,8 @@ public:
             detail::parse(*model, bytes_, detail::quoted(path_) + " (as written)");
             if (policy_ == check_policy::always || detail::checkable(*model, opset_)) {
                 try {
-                    // the model is ours and is dropped afterwards: inference runs on it, next to the checker
-                    detail::check_model(*model, &*model, /*parallel=*/true);
+                    // the model is ours and is dropped afterwards: inference runs on it (next to the checker)
+                    detail::check_model(*model, &*model, parallel_check_);
                 } catch (const io_error& e) {
                     throw io_error(detail::quoted(path_) + ": the model does not pass the ONNX checker, not written: " + e.what());
                 }
@@ -681,11 +687,15 @@ public:
         return std::move(bytes_);
     }
 
+    /// Graphs of this many nodes and more (with no opaque op) are checked on two threads.
+    static constexpr std::size_t parallel_check_min_nodes = 1024;
+
 private:
     std::filesystem::path path_;
     std::string bytes_;
     check_policy policy_;
     std::int64_t opset_;
+    bool parallel_check_ = false;
 };
 
 /// Writes `g` to `path` as an ONNX model, atomically (a temporary file in the same directory renamed
