@@ -28,6 +28,7 @@
 #include "surgery/ir/name_map.hpp"
 #include "surgery/ir/ops.hpp"
 #include "surgery/onnx/detail/attributes.hpp"
+#include "surgery/onnx/detail/parallel_check.hpp"
 #include "surgery/onnx/detail/proto.hpp"
 #include "surgery/onnx/tensor.hpp"
 #include "surgery/rewrite/lowering.hpp"
@@ -492,87 +493,6 @@ inline std::string write_model_bytes(const ir::Graph& g) {
 }
 
 namespace detail {
-/// Whether a node of `g` has a graph attribute (If, Loop, Scan): libonnx's shape inference writes into
-/// such subgraphs, which its checker reads.
-[[nodiscard]] inline bool has_graph_attribute(const pb::GraphProto& g) {
-    for (const auto& n : g.node())
-        for (const auto& a : n.attribute())
-            if (a.has_g() || a.graphs_size() > 0) return true;
-    return false;
-}
-
-/// libonnx's checker on `model` on a second thread while its shape inference runs on this one, on
-/// `scratch`'s value infos. Shape inference writes only into a graph's value_info, inputs and outputs
-/// (and into subgraphs: the caller excludes graph attributes), and the checker reads neither
-/// value_info nor anything shape inference writes; so inference runs on a shell model whose nodes and
-/// initializers are `model`'s own (shared, read by both threads, written by neither), with copies of
-/// the inputs and outputs and `scratch`'s value infos moved in (copied when `scratch` is not `model`).
-/// The checker's error comes first, as when the two run one after the other.
-inline void check_model_in_parallel(const ::onnx::ModelProto& model, ::onnx::ModelProto& scratch,
-                                    const ::onnx::ShapeInferenceOptions& options) {
-    const pb::GraphProto& g = model.graph();
-    google::protobuf::Arena* arena = scratch.GetArena();
-    // The shell: on scratch's arena (value infos move between two fields of one arena without a copy).
-    std::unique_ptr<pb::ModelProto> owned;
-    pb::ModelProto* shell = arena ? google::protobuf::Arena::CreateMessage<pb::ModelProto>(arena) : (owned = std::make_unique<pb::ModelProto>()).get();
-    shell->set_ir_version(model.ir_version());
-    *shell->mutable_opset_import() = model.opset_import();
-    *shell->mutable_functions() = model.functions();
-    pb::GraphProto& sg = *shell->mutable_graph();
-    // Whatever happens from here, the shared messages leave the shell before it is destroyed, and
-    // the value infos go back.
-    struct release {
-        pb::GraphProto& sg;
-        ::onnx::ModelProto& scratch;
-        bool swapped = false;
-        ~release() {
-            sg.mutable_node()->UnsafeArenaExtractSubrange(0, sg.node_size(), nullptr);
-            sg.mutable_initializer()->UnsafeArenaExtractSubrange(0, sg.initializer_size(), nullptr);
-            sg.mutable_sparse_initializer()->UnsafeArenaExtractSubrange(0, sg.sparse_initializer_size(), nullptr);
-            if (swapped) sg.mutable_value_info()->Swap(scratch.mutable_graph()->mutable_value_info());
-        }
-    } guard{sg, scratch};
-    sg.set_name(g.name());
-    *sg.mutable_input() = g.input();
-    *sg.mutable_output() = g.output();
-    if (&scratch == &model) {
-        sg.mutable_value_info()->Swap(scratch.mutable_graph()->mutable_value_info());
-        guard.swapped = true;
-    } else {
-        *sg.mutable_value_info() = g.value_info();
-    }
-    sg.mutable_node()->Reserve(g.node_size());
-    for (const auto& n : g.node()) sg.mutable_node()->UnsafeArenaAddAllocated(const_cast<pb::NodeProto*>(&n));
-    sg.mutable_initializer()->Reserve(g.initializer_size());
-    for (const auto& t : g.initializer()) sg.mutable_initializer()->UnsafeArenaAddAllocated(const_cast<pb::TensorProto*>(&t));
-    for (const auto& t : g.sparse_initializer())
-        sg.mutable_sparse_initializer()->UnsafeArenaAddAllocated(const_cast<pb::SparseTensorProto*>(&t));
-    std::exception_ptr checker_error, inference_error;
-    auto run_checker = [&]() noexcept {
-        try {
-            ::onnx::checker::check_model(model);
-        } catch (...) {
-            checker_error = std::current_exception();
-        }
-    };
-    {
-        std::jthread checker;
-        try {
-            checker = std::jthread(run_checker);
-        } catch (const std::system_error&) { // no thread to be had: one after the other
-            run_checker();
-            if (checker_error) std::rethrow_exception(checker_error);
-        }
-        try {
-            ::onnx::shape_inference::InferShapes(*shell, ::onnx::OpSchemaRegistry::Instance(), options);
-        } catch (...) {
-            inference_error = std::current_exception();
-        }
-    } // joined
-    if (checker_error) std::rethrow_exception(checker_error);
-    if (inference_error) std::rethrow_exception(inference_error);
-}
-
 /// `check`, with ONNX's shape inference run on `model` itself (changed) or, when null, on a copy of
 /// `checked`. With `parallel`, the checker and shape inference run on two threads where that is safe
 /// (check_model_in_parallel; not for a model with graph attributes, nor on one core).
@@ -589,9 +509,10 @@ inline void check_model(const ::onnx::ModelProto& checked, ::onnx::ModelProto* s
             throw io_error("ONNX checker: node '" + n->name() + "' (" + n->op_type() + "): " + what);
     const ::onnx::ShapeInferenceOptions options{/*check_type=*/true, /*strict_mode=*/1, /*data_prop=*/false};
     try {
-        if (parallel && std::thread::hardware_concurrency() > 1 && model.has_graph() && !has_graph_attribute(model.graph())) {
+        if (const unsigned cores = std::thread::hardware_concurrency();
+            parallel && cores > 1 && model.has_graph() && !has_graph_attribute(model.graph())) {
             std::optional<::onnx::ModelProto> copy;
-            check_model_in_parallel(model, scratch ? *scratch : copy.emplace(), options);
+            check_model_in_parallel(model, scratch ? *scratch : copy.emplace(), options, std::min(cores, 8u));
             return;
         }
         ::onnx::checker::check_model(model);
