@@ -4,12 +4,15 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <exception>
 #include <filesystem>
 #include <iostream>
 #include <map>
 #include <optional>
 #include <set>
 #include <string>
+#include <system_error>
+#include <thread>
 #include <unordered_set>
 #include <vector>
 
@@ -228,6 +231,55 @@ void write_strings(json_writer& j, std::string_view key, const std::vector<std::
 
 } // namespace
 
+/// Runs `f`, which only reads `g`, while ir::verify checks `g` on a second thread (when `verify`);
+/// then throws verify's error as a failed rewrite does. On one thread (verify first, and `f` only if
+/// it passes) when no thread can be had or the graph has a cycle (verify says so). The graph's
+/// cached order is computed first: from then on both threads only read it.
+template <class F>
+void verify_while(const ir::Graph& g, bool verify, F&& f) {
+    if (!verify) {
+        f();
+        return;
+    }
+    std::exception_ptr verify_error;
+    auto run_verify = [&]() noexcept {
+        try {
+            ir::verify(g);
+        } catch (...) {
+            verify_error = std::current_exception();
+        }
+    };
+    bool beside = true;
+    try {
+        (void)g.topological_order();
+    } catch (const surgery::error&) {
+        beside = false;
+    }
+    {
+        std::jthread verifier;
+        if (beside) {
+            try {
+                verifier = std::jthread(run_verify);
+            } catch (const std::system_error&) {
+                beside = false;
+            }
+        }
+        if (beside) {
+            f();
+        } else {
+            run_verify();
+            if (!verify_error) f();
+        }
+    } // joined
+    if (verify_error) {
+        try {
+            std::rethrow_exception(verify_error);
+        } catch (const surgery::error& e) {
+            throw error(std::string(e.what()) + "; nothing was written");
+        }
+    }
+}
+
 int lite_main(const arguments& args) {
     if (args.has("list-rules")) return list_rules();
     if (args.positionals.empty()) throw usage_error("missing argument: expected IN.onnx");
@@ -300,6 +352,12 @@ int lite_main(const arguments& args) {
     // In place: on failure nothing is written and the graph is dropped, so no copy is needed.
     opts.transactional = false;
 
+    // With nothing between the rewrite and the serialization that reads the graph (no report, no
+    // accuracy, no calibration), ir::verify runs on a second thread while the graph is serialized:
+    // both only read it. Otherwise it runs at the end of the rewrite, as usual.
+    const bool verify_beside = !report_path && !eval_data && !cal_data;
+    opts.verify = !verify_beside;
+
     rewrite::report rep;
     double rewrite_s = 0;
     if (dict.size() == 0) {
@@ -317,16 +375,19 @@ int lite_main(const arguments& args) {
         }
         rewrite_s = seconds_since(t0);
     }
-    std::cout << io::quoted(in) << ": " << nodes_read << " nodes, opset " << opset_read << " (loaded in " << format("%.2f", load_s) << " s)\n";
-    if (dict.size() == 0) std::cout << "no rules given: the model is written back unchanged\n";
-    else std::cout << rep.to_string() << format("rewrite time: %.2f ms\n", 1e3 * rewrite_s);
-    for (const std::string& w : unknown_op_warnings(args.all("rule"), dict, rep)) std::cerr << "surgery lite: warning: " << w << "\n";
-    // Weights exported as graph inputs (keep_initializers_as_inputs, older exporters) may be given
-    // other values at run time, so no rule folds them: say so, and how to make them constants.
-    if (inputs_with_default > 0 && dict.size() > 0)
-        std::cout << "note: " << inputs_with_default << " graph input(s) have an initializer (weights exported as inputs): rules take them "
-                  << "as values known only at run time, so those that need constant weights (BatchNorm folding, constant folding) "
-                  << "leave them; --freeze-inputs makes them constants\n";
+    auto print_summary = [&] {
+        std::cout << io::quoted(in) << ": " << nodes_read << " nodes, opset " << opset_read << " (loaded in " << format("%.2f", load_s) << " s)\n";
+        if (dict.size() == 0) std::cout << "no rules given: the model is written back unchanged\n";
+        else std::cout << rep.to_string() << format("rewrite time: %.2f ms\n", 1e3 * rewrite_s);
+        for (const std::string& w : unknown_op_warnings(args.all("rule"), dict, rep)) std::cerr << "surgery lite: warning: " << w << "\n";
+        // Weights exported as graph inputs (keep_initializers_as_inputs, older exporters) may be given
+        // other values at run time, so no rule folds them: say so, and how to make them constants.
+        if (inputs_with_default > 0 && dict.size() > 0)
+            std::cout << "note: " << inputs_with_default << " graph input(s) have an initializer (weights exported as inputs): rules take them "
+                      << "as values known only at run time, so those that need constant weights (BatchNorm folding, constant folding) "
+                      << "leave them; --freeze-inputs makes them constants\n";
+    };
+    if (!verify_beside) print_summary();
 
     // The sites (before calibration, which changes weights only), for the report.
     std::vector<site_record> sites;
@@ -367,7 +428,23 @@ int lite_main(const arguments& args) {
     }
 
     // The model's bytes first: --check compares the input with the model exactly as it will be written.
-    onnx::serialized_model serialized = serialize(g, out, onnx_check);
+    std::optional<onnx::serialized_model> serialized;
+    if (!verify_beside) {
+        serialized.emplace(serialize(g, out, onnx_check));
+    } else {
+        // Printed once the graph is verified: a graph that fails prints nothing but the error, as when
+        // the rewrite verifies it.
+        std::exception_ptr serialize_error;
+        verify_while(g, dict.size() > 0, [&] {
+            try {
+                serialized.emplace(serialize(g, out, onnx_check));
+            } catch (...) {
+                serialize_error = std::current_exception();
+            }
+        });
+        print_summary();
+        if (serialize_error) std::rethrow_exception(serialize_error);
+    }
 
     // Nodes removed (drawn in before.dot) and created (in after.dot): surviving nodes keep their ids.
     auto was_alive = [&](std::size_t i) { return i < alive_read.size() && alive_read[i]; };
@@ -385,7 +462,7 @@ int lite_main(const arguments& args) {
     }
     const std::size_t nodes_written = g.num_nodes();
     if (!dot_dir) g = ir::Graph{}; // what is left to do needs only the bytes (and the model as read)
-    const std::string model = checked_model_bytes(std::move(serialized), out);
+    const std::string model = checked_model_bytes(std::move(*serialized), out);
 
     std::optional<reference::equivalence_report> eq;
     if (check) {
