@@ -11,10 +11,13 @@
 #include <random>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "surgery/io/dataset.hpp"
 #include "surgery/io/npy.hpp"
+
+#include "../support/thrown.hpp"
 
 #if SURGERY_WITH_ZLIB
 #include <zlib.h>
@@ -58,12 +61,7 @@ std::string idx_header(unsigned char type, std::vector<std::uint32_t> dims) {
 
 template <class F>
 std::string error_of(F&& f) {
-    try {
-        f();
-    } catch (const io_error& e) {
-        return e.what();
-    }
-    return "no error";
+    return surgery::test::thrown_message<io_error>(std::forward<F>(f), "no error");
 }
 
 bool contains(const std::string& s, std::string_view part) { return s.find(part) != std::string::npos; }

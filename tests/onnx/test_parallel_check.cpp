@@ -14,26 +14,17 @@
 
 #include "proto_builder.hpp"
 #include "zoo.hpp"
+#include "../support/thrown.hpp"
 
 namespace so = surgery::onnx;
 namespace pb = ::onnx;
 using surgery::test::attr_i;
 using surgery::test::proto_builder;
+using surgery::test::thrown_message;
 
 namespace parallel_check_test {
 
 const pb::ShapeInferenceOptions strict{/*check_type=*/true, /*strict_mode=*/1, /*data_prop=*/false};
-
-/// The message of what `f` throws ("" when it throws nothing).
-template <class F>
-std::string thrown_message(F&& f) {
-    try {
-        f();
-    } catch (const std::exception& e) {
-        return e.what();
-    }
-    return {};
-}
 
 /// libonnx's check of `m` as the library ran it before it had pieces: checker, then inference of the
 /// whole graph (on a copy).

@@ -9,6 +9,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <utility>
 
 #include "surgery/ir.hpp"
 #include "surgery/onnx.hpp"
@@ -18,6 +19,7 @@
 #include "graph_compare.hpp"
 #include "zoo.hpp"
 #include "proto_builder.hpp"
+#include "../support/thrown.hpp"
 
 namespace fs = std::filesystem;
 namespace so = surgery::onnx;
@@ -236,12 +238,7 @@ namespace {
 /// The message of the io_error `f` throws ("" when it throws none).
 template <class F>
 std::string error_of(F&& f) {
-    try {
-        f();
-    } catch (const io_error& e) {
-        return e.what();
-    }
-    return {};
+    return surgery::test::thrown_message<io_error>(std::forward<F>(f));
 }
 } // namespace
 
