@@ -118,6 +118,31 @@ TEST_CASE("a plan cuts a written network into pieces where only values of concre
     CHECK(so::detail::plan_inference(m, 6)->pieces.size() >= 4);
 }
 
+TEST_CASE("a plan finds the cuts where only values of concrete types cross, among many where others do") {
+    // A chain of 80 Relus whose values are declared with a symbolic batch size, except r3, r13, ...:
+    // the cut near node 20 can only be at 24 (r23 crosses it), the fifth-nearest position.
+    proto_builder b(17);
+    b.input("x", {1, 16}).output("y", {1, 16}, true);
+    std::string prev = "x";
+    for (int i = 0; i < 80; ++i) {
+        const std::string out = i == 79 ? std::string("y") : relu_name(i);
+        b.node("Relu", {prev}, {out}, out);
+        prev = out;
+    }
+    pb::ModelProto m = b.model();
+    for (int i = 0; i < 79; ++i) {
+        auto* vi = m.mutable_graph()->add_value_info();
+        vi->set_name(relu_name(i));
+        proto_builder::set_type(*vi, {i % 10 == 3 ? std::int64_t{1} : std::int64_t{-1}, 16}, pb::TensorProto_DataType_FLOAT);
+    }
+    const auto plan = so::detail::plan_inference(m, 4);
+    REQUIRE(plan);
+    CHECK(plan->pieces.size() == 4);
+    check_plan(m, *plan);
+    CHECK(plan->pieces[1].begin == 24);
+    CHECK(in_pieces(m, 4) == sequential(m));
+}
+
 TEST_CASE("no plan where libonnx's inference carries state across the graph") {
     const pb::ModelProto good = so::to_model_proto(surgery::test::zoo(17));
     REQUIRE(so::detail::plan_inference(good, 4));

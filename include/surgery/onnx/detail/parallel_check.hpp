@@ -177,6 +177,7 @@ private:
         std::uint32_t declarations = 0; ///< value infos and graph outputs naming it
         const pb::ValueInfoProto* declaration = nullptr;
         bool constant = false; ///< made by a Constant node
+        bool concrete = false; ///< its (last) declaration is of a concrete type
     };
     std::vector<value> values;
     values.reserve(static_cast<std::size_t>(n));
@@ -270,6 +271,7 @@ private:
             cursor = k + std::size_t{1};
             ++values[k].declarations;
             values[k].declaration = &vi;
+            values[k].concrete = concrete_type(vi.type()); // read while the declaration is in the cache
             value_info_of[static_cast<std::size_t>(j)] = k;
         }
     }
@@ -282,67 +284,36 @@ private:
         }
         ++values[k].declarations;
         values[k].declaration = &g.output(j);
+        values[k].concrete = concrete_type(g.output(j).type());
         output_of[static_cast<std::size_t>(j)] = k;
     }
 
     // The cost of a cut before each node: the number of values crossing it, or `forbidden` when one
-    // of them may not cross for a reason known without reading its type.
+    // of them may not cross.
     constexpr std::int64_t forbidden = std::int64_t{1} << 40;
     std::vector<std::int64_t> cost(static_cast<std::size_t>(n) + 1, 0);
     for (const value& v : values) {
         if (v.last_use <= v.producer) continue;
-        const std::int64_t c = v.declarations == 1 && !v.constant ? 1 : forbidden;
+        const std::int64_t c = v.declarations == 1 && v.concrete && !v.constant ? 1 : forbidden;
         cost[v.producer + 1] += c;
         cost[v.last_use + 1] -= c;
     }
     for (std::size_t i = 1; i < cost.size(); ++i) cost[i] += cost[i - 1];
-    // For each cut, near k * n / pieces, a few candidates where the fewest values cross (the nearest
-    // first among equals); then the types of the values crossing them are read (one pass over the
-    // values), and each cut is the first candidate whose values all have concrete types.
-    constexpr std::size_t tries = 4;
+    // Each cut near k * n / pieces (within n / (4 * pieces) nodes), where the fewest values cross
+    // and all may (the nearest first among equals).
     const int window = std::max(1, n / static_cast<int>(4 * pieces));
-    std::vector<std::vector<int>> candidates(pieces);
+    std::vector<int> cuts{0};
     for (std::size_t k = 1; k < pieces; ++k) {
         const int target = static_cast<int>(static_cast<std::int64_t>(n) * static_cast<std::int64_t>(k) / static_cast<std::int64_t>(pieces));
-        auto better = [&](int x, int y) {
-            const std::int64_t cx = cost[static_cast<std::size_t>(x)], cy = cost[static_cast<std::size_t>(y)];
-            return cx != cy ? cx < cy : std::abs(x - target) < std::abs(y - target);
-        };
-        std::vector<int>& best = candidates[k];
-        for (int c = std::max(1, target - window); c <= std::min(n - 1, target + window); ++c) {
-            if (cost[static_cast<std::size_t>(c)] > max_carried_values) continue;
-            if (best.size() < tries) {
-                best.push_back(c);
-            } else if (better(c, best.back())) {
-                best.back() = c;
-            } else {
-                continue;
-            }
-            std::sort(best.begin(), best.end(), better);
+        int best = -1;
+        for (int c = std::max(cuts.back() + 1, target - window); c <= std::min(n - 1, target + window); ++c) {
+            const std::int64_t here = cost[static_cast<std::size_t>(c)];
+            if (here > max_carried_values) continue;
+            const std::int64_t was = best < 0 ? 0 : cost[static_cast<std::size_t>(best)];
+            if (best < 0 || here < was || (here == was && std::abs(c - target) < std::abs(best - target))) best = c;
         }
+        if (best > 0) cuts.push_back(best);
     }
-    std::vector<int> tried; // every candidate, sorted
-    for (const auto& c : candidates) tried.insert(tried.end(), c.begin(), c.end());
-    std::sort(tried.begin(), tried.end());
-    tried.erase(std::unique(tried.begin(), tried.end()), tried.end());
-    std::vector<char> refused(tried.size(), 0);
-    for (const value& v : values) {
-        if (v.last_use <= v.producer) continue;
-        // the candidates c with producer < c <= last_use
-        auto it = std::upper_bound(tried.begin(), tried.end(), static_cast<int>(v.producer));
-        if (it == tried.end() || *it > static_cast<int>(v.last_use)) continue;
-        if (v.declaration && concrete_type(v.declaration->type())) continue;
-        for (; it != tried.end() && *it <= static_cast<int>(v.last_use); ++it) refused[static_cast<std::size_t>(it - tried.begin())] = 1;
-    }
-    std::vector<int> cuts{0};
-    for (std::size_t k = 1; k < pieces; ++k)
-        for (int c : candidates[k]) {
-            const auto at = static_cast<std::size_t>(std::lower_bound(tried.begin(), tried.end(), c) - tried.begin());
-            if (c > cuts.back() && !refused[at]) {
-                cuts.push_back(c);
-                break;
-            }
-        }
     if (cuts.size() < 2) return std::nullopt;
     cuts.push_back(n);
     auto piece_of = [&](std::uint32_t node) {
