@@ -26,9 +26,11 @@ The C++ side reads the same test images with the spec fmnist_common.dataset_spec
 results.json), whose preprocessing is bit-identical to fmnist_common.preprocess.
 
 Reruns are instant: a network whose files exist with a stamp matching the hash of this script,
-fmnist_common.py and yolox_like.py, the options that change the results, and the torch version and
-thread count, is skipped. Training is deterministic for a given stamp (fixed seeds, fixed step
-count, fixed data order).
+fmnist_common.py and yolox_like.py, the options that change the results, the torch version and
+thread count, and the CPU (model name and vector instruction sets), is skipped. Training is
+deterministic for a given stamp (fixed seeds, fixed step count, fixed data order); on a CPU with
+other instruction sets PyTorch's kernels sum in another order, and the trained weights differ
+(docs/results.md, "On another machine").
 
 Run with Debian's Python (python3-torch, python3-torchvision; python3-onnx to check the exports):
   nice -n 10 /usr/bin/python3 tests/models/train_fmnist.py --out DIR [--quick] [--models a,b]
@@ -416,6 +418,25 @@ def load_json(path):
         return {}
 
 
+# The vector instruction sets that decide which kernels PyTorch (ATen, oneDNN) runs, hence the order
+# of its floating-point sums and, after a few hundred steps, the trained weights.
+ISA_FLAGS = ("avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16", "amx_tile", "avx2", "fma", "f16c")
+
+
+def machine_identity():
+    """The CPU's model name and which of ISA_FLAGS it has (from /proc/cpuinfo; empty where unreadable)."""
+    model, flags = "", set()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            key = key.strip()
+            if key == "model name" and not model:
+                model = value.strip()
+            elif key == "flags" and not flags:
+                flags = set(value.split())
+    return {"cpu": model or platform.processor() or platform.machine(), "isa": [f for f in ISA_FLAGS if f in flags]}
+
+
 def sources_hash():
     h = hashlib.sha256()
     for name in SOURCES:
@@ -625,7 +646,7 @@ def main():
     common = {"sources_sha256": sources_hash(), "opset": args.opset, "threads": args.threads,
               "batch_size": args.batch_size, "finetune_fraction": args.finetune_fraction,
               "calib_images": args.calib_images, "calib_batch": args.calib_batch,
-              "data_dir": str(args.data_dir), **versions}
+              "data_dir": str(args.data_dir), "machine": machine_identity(), **versions}
 
     with open(out / ".train.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -691,6 +712,7 @@ def main():
             "python_version": platform.python_version(),
             "package_versions": versions,
             "threads": args.threads,
+            "machine": common["machine"],
             "networks": results,
         }
         write_atomic(out / "results.json", (json.dumps(summary, indent=2) + "\n").encode())
