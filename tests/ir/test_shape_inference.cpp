@@ -97,3 +97,38 @@ TEST_CASE("a Concat whose axis would pass 2^40 is rejected; inputs beyond the li
     const ValueId too_big = g.add_input("b", {std::int64_t{1} << 41, 2});
     CHECK(contains(rejection(g, ops::Relu{}, {too_big}), "input 0"));
 }
+
+TEST_CASE("refine_shapes carries a value made constant to everything downstream, and only gains") {
+    Graph g;
+    Builder b(g, 1);
+    const ValueId x = b.input("x", {2, 3, 4, 5});
+    const ValueId s = b.input("s", {2}, DType::i64); // a target shape not known when the graph is built
+    const ValueId flat = b.apply(ops::Reshape{}, {x, s});
+    const ValueId y = b.relu(b.sigmoid(flat));
+    const ValueId z = b.apply(ops::ShapeOf{}, {y});
+    b.output(y);
+    b.output(z);
+    infer_shapes(g);
+    REQUIRE(g.value(flat).shape);
+    CHECK(*g.value(flat).shape == Shape{-1, -1});
+    CHECK(*g.value(y).shape == Shape{-1, -1});
+
+    CHECK(refine_shapes(g, {x}) == 0); // nothing new about x: nothing is inferred again to any gain
+
+    const ValueId c = b.ints({6, -1});
+    g.replace_all_uses(s, c);
+    CHECK(refine_shapes(g, {c}) == 3); // the Reshape, Sigmoid and Relu outputs; ShapeOf's was known ([2])
+    CHECK(*g.value(flat).shape == Shape{6, 20});
+    CHECK(*g.value(y).shape == Shape{6, 20});
+    CHECK(*g.value(z).shape == Shape{2});
+    CHECK(refine_shapes(g, {c}) == 0); // a second time there is nothing left to gain
+
+    // A contradiction (a stored dim another than the one inferred) is left for verify to report.
+    g.set_shape(y, Shape{6, 21});
+    const ValueId c2 = b.ints({-1, 20});
+    g.replace_all_uses(c, c2);
+    g.set_shape(flat, Shape{-1, 20});
+    CHECK(refine_shapes(g, {c2}) == 1); // the Reshape regains its 6; the Sigmoid gains nothing
+    CHECK(*g.value(y).shape == Shape{6, 21});
+    CHECK_THROWS_AS(verify(g), graph_error);
+}

@@ -1,6 +1,7 @@
 // Tests of the dictionary driver: order, fixpoint and cap, report contents, strong guarantee, text rules.
 #include <doctest/doctest.h>
 
+#include <cstdint>
 #include <map>
 #include <set>
 #include <string>
@@ -192,4 +193,36 @@ TEST_CASE("a rule does not search again a graph that did not change since its la
     CHECK(after_calls == 1);
     CHECK(g.op_counts() == std::map<std::string, std::size_t>{{"Relu", 4}});
     CHECK_NOTHROW(verify(g));
+}
+
+TEST_CASE("a shape computation nested many levels deep folds in one apply, to a true fixpoint") {
+    // Each level reshapes by a target computed from the previous level's shape: the target folds
+    // only once that shape is static, which it becomes only once the previous target was folded (as
+    // in torch's export of Swin's window partitions). The dictionary carries each fold's shapes
+    // downstream (ir::refine_shapes) and searches again, so one apply folds all 20 levels, far more
+    // than its 8 passes.
+    Graph g;
+    Builder b(g, 3);
+    ValueId v = b.input("x", {4, 6, 10});
+    constexpr int levels = 20;
+    for (int k = 0; k < levels; ++k) {
+        const ValueId dims = b.apply(ops::ShapeOf{}, {v});
+        const ValueId first = b.apply(ops::Slice{}, {dims, b.ints({0}), b.ints({1}), b.ints({0})});
+        const ValueId last = b.apply(ops::Slice{}, {dims, b.ints({-1}), b.ints({INT64_MAX}), b.ints({0})});
+        // [a, b, c] -> [c, -1, a]: the first and last dims swap at every level.
+        v = b.relu(b.apply(ops::Reshape{}, {v, b.apply(ops::Concat{.axis = 0}, {last, b.ints({-1}), first})}));
+    }
+    b.output(v);
+    infer_shapes(g);
+    CHECK_FALSE(is_static(*g.value(v).shape)); // unknown until the targets are folded
+
+    const auto rep = rewrite::apply(g, rewrite::dictionary("fold", {rules::fold_constants()}));
+    CHECK(rep.converged);
+    CHECK(rep.iterations == 2); // one pass folds every level; the second finds nothing
+    CHECK(g.op_counts() == std::map<std::string, std::size_t>{{"Relu", levels}, {"Reshape", levels}});
+    REQUIRE(g.value(g.outputs()[0]).shape);
+    CHECK(*g.value(g.outputs()[0]).shape == Shape{4, 6, 10}); // swapped an even number of times
+    CHECK_NOTHROW(verify(g));
+    const auto again = rewrite::apply(g, rewrite::dictionary("fold", {rules::fold_constants()}));
+    CHECK(again.total_replaced() == 0);
 }

@@ -1,6 +1,8 @@
 // Shape and element-type inference: each op's own rule (found by overload), run over a graph.
 #pragma once
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -118,6 +120,77 @@ inline void infer_shapes(Graph& g, bool overwrite = true) {
             g.set_dtype(v, r.dtypes[o] != DType::undefined ? r.dtypes[o] : g.value(v).dtype); // undefined: the declared type stays
         }
     }
+}
+
+/// How much shape `s` tells: -1 without a shape, else the number of its known dims.
+[[nodiscard]] inline std::ptrdiff_t known_dims(const std::optional<Shape>& s) noexcept {
+    if (!s) return -1;
+    return std::count_if(s->begin(), s->end(), [](std::int64_t d) { return d >= 0; });
+}
+
+/// Carries what became known about the values `changed` (a rewrite replaced them by constants, or by
+/// values of better-known shape) to everything downstream: each consumer is inferred again, and an
+/// output whose inferred shape tells more than the one it has (a shape where there was none, a dim
+/// where there was -1) or whose type was undefined takes what was inferred, and its consumers
+/// follow. Shapes only ever gain, so this ends, and it visits only what gains: a rewrite that
+/// changes no shape costs nothing. What contradicts the stored shape (a known dim inferred as another
+/// number, a rule that now fails) is left as it was; `verify` reports such a graph. Returns the
+/// number of outputs that gained.
+inline std::size_t refine_shapes(Graph& g, const std::vector<ValueId>& changed) {
+    std::vector<NodeId> work;
+    std::vector<char> queued;
+    auto push_consumers = [&](ValueId v) {
+        if (!v || v.index() >= g.value_bound() || !g.value(v).alive) return;
+        for (const Use& u : g.value(v).uses) {
+            if (queued.empty()) queued.assign(g.node_bound(), 0);
+            if (u.node.index() >= queued.size() || queued[u.node.index()]) continue;
+            queued[u.node.index()] = 1;
+            work.push_back(u.node);
+        }
+    };
+    for (ValueId v : changed) push_consumers(v);
+    std::size_t gained = 0;
+    while (!work.empty()) {
+        const NodeId n = work.back();
+        work.pop_back();
+        queued[n.index()] = 0;
+        if (!g.node(n).alive) continue;
+        inferred_outputs r;
+        try {
+            r = infer_node(g, n);
+        } catch (const graph_error&) {
+            continue; // a contradiction: verify's to report, not this refinement's
+        }
+        const Node& nd = g.node(n);
+        for (std::size_t o = 0; o < nd.outputs.size(); ++o) {
+            const ValueId v = nd.outputs[o];
+            bool gain = false;
+            if (g.value(v).dtype == DType::undefined && r.dtypes[o] != DType::undefined) {
+                g.set_dtype(v, r.dtypes[o]);
+                gain = true;
+            }
+            const std::optional<Shape>& old = g.value(v).shape;
+            std::optional<Shape>& inferred = r.shapes[o];
+            if (inferred && known_dims(inferred) > known_dims(old) && (!old || old->size() == inferred->size())) {
+                Shape merged = *inferred;
+                bool contradicts = false;
+                if (old)
+                    for (std::size_t d = 0; d < merged.size(); ++d) {
+                        if (merged[d] < 0) merged[d] = (*old)[d];
+                        else if ((*old)[d] >= 0 && (*old)[d] != merged[d]) contradicts = true;
+                    }
+                if (!contradicts && known_dims(merged) > known_dims(old)) {
+                    g.set_shape(v, std::move(merged));
+                    gain = true;
+                }
+            }
+            if (gain) {
+                ++gained;
+                push_consumers(v);
+            }
+        }
+    }
+    return gained;
 }
 
 } // namespace surgery::ir

@@ -339,6 +339,14 @@ inline report apply(ir::Graph& g, const dictionary& dict, apply_options opts = {
         bool changed = false;
         rep.iterations = it + 1;
         for (std::size_t i = 0; i < dict.rules().size(); ++i) {
+          // A rule whose replacements made shapes known downstream searches again at once, up to
+          // `max_rounds` times: one level of an exporter's shape computation folded makes the next
+          // one foldable (Swin's window partitions nest dozens deep), which would otherwise take a
+          // pass over the whole dictionary per level. Every round changed the graph.
+          constexpr int max_rounds = 64;
+          bool again = true;
+          for (int round = 0; again && round < max_rounds; ++round) {
+            again = false;
             if (searched_at[i] == version) continue;
             searched_at[i] = version;
             const rule& r = dict.rules()[i];
@@ -364,6 +372,7 @@ inline report apply(ir::Graph& g, const dictionary& dict, apply_options opts = {
             // producers of the matched nodes' inputs, and the new nodes. Dead code the rule did not
             // make is remove_dead_code's.
             std::vector<ir::NodeId> sweep;
+            std::vector<ir::ValueId> sharper; // values that tell more than those they replaced
             for (auto& m : matches) {
                 const bool fresh_nodes = std::all_of(m.nodes.begin(), m.nodes.end(), [&](ir::NodeId n) { return work.node(n).alive; });
                 if (fresh_nodes)
@@ -374,7 +383,7 @@ inline report apply(ir::Graph& g, const dictionary& dict, apply_options opts = {
                 std::vector<std::string> names;
                 if (opts.log_replacements)
                     for (ir::NodeId n : m.nodes) names.push_back(work.node(n).name);
-                if (detail::replace_in_place(work, m, r.with, r.name, &fwd, id + "_" + std::to_string(counter++) + "/")) {
+                if (detail::replace_in_place(work, m, r.with, r.name, &fwd, id + "_" + std::to_string(counter++) + "/", &sharper)) {
                     ++replaced;
                     if (opts.log_replacements) rep.replacements.push_back({i, std::move(names)});
                 } else {
@@ -392,8 +401,13 @@ inline report apply(ir::Graph& g, const dictionary& dict, apply_options opts = {
             if (replaced == 0) continue; // every match declined: nothing changed
             for (std::size_t n = first_new; n < work.node_bound(); ++n) sweep.push_back(ir::NodeId{n});
             rep.removed_constants += work.remove_dead(sweep).second;
+            // What the replacements made known (a folded shape computation, a constant where a
+            // value was computed) reaches the shapes downstream, so that later searches see it:
+            // without it, a constant chain waits for the model to be read again to fold further.
+            if (!sharper.empty()) again = ir::refine_shapes(work, sharper) > 0;
             changed = true;
             ++version;
+          }
         }
         if (!changed) {
             rep.converged = true;

@@ -63,8 +63,10 @@ inline bool used(const ir::Graph& g, ir::ValueId v) { return !g.value(v).uses.em
 
 /// `replace` on a match it may update (its boundary refreshed, its captures forwarded): what the
 /// dictionary uses, which needs no copy of each of its matches.
+/// `sharper`, when given, receives each new value that tells more than the exit it replaces (a
+/// constant where a computed value was, or a better-known shape): what `ir::refine_shapes` starts from.
 inline bool replace_in_place(ir::Graph& g, ir_match& m, const replacement& r, std::string_view rule, value_forwarding* fwd,
-                             std::string name_prefix) {
+                             std::string name_prefix, std::vector<ir::ValueId>* sharper = nullptr) {
     if (m.nodes.empty()) throw rewrite_error(std::string(rule), "?", "empty match");
     for (ir::NodeId n : m.nodes)
         if (n.index() >= g.node_bound() || !g.node(n).alive)
@@ -160,6 +162,8 @@ inline bool replace_in_place(ir::Graph& g, ir_match& m, const replacement& r, st
             g.set_value_name(nv, std::move(nm));
         }
         if (fwd) fwd->add(ov, nv);
+        if (sharper && ((g.constant(nv) && !g.constant(ov)) || ir::known_dims(g.value(nv).shape) > ir::known_dims(g.value(ov).shape)))
+            sharper->push_back(nv);
     }
     for (std::size_t i = m.nodes.size(); i-- > 0;) {
         // Unused exits of the root (e.g. an optional mask output) are dropped with it.
