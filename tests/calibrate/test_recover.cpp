@@ -393,7 +393,7 @@ TEST_CASE("corrections that make the outputs worse are reverted, and the report 
     CHECK(rep.to_string().find("REVERTED") != std::string::npos);
 }
 
-TEST_CASE("the per-layer guard keeps a BatchNorm's statistics when re-estimating them moves its output away from the original's") {
+TEST_CASE("with guard_batchnorm, the per-layer guard keeps a BatchNorm's statistics when re-estimating them moves its output away from the original's") {
     // Random statistics (not those of the data) in the original: re-estimation normalises each
     // BatchNorm's input, which the original's output is not.
     const ir::Graph g = small_net(10, true, true, false);
@@ -409,6 +409,10 @@ TEST_CASE("the per-layer guard keeps a BatchNorm's statistics when re-estimating
     ir::Graph lite = lite_of(g);
     const ir::Graph uncorrected = lite;
     opt.guard = true;
+    ir::Graph defaulted = lite_of(g);
+    const auto default_guard = cal::recover(g, defaulted, data, opt);
+    CHECK(default_guard.batchnorms == all.batchnorms); // off by default for BatchNorm (as PyTorch re-estimates)
+    opt.guard_batchnorm = true;
     const auto rep = cal::recover(g, lite, data, opt);
     int checked = 0;
     for (std::size_t i = 0; i < rep.layers.size(); ++i) {
