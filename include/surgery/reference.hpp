@@ -5,6 +5,7 @@
 #include "surgery/reference/elementwise.hpp"
 #include "surgery/reference/equivalence.hpp"
 #include "surgery/reference/executor.hpp"
+#include "surgery/reference/fold.hpp"
 #include "surgery/reference/kernel.hpp"
 #include "surgery/reference/kernels.hpp"
 #include "surgery/reference/linalg.hpp"

@@ -121,6 +121,27 @@ int main(int argc, char** argv) {
             surgery::onnx::save(g, dir / "conv_relu.onnx");
         }
         {
+            // A Reshape whose target is computed from the input's shape, as torch's exporter writes
+            // (Shape -> Slice -> Concat): the Conv after it has a shape, and MACs, only once that
+            // arithmetic is evaluated: [1,48,8,8] -> [1,3,32,32], 1 * 8 * 32 * 32 * 3 * 3 * 3 = 221184.
+            ir::Graph g;
+            g.name = "shape_arith";
+            ir::Builder b(g, 4);
+            auto xin = b.input("x", {1, 48, 8, 8});
+            auto dims = b.apply(ir::ops::ShapeOf{}, {xin});
+            auto batch = b.apply(ir::ops::Slice{}, {dims, b.ints({0}), b.ints({1}), b.ints({0})});
+            auto target = b.apply(ir::ops::Concat{.axis = 0}, {batch, b.ints({3, 32, -1})});
+            std::mt19937_64 rng(7);
+            auto w = b.constant(ir::Tensor::uniform({8, 3, 3, 3}, rng, -0.3f, 0.3f), "late_conv.weight");
+            ir::ops::Conv conv;
+            conv.kernel_shape = {3, 3};
+            conv.pads = {1, 1, 1, 1};
+            auto y = b.apply(std::move(conv), {b.apply(ir::ops::Reshape{}, {xin, target}), w}, "late_conv");
+            g.set_value_name(y, "y");
+            b.output(y);
+            surgery::onnx::save(g, dir / "shape_arith.onnx");
+        }
+        {
             ir::Graph g;
             g.name = "huge_input";
             ir::Builder b(g);

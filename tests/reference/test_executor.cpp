@@ -1,5 +1,6 @@
 // Tests of reference::executor: results equal op-by-op evaluation, fusion changes nothing,
-// intermediates are released after their last use, profiling, input checks, errors naming nodes.
+// intermediates are released after their last use, profiling, input checks, errors naming nodes;
+// reference::fold_constants on a graph.
 #include "helpers.hpp"
 
 #include <algorithm>
@@ -336,4 +337,81 @@ TEST_CASE("executor: activations written out are fused by the pattern library's 
     CHECK(std::count(ops_run.begin(), ops_run.end(), "MatMul") == 2);
     // 9 GELU nodes and 2 HardSwish nodes moved into their MatMul.
     CHECK(fused.stats().fused_nodes == 11);
+}
+
+TEST_CASE("fold_constants: a shape computation nested many levels deep folds in one pass; outputs keep their names") {
+    // Each level reshapes by a target computed from the previous level's shape, which is static only
+    // once the previous target is folded: the shapes each fold makes known are inferred at once, so
+    // one pass folds all levels and the second confirms it.
+    Graph g;
+    Builder b(g, 3);
+    const ValueId x = b.input("x", {4, 6, 10});
+    ValueId v = x;
+    constexpr int levels = 12;
+    for (int k = 0; k < levels; ++k) {
+        const ValueId dims = b.apply(ops::ShapeOf{}, {v});
+        const ValueId first = b.apply(ops::Slice{}, {dims, b.ints({0}), b.ints({1}), b.ints({0})});
+        const ValueId last = b.apply(ops::Slice{}, {dims, b.ints({-1}), b.ints({INT64_MAX}), b.ints({0})});
+        v = b.relu(b.apply(ops::Reshape{}, {v, b.apply(ops::Concat{.axis = 0}, {last, b.ints({-1}), first})}));
+    }
+    b.output(v);
+    const ValueId dims_out = b.apply(ops::ShapeOf{}, {v});
+    g.set_value_name(dims_out, "final_shape");
+    b.output(dims_out);
+    // Dropout of a constant stays: random in training, so not folded (an identity at inference).
+    const ValueId kept = b.apply(ops::Dropout{}, {b.constant(iota({3}))});
+    b.output(kept);
+    surgery::ir::infer_shapes(g);
+    REQUIRE_FALSE(surgery::ir::is_static(*g.value(v).shape));
+    const Graph before = g;
+
+    const ref::fold_report rep = ref::fold_constants(g);
+    CHECK(rep.passes == 2);
+    CHECK(rep.folded_nodes == 4 * levels + 1); // Shape, two Slices and Concat per level, the output's Shape
+    CHECK(g.op_counts() == std::map<std::string, std::size_t>{{"Dropout", 1}, {"Relu", levels}, {"Reshape", levels}});
+    REQUIRE(g.value(g.outputs()[0]).shape);
+    CHECK(*g.value(g.outputs()[0]).shape == Shape{4, 6, 10}); // swapped an even number of times
+    const ValueId folded_out = g.outputs()[1];
+    REQUIRE(g.constant(folded_out) != nullptr);
+    CHECK(g.value(folded_out).name == "final_shape");
+    CHECK(g.constant(folded_out)->i == std::vector<std::int64_t>{4, 6, 10});
+    CHECK_NOTHROW(surgery::ir::verify(g));
+    // The folded graph computes what the original does.
+    std::mt19937_64 rng(5);
+    const Tensor in = random_tensor({4, 6, 10}, rng);
+    const auto want = ref::executor(before, {.fold_constants = false}).run({in});
+    const auto got = ref::executor(g).run({in});
+    REQUIRE(got.size() == want.size());
+    for (std::size_t k = 0; k < got.size(); ++k) CHECK(got[k] == want[k]);
+    const ref::fold_report again = ref::fold_constants(g);
+    CHECK(again.folded_nodes == 0);
+    CHECK(again.passes == 1);
+}
+
+TEST_CASE("propagate_shapes: shapes behind constant shape arithmetic, the graph's nodes unchanged") {
+    Graph g;
+    Builder b(g, 4);
+    const ValueId x = b.input("x", {1, 48, 8, 8});
+    const ValueId dims = b.apply(ops::ShapeOf{}, {x});
+    const ValueId batch = b.apply(ops::Slice{}, {dims, b.ints({0}), b.ints({1}), b.ints({0})});
+    const ValueId target = b.apply(ops::Concat{.axis = 0}, {batch, b.ints({3, 32, -1})});
+    const ValueId r = b.apply(ops::Reshape{}, {x, target});
+    std::mt19937_64 rng(7);
+    ops::Conv conv;
+    conv.kernel_shape = {3, 3};
+    conv.pads = {1, 1, 1, 1};
+    const ValueId y = b.relu(b.apply(std::move(conv), {r, b.constant(random_tensor({8, 3, 3, 3}, rng))}));
+    b.output(y);
+    REQUIRE((!g.value(y).shape || !surgery::ir::is_static(*g.value(y).shape))); // the Reshape target is computed
+    const auto ops_before = g.op_counts();
+
+    CHECK(ref::propagate_shapes(g) == 3); // the Reshape, the Conv and the Relu (the shape queries were static)
+    REQUIRE(g.value(r).shape);
+    CHECK(*g.value(r).shape == Shape{1, 3, 32, 32});
+    REQUIRE(g.value(y).shape);
+    CHECK(*g.value(y).shape == Shape{1, 8, 32, 32});
+    CHECK(g.op_counts() == ops_before); // nothing was folded in g itself
+    CHECK(g.constant(target) == nullptr);
+    CHECK_NOTHROW(surgery::ir::verify(g));
+    CHECK(ref::propagate_shapes(g) == 0);
 }

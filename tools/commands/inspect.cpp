@@ -13,6 +13,7 @@
 #include "cli/stats.hpp"
 #include "surgery/io/dot.hpp"
 #include "surgery/io/file.hpp"
+#include "surgery/reference/fold.hpp"
 
 namespace surgery::cli {
 
@@ -24,7 +25,9 @@ const command_spec& inspect_spec() {
         "MACs (multiply-accumulates) count Conv as N*Cout*Hout*Wout*(Cin/group)*kh*kw, Gemm as M*N*K and\n"
         "MatMul as batch*M*N*K; every other op has none. 'element-wise ops' count one operation per output\n"
         "element of the other computing nodes (activations, arithmetic, normalisations, pools, reductions,\n"
-        "Softmax, Resize); data movement (Reshape, Transpose, Concat, Slice, ...) counts nothing.\n"
+        "Softmax, Resize); data movement (Reshape, Transpose, Concat, Slice, ...) counts nothing. Shapes are\n"
+        "inferred with the model's constant shape arithmetic evaluated (a Reshape or Resize target computed\n"
+        "from Shape nodes), the model itself is described as read.\n"
         "Parameters are the elements of the float32 constants (weights). Counts that do not fit 64 bits\n"
         "(declared shapes can be absurd) are reported as an overflow, never as a wrapped number. Names are\n"
         "printed escaped (control characters as \\x1b, bytes that are not UTF-8 as \\xNN); the JSON is always\n"
@@ -77,8 +80,16 @@ void write_values(json_writer& j, const ir::Graph& g, std::span<const ir::ValueI
 int inspect_main(const arguments& args) {
     const std::string path = args.positionals.at(0);
     memory_budget budget = budget_from(args);
-    const ir::Graph g = load_model(path, budget);
+    ir::Graph g = load_model(path, budget);
     const doing ctx("inspecting " + io::quoted(path));
+    // Shapes behind the exporters' shape arithmetic (a Reshape or Resize target computed from
+    // Shape nodes) are known once it is evaluated: on a copy, so the model is described as read.
+    try {
+        reference::propagate_shapes(g);
+    } catch (const graph_error& e) {
+        std::cerr << "surgery inspect: warning: the model's constant computations could not be evaluated (" << e.what()
+                  << "); shapes are those inferred without them\n";
+    }
     const model_stats s = compute_stats(g);
     const auto hist = sorted_histogram(g.op_counts());
 

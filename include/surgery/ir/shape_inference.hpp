@@ -96,6 +96,22 @@ inline void infer_op(const Op& op, std::span<const infer_input> inputs, std::spa
     return r;
 }
 
+namespace detail {
+/// Completes `inferred` with what `known` tells (a shape stored before) where the inference left a
+/// dim unknown (-1), when both have the same rank. Returns whether they contradict: a dim known in
+/// both, with different sizes (`inferred`'s is kept). Shared by `infer_shapes` without overwrite and
+/// by `refine_shapes`, which differ only in what they do with a contradiction.
+inline bool fill_unknown_dims(Shape& inferred, const Shape& known) noexcept {
+    if (inferred.size() != known.size()) return false;
+    bool contradicts = false;
+    for (std::size_t d = 0; d < inferred.size(); ++d) {
+        if (inferred[d] < 0) inferred[d] = known[d];
+        else if (known[d] >= 0 && known[d] != inferred[d]) contradicts = true;
+    }
+    return contradicts;
+}
+} // namespace detail
+
 /// Infers shapes and types of every node output, in topological order. Input and constant shapes
 /// must be set. An output whose shape cannot be inferred keeps the shape it has (e.g. from the
 /// model's declarations). With `overwrite` false, an output that already has a static shape is
@@ -107,14 +123,14 @@ inline void infer_shapes(Graph& g, bool overwrite = true) {
         for (std::size_t o = 0; o < nd.outputs.size(); ++o) {
             ValueId v = nd.outputs[o];
             const auto& old = g.value(v).shape;
-            if (!overwrite && old && r.shapes[o] && is_static(*old) && is_static(*r.shapes[o]) && *old != *r.shapes[o])
-                throw graph_error(g.label(n), "output " + std::to_string(o) + " is declared " + to_string(*old) + " but inferred " +
-                                                  to_string(*r.shapes[o]));
             if (r.shapes[o]) {
                 // Without overwrite, dims the rule could not tell keep the declared ones.
-                if (!overwrite && old && old->size() == r.shapes[o]->size())
-                    for (std::size_t d = 0; d < old->size(); ++d)
-                        if ((*r.shapes[o])[d] < 0) (*r.shapes[o])[d] = (*old)[d];
+                if (!overwrite && old) {
+                    if (is_static(*old) && is_static(*r.shapes[o]) && *old != *r.shapes[o])
+                        throw graph_error(g.label(n), "output " + std::to_string(o) + " is declared " + to_string(*old) + " but inferred " +
+                                                          to_string(*r.shapes[o]));
+                    detail::fill_unknown_dims(*r.shapes[o], *old);
+                }
                 g.set_shape(v, std::move(r.shapes[o]));
             }
             g.set_dtype(v, r.dtypes[o] != DType::undefined ? r.dtypes[o] : g.value(v).dtype); // undefined: the declared type stays
@@ -172,15 +188,10 @@ inline std::size_t refine_shapes(Graph& g, const std::vector<ValueId>& changed) 
             const std::optional<Shape>& old = g.value(v).shape;
             std::optional<Shape>& inferred = r.shapes[o];
             if (inferred && known_dims(inferred) > known_dims(old) && (!old || old->size() == inferred->size())) {
-                Shape merged = *inferred;
-                bool contradicts = false;
-                if (old)
-                    for (std::size_t d = 0; d < merged.size(); ++d) {
-                        if (merged[d] < 0) merged[d] = (*old)[d];
-                        else if ((*old)[d] >= 0 && (*old)[d] != merged[d]) contradicts = true;
-                    }
-                if (!contradicts && known_dims(merged) > known_dims(old)) {
-                    g.set_shape(v, std::move(merged));
+                const std::ptrdiff_t before = known_dims(old);
+                const bool contradicts = old && detail::fill_unknown_dims(*inferred, *old);
+                if (!contradicts && known_dims(inferred) > before) {
+                    g.set_shape(v, std::move(*inferred));
                     gain = true;
                 }
             }

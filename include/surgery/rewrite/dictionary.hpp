@@ -335,79 +335,85 @@ inline report apply(ir::Graph& g, const dictionary& dict, apply_options opts = {
     // that ran before the last change.)
     std::size_t version = 0; // rule applications so far that changed the graph
     std::vector<std::size_t> searched_at(dict.rules().size(), static_cast<std::size_t>(-1));
+    // Rule i searched for and applied once. Returns whether the graph changed, and whether the
+    // replacements made shapes known downstream (a folded shape computation, a constant where a
+    // value was computed), which may let the same rule find more.
+    auto run_rule = [&](std::size_t i) -> std::pair<bool, bool> {
+        if (searched_at[i] == version) return {false, false};
+        searched_at[i] = version;
+        const rule& r = dict.rules()[i];
+        const std::string id = detail::rule_id(r, i);
+        auto matches = r.find(work);
+        // Skip matches made only of this rule's own output. A match found again in a later pass
+        // (declined, or skipped, before) is counted once.
+        auto seen_before = [&](const ir_match& m) { return !kept[i].empty() && kept[i].count(detail::match_key(m)) > 0; };
+        std::erase_if(matches, [&](const ir_match& m) {
+            const bool own = std::all_of(m.nodes.begin(), m.nodes.end(), [&](ir::NodeId n) {
+                return n.index() < created_by.size() && created_by[n.index()] == i + 1;
+            });
+            if (own && kept[i].insert(detail::match_key(m)).second) ++rep.rules[i].self_matches;
+            return own;
+        });
+        for (const auto& m : matches)
+            if (!seen_before(m)) ++rep.rules[i].matches;
+        if (matches.empty()) return {false, false};
+        value_forwarding fwd;
+        std::size_t replaced = 0;
+        const std::size_t first_new = work.node_bound();
+        // The sweep after this rule starts from what its replacements may leave dead: the
+        // producers of the matched nodes' inputs, and the new nodes. Dead code the rule did not
+        // make is remove_dead_code's.
+        std::vector<ir::NodeId> sweep;
+        std::vector<ir::ValueId> sharper; // values that tell more than those they replaced
+        for (auto& m : matches) {
+            const bool fresh_nodes = std::all_of(m.nodes.begin(), m.nodes.end(), [&](ir::NodeId n) { return work.node(n).alive; });
+            if (fresh_nodes)
+                for (ir::NodeId n : m.nodes)
+                    for (ir::ValueId in : work.node(n).inputs)
+                        if (in)
+                            if (const ir::NodeId p = work.producer(in)) sweep.push_back(p);
+            std::vector<std::string> names;
+            if (opts.log_replacements)
+                for (ir::NodeId n : m.nodes) names.push_back(work.node(n).name);
+            if (detail::replace_in_place(work, m, r.with, r.name, &fwd, id + "_" + std::to_string(counter++) + "/", &sharper)) {
+                ++replaced;
+                if (opts.log_replacements) rep.replacements.push_back({i, std::move(names)});
+            } else {
+                kept[i].insert(detail::match_key(m));
+            }
+        }
+        rep.rules[i].replaced += replaced;
+        created_by.resize(work.node_bound(), 0);
+        for (std::size_t n = first_new; n < work.node_bound(); ++n) created_by[n] = static_cast<std::uint32_t>(i + 1);
+        if (work.num_nodes() > max_nodes)
+            throw rewrite_error(r.name, matches.front().nodes.empty() ? "?" : work.label(matches.front().nodes.front()),
+                                "the graph grew from " + std::to_string(rep.nodes_before) + " to " + std::to_string(work.num_nodes()) +
+                                    " nodes, beyond the budget of " + std::to_string(max_nodes) +
+                                    " (does the replacement grow what it replaces, again and again?)");
+        if (replaced == 0) return {false, false}; // every match declined: nothing changed
+        for (std::size_t n = first_new; n < work.node_bound(); ++n) sweep.push_back(ir::NodeId{n});
+        rep.removed_constants += work.remove_dead(sweep).second;
+        // What the replacements made known (a folded shape computation, a constant where a
+        // value was computed) reaches the shapes downstream, so that later searches see it:
+        // without it, a constant chain waits for the model to be read again to fold further.
+        const bool gained = !sharper.empty() && ir::refine_shapes(work, sharper) > 0;
+        ++version;
+        return {true, gained};
+    };
     for (int it = 0; it < std::max(1, opts.max_iterations); ++it) {
         bool changed = false;
         rep.iterations = it + 1;
         for (std::size_t i = 0; i < dict.rules().size(); ++i) {
-          // A rule whose replacements made shapes known downstream searches again at once, up to
-          // `max_rounds` times: one level of an exporter's shape computation folded makes the next
-          // one foldable (Swin's window partitions nest dozens deep), which would otherwise take a
-          // pass over the whole dictionary per level. Every round changed the graph.
-          constexpr int max_rounds = 64;
-          bool again = true;
-          for (int round = 0; again && round < max_rounds; ++round) {
-            again = false;
-            if (searched_at[i] == version) continue;
-            searched_at[i] = version;
-            const rule& r = dict.rules()[i];
-            const std::string id = detail::rule_id(r, i);
-            auto matches = r.find(work);
-            // Skip matches made only of this rule's own output. A match found again in a later pass
-            // (declined, or skipped, before) is counted once.
-            auto seen_before = [&](const ir_match& m) { return !kept[i].empty() && kept[i].count(detail::match_key(m)) > 0; };
-            std::erase_if(matches, [&](const ir_match& m) {
-                const bool own = std::all_of(m.nodes.begin(), m.nodes.end(), [&](ir::NodeId n) {
-                    return n.index() < created_by.size() && created_by[n.index()] == i + 1;
-                });
-                if (own && kept[i].insert(detail::match_key(m)).second) ++rep.rules[i].self_matches;
-                return own;
-            });
-            for (const auto& m : matches)
-                if (!seen_before(m)) ++rep.rules[i].matches;
-            if (matches.empty()) continue;
-            value_forwarding fwd;
-            std::size_t replaced = 0;
-            const std::size_t first_new = work.node_bound();
-            // The sweep after this rule starts from what its replacements may leave dead: the
-            // producers of the matched nodes' inputs, and the new nodes. Dead code the rule did not
-            // make is remove_dead_code's.
-            std::vector<ir::NodeId> sweep;
-            std::vector<ir::ValueId> sharper; // values that tell more than those they replaced
-            for (auto& m : matches) {
-                const bool fresh_nodes = std::all_of(m.nodes.begin(), m.nodes.end(), [&](ir::NodeId n) { return work.node(n).alive; });
-                if (fresh_nodes)
-                    for (ir::NodeId n : m.nodes)
-                        for (ir::ValueId in : work.node(n).inputs)
-                            if (in)
-                                if (const ir::NodeId p = work.producer(in)) sweep.push_back(p);
-                std::vector<std::string> names;
-                if (opts.log_replacements)
-                    for (ir::NodeId n : m.nodes) names.push_back(work.node(n).name);
-                if (detail::replace_in_place(work, m, r.with, r.name, &fwd, id + "_" + std::to_string(counter++) + "/", &sharper)) {
-                    ++replaced;
-                    if (opts.log_replacements) rep.replacements.push_back({i, std::move(names)});
-                } else {
-                    kept[i].insert(detail::match_key(m));
-                }
+            // A rule whose replacements made shapes known downstream searches again at once, up to
+            // `max_rounds` times: one level of an exporter's shape computation folded makes the next
+            // one foldable (Swin's window partitions nest dozens deep), which would otherwise take a
+            // pass over the whole dictionary per level.
+            constexpr int max_rounds = 64;
+            for (int round = 0; round < max_rounds; ++round) {
+                const auto [did, again] = run_rule(i);
+                changed = changed || did;
+                if (!again) break;
             }
-            rep.rules[i].replaced += replaced;
-            created_by.resize(work.node_bound(), 0);
-            for (std::size_t n = first_new; n < work.node_bound(); ++n) created_by[n] = static_cast<std::uint32_t>(i + 1);
-            if (work.num_nodes() > max_nodes)
-                throw rewrite_error(r.name, matches.front().nodes.empty() ? "?" : work.label(matches.front().nodes.front()),
-                                    "the graph grew from " + std::to_string(rep.nodes_before) + " to " + std::to_string(work.num_nodes()) +
-                                        " nodes, beyond the budget of " + std::to_string(max_nodes) +
-                                        " (does the replacement grow what it replaces, again and again?)");
-            if (replaced == 0) continue; // every match declined: nothing changed
-            for (std::size_t n = first_new; n < work.node_bound(); ++n) sweep.push_back(ir::NodeId{n});
-            rep.removed_constants += work.remove_dead(sweep).second;
-            // What the replacements made known (a folded shape computation, a constant where a
-            // value was computed) reaches the shapes downstream, so that later searches see it:
-            // without it, a constant chain waits for the model to be read again to fold further.
-            if (!sharper.empty()) again = ir::refine_shapes(work, sharper) > 0;
-            changed = true;
-            ++version;
-          }
         }
         if (!changed) {
             rep.converged = true;
