@@ -140,19 +140,21 @@ inline fold_report fold_constants(ir::Graph& g, const fold_options& opts = {}) {
 /// The shapes of `g`'s values as they are once its constant shape arithmetic is evaluated, without
 /// changing its nodes (what ONNX calls data propagation): a copy is folded (`fold_constants`), and
 /// each value of `g` takes the copy's shape where that tells more (a shape where there was none, a
-/// dim where there was -1; a known dim is never changed), and its type where that was undefined.
-/// For statistics of a model as it was read (MACs behind a computed Reshape or Resize target).
-/// Returns the number of values that gained. A kernel that rejects its inputs throws `graph_error`
-/// naming the node, and `g` is then unchanged.
+/// dim where there was -1; a known dim is never changed), and its type where that was undefined. A
+/// value the copy folded away has the static shape it had when it was folded; what `g`'s own nodes
+/// then infer from the gains follows (`ir::refine_shapes`). For statistics of a model as it was read
+/// (MACs behind a computed Reshape or Resize target). Returns the number of values that gained. A
+/// kernel that rejects its inputs throws `graph_error` naming the node, and `g` is then unchanged.
 inline std::size_t propagate_shapes(ir::Graph& g, const fold_options& opts = {}) {
     ir::Graph folded = g; // constants are shared: this copies structure, not weights
     fold_constants(folded, opts);
     std::size_t gained = 0;
+    std::vector<ir::ValueId> changed;
     for (std::size_t i = 0; i < g.value_bound() && i < folded.value_bound(); ++i) {
         const ir::ValueId v{i};
         const ir::Value& mine = g.value(v);
-        const ir::Value& theirs = folded.value(v);
-        if (!mine.alive || !theirs.alive) continue;
+        const ir::Value& theirs = folded.value(v); // dead if folded away: its shape stays as it was
+        if (!mine.alive) continue;
         bool gain = false;
         if (mine.dtype == ir::DType::undefined && theirs.dtype != ir::DType::undefined) {
             g.set_dtype(v, theirs.dtype);
@@ -165,9 +167,12 @@ inline std::size_t propagate_shapes(ir::Graph& g, const fold_options& opts = {})
                 gain = true;
             }
         }
-        gained += gain ? 1 : 0;
+        if (gain) {
+            ++gained;
+            changed.push_back(v);
+        }
     }
-    return gained;
+    return gained + ir::refine_shapes(g, changed);
 }
 
 } // namespace surgery::reference
